@@ -1,0 +1,358 @@
+// pybind11 glue only: argument checks, GIL release, numpy buffers, progress
+// callbacks. All work happens in the other files.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "corpus.h"
+#include "sampling.h"
+#include "simd/kernels.h"
+#include "word2vec.h"
+
+namespace py = pybind11;
+using dv::ValueError;
+
+namespace {
+
+const char* dtype_name(const py::dtype& dt) {
+  static std::string s;
+  s = py::str(dt).cast<std::string>();
+  return s.c_str();
+}
+
+// Checks dtype, dimensionality and C-contiguity of an array argument.
+template <class T>
+void check_array(const py::array& a, const char* name, int ndim) {
+  DV_CHECK(a.dtype().is(py::dtype::of<T>()), name << " must have dtype "
+                                                 << dtype_name(py::dtype::of<T>()) << ", got "
+                                                 << dtype_name(a.dtype()));
+  DV_CHECK(a.ndim() == ndim, name << " must be " << ndim << "-dimensional, got " << a.ndim());
+  DV_CHECK(a.flags() & py::array::c_style, name << " must be C-contiguous");
+}
+
+template <class T>
+const T* in_data(const py::array& a, const char* name, int ndim = 1) {
+  check_array<T>(a, name, ndim);
+  return static_cast<const T*>(a.data());
+}
+
+template <class T>
+T* out_data(py::array& a, const char* name, int ndim) {
+  check_array<T>(a, name, ndim);
+  DV_CHECK(a.writeable(), name << " must be writeable");
+  return static_cast<T*>(a.mutable_data());
+}
+
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v) {
+  auto* heap = new std::vector<T>(std::move(v));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
+}
+
+// Polls from the calling thread while workers run: re-takes the GIL, lets
+// Python handle signals (Ctrl-C) and calls the user's progress callback.
+// A KeyboardInterrupt or a callback exception stops the workers and is
+// re-raised once they have joined.
+class Poller {
+ public:
+  explicit Poller(py::object callback) : callback_(std::move(callback)) {}
+  template <class Report>
+  std::function<bool()> make(Report report) {
+    return [this, report]() {
+      py::gil_scoped_acquire gil;
+      if (error_) return false;
+      try {
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!callback_.is_none()) report(callback_);
+      } catch (py::error_already_set& e) {
+        error_ = std::make_unique<py::error_already_set>(std::move(e));
+        return false;
+      }
+      return true;
+    };
+  }
+  // Call with the GIL held, after the workers have joined.
+  void rethrow() {
+    if (error_) {
+      std::unique_ptr<py::error_already_set> e = std::move(error_);
+      throw py::error_already_set(std::move(*e));
+    }
+  }
+
+ private:
+  py::object callback_;
+  std::unique_ptr<py::error_already_set> error_;
+};
+
+dv::ScanOptions scan_options(uint64_t max_token_bytes, uint64_t range_bytes, int threads) {
+  DV_CHECK(max_token_bytes > 0, "max_token_bytes must be positive");
+  DV_CHECK(range_bytes > 0, "range_bytes must be positive");
+  dv::ScanOptions opt;
+  opt.max_token_bytes = max_token_bytes;
+  opt.range_bytes = range_bytes;
+  opt.threads = threads;
+  return opt;
+}
+
+py::dict count_vocab(const std::vector<std::string>& paths, uint64_t min_count,
+                     uint64_t max_vocab, uint64_t max_token_bytes, uint64_t range_bytes,
+                     int threads, py::object progress) {
+  dv::ScanOptions opt = scan_options(max_token_bytes, range_bytes, threads);
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<bool> stop{false};
+  dv::ScanStats stats;
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
+  dv::VocabResult v;
+  {
+    py::gil_scoped_release release;
+    v = dv::count_files(paths, min_count, max_vocab, opt, stats, bytes, stop, poll);
+  }
+  poller.rethrow();
+  py::list words;
+  for (const auto& w : v.words) words.append(py::str(w));
+  py::dict out;
+  out["words"] = words;
+  out["counts"] = to_numpy(std::move(v.counts));
+  out["raw_tokens"] = v.raw_tokens;
+  out["distinct_words"] = v.distinct_words;
+  out["invalid_utf8"] = stats.invalid_utf8;
+  out["too_long"] = stats.too_long;
+  out["bytes"] = stats.bytes;
+  return out;
+}
+
+py::dict encode(const std::vector<std::string>& paths, const std::vector<std::string>& words,
+                const std::string& ids_path, const std::string& offsets_path,
+                uint64_t max_sentence_length, uint64_t max_token_bytes, uint64_t range_bytes,
+                int threads, py::object progress) {
+  dv::ScanOptions opt = scan_options(max_token_bytes, range_bytes, threads);
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<bool> stop{false};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
+  dv::EncodeResult r;
+  {
+    py::gil_scoped_release release;
+    r = dv::encode_files(paths, words, ids_path, offsets_path, max_sentence_length, opt, bytes,
+                         stop, poll);
+  }
+  poller.rethrow();
+  py::dict out;
+  out["n_tokens"] = r.n_tokens;
+  out["n_sentences"] = r.n_sentences;
+  out["bytes"] = r.stats.bytes;
+  return out;
+}
+
+void validate_stream(const py::array& ids, const py::array& offsets, uint64_t vocab_size) {
+  const uint32_t* i = in_data<uint32_t>(ids, "ids");
+  const uint64_t* o = in_data<uint64_t>(offsets, "offsets");
+  uint64_t ni = static_cast<uint64_t>(ids.size()), no = static_cast<uint64_t>(offsets.size());
+  py::gil_scoped_release release;
+  dv::validate_stream(i, ni, o, no, vocab_size);
+}
+
+py::tuple build_alias(const py::array& weights) {
+  const double* w = in_data<double>(weights, "weights");
+  std::vector<double> v(w, w + weights.size());
+  dv::AliasTable t = dv::build_alias(v);
+  return py::make_tuple(to_numpy(std::move(t.threshold)), to_numpy(std::move(t.alias)));
+}
+
+py::tuple build_huffman(const py::array& counts) {
+  const uint64_t* c = in_data<uint64_t>(counts, "counts");
+  std::vector<uint64_t> v(c, c + counts.size());
+  dv::Huffman h = dv::build_huffman(v);
+  return py::make_tuple(to_numpy(std::move(h.codes)), to_numpy(std::move(h.points)),
+                        to_numpy(std::move(h.offsets)));
+}
+
+const dv::simd::Kernels& kernels_arg(const std::string& isa) {
+  return isa.empty() ? dv::simd::active_kernels() : dv::simd::kernels_for(isa);
+}
+
+py::dict train_word2vec(py::array win, py::array wout, const py::array& ids,
+                        const py::array& offsets, uint64_t sent_begin, uint64_t sent_end,
+                        py::object keep_prob, py::object neg_threshold, py::object neg_alias,
+                        py::object hs_codes, py::object hs_points, py::object hs_offsets,
+                        bool skipgram, bool hs, int negative, int window, bool cbow_mean,
+                        float alpha_begin, float alpha_end, uint64_t seed, uint64_t epoch,
+                        int threads, const std::string& isa, py::object progress) {
+  dv::W2VConfig cfg;
+  cfg.skipgram = skipgram;
+  cfg.hs = hs;
+  cfg.negative = negative;
+  cfg.window = window;
+  cfg.cbow_mean = cbow_mean;
+  cfg.alpha_begin = alpha_begin;
+  cfg.alpha_end = alpha_end;
+  cfg.seed = seed;
+  cfg.epoch = epoch;
+  cfg.threads = threads;
+  DV_CHECK(window > 0, "window must be positive, got " << window);
+  DV_CHECK(negative >= 0, "negative must be >= 0, got " << negative);
+  DV_CHECK(hs || negative > 0, "negative must be positive with negative sampling");
+  DV_CHECK(alpha_begin > 0 && alpha_end >= 0, "learning rates must be positive");
+
+  dv::W2VData data;
+  data.win = out_data<float>(win, "win", 2);
+  data.wout = out_data<float>(wout, "wout", 2);
+  data.vocab = static_cast<uint64_t>(win.shape(0));
+  cfg.dim = static_cast<size_t>(win.shape(1));
+  DV_CHECK(cfg.dim > 0, "win has zero columns");
+  DV_CHECK(static_cast<size_t>(wout.shape(1)) == cfg.dim, "win and wout differ in dim");
+  const uint64_t out_rows = static_cast<uint64_t>(wout.shape(0));
+  DV_CHECK(data.vocab > 0, "win has zero rows");
+  data.ids = in_data<uint32_t>(ids, "ids");
+  data.offsets = in_data<uint64_t>(offsets, "offsets");
+  const uint64_t n_off = static_cast<uint64_t>(offsets.size());
+  DV_CHECK(sent_begin <= sent_end && sent_end + 1 <= n_off,
+           "sentence range [" << sent_begin << ", " << sent_end << ") out of bounds");
+  data.sent_begin = sent_begin;
+  data.sent_end = sent_end;
+  if (!keep_prob.is_none()) {
+    py::array kp = keep_prob.cast<py::array>();
+    data.keep_prob = in_data<float>(kp, "keep_prob");
+    DV_CHECK(static_cast<uint64_t>(kp.size()) == data.vocab, "keep_prob must have one entry per word");
+  }
+  py::array nt, na, hc, hp, ho;
+  if (hs) {
+    DV_CHECK(!hs_codes.is_none() && !hs_points.is_none() && !hs_offsets.is_none(),
+             "hierarchical softmax needs the Huffman arrays");
+    hc = hs_codes.cast<py::array>();
+    hp = hs_points.cast<py::array>();
+    ho = hs_offsets.cast<py::array>();
+    data.hs_codes = in_data<uint8_t>(hc, "hs_codes");
+    data.hs_points = in_data<uint32_t>(hp, "hs_points");
+    data.hs_offsets = in_data<uint64_t>(ho, "hs_offsets");
+    DV_CHECK(static_cast<uint64_t>(ho.size()) == data.vocab + 1, "hs_offsets must have vocab+1 entries");
+    DV_CHECK(hc.size() == hp.size(), "hs_codes and hs_points differ in length");
+    uint64_t prev = 0;
+    for (uint64_t w = 0; w <= data.vocab; ++w) {
+      DV_CHECK(data.hs_offsets[w] >= prev, "hs_offsets decrease");
+      prev = data.hs_offsets[w];
+    }
+    DV_CHECK(prev == static_cast<uint64_t>(hp.size()), "hs_offsets do not end at len(hs_points)");
+    for (py::ssize_t i = 0; i < hp.size(); ++i)
+      DV_CHECK(data.hs_points[i] < out_rows, "hs_points refer past the rows of wout");
+  } else {
+    DV_CHECK(out_rows == data.vocab, "wout must have one row per word with negative sampling");
+    DV_CHECK(!neg_threshold.is_none() && !neg_alias.is_none(), "negative sampling needs the alias table");
+    nt = neg_threshold.cast<py::array>();
+    na = neg_alias.cast<py::array>();
+    data.neg_threshold = in_data<uint32_t>(nt, "neg_threshold");
+    data.neg_alias = in_data<uint32_t>(na, "neg_alias");
+    DV_CHECK(static_cast<uint64_t>(nt.size()) == data.vocab && static_cast<uint64_t>(na.size()) == data.vocab,
+             "alias table must have one entry per word");
+    for (uint64_t w = 0; w < data.vocab; ++w)
+      DV_CHECK(data.neg_alias[w] < data.vocab, "alias table refers past the vocabulary");
+  }
+  const dv::simd::Kernels& k = kernels_arg(isa);
+
+  dv::W2VProgress prog;
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(prog.words.load(), prog.alpha.load()); });
+  dv::W2VStats st;
+  {
+    py::gil_scoped_release release;
+    uint64_t a = data.offsets[sent_begin], b = data.offsets[sent_end];
+    DV_CHECK(a <= b && b <= static_cast<uint64_t>(ids.size()), "offsets point past the ids");
+    uint32_t max_id = 0;
+    for (uint64_t i = a; i < b; ++i) max_id = std::max(max_id, data.ids[i]);
+    DV_CHECK(b == a || max_id < data.vocab, "ids refer past the vocabulary");
+    for (uint64_t s = sent_begin; s < sent_end; ++s)
+      DV_CHECK(data.offsets[s] <= data.offsets[s + 1], "offsets decrease at sentence " << s);
+    st = dv::train_word2vec(cfg, data, k, prog, poll);
+  }
+  poller.rethrow();
+  py::dict out;
+  out["words"] = st.words;
+  out["trained_words"] = st.trained_words;
+  out["predictions"] = st.predictions;
+  out["loss"] = st.loss;
+  return out;
+}
+
+// One window update on explicit rows, for testing kernels against references.
+double w2v_window(py::array win, py::array wout, const py::array& in_ids,
+                  const py::array& out_ids, const py::array& labels, float alpha,
+                  bool skipgram, bool cbow_mean, const std::string& isa) {
+  float* wi = out_data<float>(win, "win", 2);
+  float* wo = out_data<float>(wout, "wout", 2);
+  const size_t d = static_cast<size_t>(win.shape(1));
+  DV_CHECK(static_cast<size_t>(wout.shape(1)) == d, "win and wout differ in dim");
+  const uint32_t* ii = in_data<uint32_t>(in_ids, "in_ids");
+  const uint32_t* oi = in_data<uint32_t>(out_ids, "out_ids");
+  const float* lab = in_data<float>(labels, "labels");
+  const int ni = static_cast<int>(in_ids.size()), no = static_cast<int>(out_ids.size());
+  DV_CHECK(ni > 0 && no > 0, "need at least one input and one output row");
+  DV_CHECK(labels.size() == out_ids.size(), "one label per output row");
+  std::vector<float*> ir(ni), orow(no);
+  for (int c = 0; c < ni; ++c) {
+    DV_CHECK(ii[c] < static_cast<uint64_t>(win.shape(0)), "in_ids out of range");
+    ir[c] = wi + size_t(ii[c]) * d;
+  }
+  for (int o = 0; o < no; ++o) {
+    DV_CHECK(oi[o] < static_cast<uint64_t>(wout.shape(0)), "out_ids out of range");
+    orow[o] = wo + size_t(oi[o]) * d;
+  }
+  std::vector<float> scratch(size_t(ni) * d + size_t(ni) * no + std::max(ni, no) + 2 * d);
+  dv::simd::W2VWindow w{ir.data(), ni, orow.data(), lab, no, d, alpha, scratch.data(),
+                        &dv::simd::sigmoid_table()};
+  const dv::simd::Kernels& k = kernels_arg(isa);
+  return skipgram ? k.sg_window(w) : k.cbow_window(w, cbow_mean);
+}
+
+float dot_f32(const py::array& a, const py::array& b, const std::string& isa) {
+  const float* x = in_data<float>(a, "a");
+  const float* y = in_data<float>(b, "b");
+  DV_CHECK(a.size() == b.size(), "a and b differ in length");
+  return kernels_arg(isa).dot_f32(x, y, static_cast<size_t>(a.size()));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "densevec compiled core (private: use the densevec package)";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const dv::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const dv::IOError& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
+    }
+  });
+  m.attr("__version__") = DV_VERSION;
+  m.def("simd_isas", &dv::simd::available_isas, "SIMD levels this CPU and build can run.");
+  m.def("simd_active", [] { return std::string(dv::simd::active_kernels().name); },
+        "The SIMD level used by default.");
+  m.def("count_vocab", &count_vocab, py::arg("paths"), py::arg("min_count"), py::arg("max_vocab"),
+        py::arg("max_token_bytes"), py::arg("range_bytes"), py::arg("threads"),
+        py::arg("progress") = py::none());
+  m.def("encode", &encode, py::arg("paths"), py::arg("words"), py::arg("ids_path"),
+        py::arg("offsets_path"), py::arg("max_sentence_length"), py::arg("max_token_bytes"),
+        py::arg("range_bytes"), py::arg("threads"), py::arg("progress") = py::none());
+  m.def("validate_stream", &validate_stream, py::arg("ids"), py::arg("offsets"), py::arg("vocab_size"));
+  m.def("build_alias", &build_alias, py::arg("weights"));
+  m.def("build_huffman", &build_huffman, py::arg("counts"));
+  m.def("train_word2vec", &train_word2vec, py::arg("win"), py::arg("wout"), py::arg("ids"),
+        py::arg("offsets"), py::arg("sent_begin"), py::arg("sent_end"), py::arg("keep_prob"),
+        py::arg("neg_threshold"), py::arg("neg_alias"), py::arg("hs_codes"), py::arg("hs_points"),
+        py::arg("hs_offsets"), py::arg("skipgram"), py::arg("hs"), py::arg("negative"),
+        py::arg("window"), py::arg("cbow_mean"), py::arg("alpha_begin"), py::arg("alpha_end"),
+        py::arg("seed"), py::arg("epoch"), py::arg("threads"), py::arg("isa") = "",
+        py::arg("progress") = py::none());
+  m.def("w2v_window", &w2v_window, py::arg("win"), py::arg("wout"), py::arg("in_ids"),
+        py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
+        py::arg("cbow_mean") = true, py::arg("isa") = "");
+  m.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
+}

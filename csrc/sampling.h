@@ -1,0 +1,56 @@
+// Random numbers and the samplers word2vec needs: a per-thread generator, the
+// unigram^power negative sampler (Walker's alias method) and the Huffman tree
+// of hierarchical softmax.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace dv {
+
+// splitmix64: tiny state, fast, good enough statistical quality for SGD.
+struct Rng {
+  uint64_t state;
+  explicit Rng(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform integer in [0, n) from the high 32 bits (n < 2^32).
+  uint32_t below(uint32_t n) {
+    return static_cast<uint32_t>(((next() >> 32) * static_cast<uint64_t>(n)) >> 32);
+  }
+  // Uniform float in [0, 1).
+  float uniform() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f); }
+};
+
+// Seed for one (run seed, epoch, thread) triple.
+uint64_t mix_seed(uint64_t seed, uint64_t epoch, uint64_t thread);
+
+// Alias table for sampling index i with probability w_i / sum(w).
+// threshold[i] is in units of 2^-32; draw: i = uniform index, keep i if the
+// other 32 random bits are below threshold[i], else take alias[i].
+struct AliasTable {
+  std::vector<uint32_t> threshold;
+  std::vector<uint32_t> alias;
+};
+AliasTable build_alias(const std::vector<double>& weights);
+
+inline uint32_t alias_draw(const uint32_t* threshold, const uint32_t* alias, uint32_t n,
+                           uint64_t r) {
+  uint32_t i = static_cast<uint32_t>(((r & 0xFFFFFFFFull) * n) >> 32);
+  return static_cast<uint32_t>(r >> 32) < threshold[i] ? i : alias[i];
+}
+
+// Huffman tree over word counts, as word2vec's hierarchical softmax uses it:
+// the path of word w is points[offsets[w] .. offsets[w+1]) (inner nodes from the
+// root, numbered 0 .. V-2) with branch bits codes[...] (0 or 1).
+struct Huffman {
+  std::vector<uint8_t> codes;
+  std::vector<uint32_t> points;
+  std::vector<uint64_t> offsets;
+};
+Huffman build_huffman(const std::vector<uint64_t>& counts);
+
+}  // namespace dv

@@ -1,0 +1,65 @@
+// Vector kernels with one implementation per instruction set, chosen at run
+// time: serial (portable C++), avx2 (AVX2 + FMA) and avx512 (AVX-512 F/BW/DQ/VL).
+// Kernel names follow <what>_<isa>; each ISA lives in its own source file with
+// its own compile flags (see CMakeLists.txt), and tests compare every ISA
+// against the serial one and against numpy.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dv::simd {
+
+// Sigmoid and log-sigmoid on a grid over [-kMax, kMax], linearly interpolated.
+// Outside that range the sigmoid saturates to 0 or 1 (as word2vec's table does).
+struct SigmoidTable {
+  static constexpr int kSize = 2048;
+  static constexpr float kMax = 8.0f;
+  float sig[kSize + 1];
+  float logsig[kSize + 1];
+  SigmoidTable();
+};
+const SigmoidTable& sigmoid_table();
+
+// One word2vec update over a window. In skip-gram every input row (context
+// word) predicts every output row (the centre word and its negatives, or the
+// inner nodes of its Huffman path) with the matching label (1 or 0). In CBOW
+// the mean (or sum) of the input rows predicts the outputs. Gradients are
+// computed from the old values of both sides, then applied. Returns the summed
+// loss -log sigmoid(+-x) over all predictions.
+struct W2VWindow {
+  float* const* in_rows;
+  int n_in;
+  float* const* out_rows;
+  const float* labels;
+  int n_out;
+  size_t dim;
+  float alpha;
+  float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out
+  const SigmoidTable* sig;
+};
+
+struct Kernels {
+  const char* name;
+  float (*dot_f32)(const float* a, const float* b, size_t n);
+  void (*axpy_f32)(float a, const float* x, float* y, size_t n);
+  double (*sg_window)(const W2VWindow& w);
+  double (*cbow_window)(const W2VWindow& w, bool mean);
+};
+
+const Kernels& kernels_serial();
+#if defined(DV_HAVE_X86_KERNELS)
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+#endif
+
+// Names of the ISAs this CPU can run, best last ("serial" always first).
+std::vector<std::string> available_isas();
+// Kernels for a named ISA; throws ValueError when unknown or unsupported here.
+const Kernels& kernels_for(const std::string& isa);
+// The default: the best supported ISA, or DENSEVEC_SIMD from the environment
+// (capped at what the CPU supports). Chosen once, thread-safe.
+const Kernels& active_kernels();
+
+}  // namespace dv::simd

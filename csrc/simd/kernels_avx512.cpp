@@ -1,0 +1,111 @@
+// AVX-512 kernels (compiled with -mavx512f/bw/dq/vl; only called when the CPU has
+// them). Tails use masked loads and stores instead of scalar loops.
+// GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics headers
+// (GCC bug 105593); the warning is about the headers, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+
+#include "simd/kernels.h"
+#include "simd/w2v_impl.h"
+
+namespace dv::simd {
+namespace {
+
+// Horizontal sum without _mm512_reduce_add_ps (GCC 12 warns inside it).
+inline float hsum(__m512 v) {
+  __m512 s = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  __m256 h = _mm512_castps512_ps256(s);
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  __m128 sh = _mm_movehdup_ps(lo);
+  lo = _mm_add_ps(lo, sh);
+  sh = _mm_movehl_ps(sh, lo);
+  return _mm_cvtss_f32(_mm_add_ss(lo, sh));
+}
+
+inline __mmask16 tail_mask(size_t rem) {
+  return static_cast<__mmask16>((1u << rem) - 1u);
+}
+
+struct OpsAvx512 {
+  static float dot(const float* a, const float* b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j), s0);
+      s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 16), _mm512_loadu_ps(b + j + 16), s1);
+    }
+    for (; j + 16 <= n; j += 16)
+      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j), s0);
+    if (j < n) {
+      __mmask16 m = tail_mask(n - j);
+      s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j), s1);
+    }
+    return hsum(_mm512_add_ps(s0, s1));
+  }
+  static void dot_many(const float* x, float* const* rows, int k, float* out, size_t n) {
+    int i = 0;
+    for (; i + 4 <= k; i += 4) {
+      const float *r0 = rows[i], *r1 = rows[i + 1], *r2 = rows[i + 2], *r3 = rows[i + 3];
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      size_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        __m512 xv = _mm512_loadu_ps(x + j);
+        a0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r0 + j), a0);
+        a1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r1 + j), a1);
+        a2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r2 + j), a2);
+        a3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r3 + j), a3);
+      }
+      if (j < n) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+        a0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, r0 + j), a0);
+        a1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, r1 + j), a1);
+        a2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, r2 + j), a2);
+        a3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, r3 + j), a3);
+      }
+      out[i] = hsum(a0);
+      out[i + 1] = hsum(a1);
+      out[i + 2] = hsum(a2);
+      out[i + 3] = hsum(a3);
+    }
+    for (; i < k; ++i) out[i] = dot(x, rows[i], n);
+  }
+  static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
+                    bool acc) {
+    for (size_t j = 0; j < n; j += 16) {
+      __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - j);
+      __m512 s = acc ? _mm512_maskz_loadu_ps(m, out + j) : _mm512_setzero_ps();
+      for (int i = 0; i < k; ++i)
+        s = _mm512_fmadd_ps(_mm512_set1_ps(coef[i]), _mm512_maskz_loadu_ps(m, rows[i] + j), s);
+      _mm512_mask_storeu_ps(out + j, m, s);
+    }
+  }
+  static void axpy(float a, const float* x, float* y, size_t n) {
+    __m512 av = _mm512_set1_ps(a);
+    for (size_t j = 0; j < n; j += 16) {
+      __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - j);
+      __m512 yv = _mm512_maskz_loadu_ps(m, y + j);
+      _mm512_mask_storeu_ps(y + j, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + j), yv));
+    }
+  }
+};
+
+float dot_f32_avx512(const float* a, const float* b, size_t n) { return OpsAvx512::dot(a, b, n); }
+void axpy_f32_avx512(float a, const float* x, float* y, size_t n) { OpsAvx512::axpy(a, x, y, n); }
+double sg_window_avx512(const W2VWindow& w) { return sg_window_impl<OpsAvx512>(w); }
+double cbow_window_avx512(const W2VWindow& w, bool mean) {
+  return cbow_window_impl<OpsAvx512>(w, mean);
+}
+
+}  // namespace
+
+const Kernels& kernels_avx512() {
+  static const Kernels k{"avx512", dot_f32_avx512, axpy_f32_avx512, sg_window_avx512,
+                         cbow_window_avx512};
+  return k;
+}
+
+}  // namespace dv::simd

@@ -1,0 +1,81 @@
+// word2vec window updates, written once over an ISA's primitive operations.
+// Included by each kernels_<isa>.cpp with its own `Ops`:
+//   dot(a, b, n)                      -> float
+//   dot_many(x, rows, k, out, n)      out[i] = dot(x, rows[i])
+//   combo(rows, coef, k, out, n, acc) out (+)= sum_i coef[i] * rows[i]
+//   axpy(a, x, y, n)                  y += a * x
+#pragma once
+#include <cmath>
+
+#include "simd/kernels.h"
+
+namespace dv::simd {
+
+// sigmoid(x) and -log sigmoid(label ? x : -x).
+inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, double* loss) {
+  constexpr float scale = SigmoidTable::kSize / (2 * SigmoidTable::kMax);
+  float z = label > 0.5f ? x : -x;  // loss = -log sigmoid(z)
+  if (z >= SigmoidTable::kMax) {
+    *loss += std::log1p(std::exp(-static_cast<double>(z)));
+  } else if (z <= -SigmoidTable::kMax) {
+    *loss += -static_cast<double>(z) + std::log1p(std::exp(static_cast<double>(z)));
+  } else {
+    float pos = (z + SigmoidTable::kMax) * scale;
+    int i = static_cast<int>(pos);
+    float f = pos - static_cast<float>(i);
+    *loss -= t.logsig[i] + f * (t.logsig[i + 1] - t.logsig[i]);
+  }
+  if (x >= SigmoidTable::kMax) return 1.0f;
+  if (x <= -SigmoidTable::kMax) return 0.0f;
+  float pos = (x + SigmoidTable::kMax) * scale;
+  int i = static_cast<int>(pos);
+  float f = pos - static_cast<float>(i);
+  return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
+}
+
+template <class Ops>
+double sg_window_impl(const W2VWindow& w) {
+  const int ni = w.n_in, no = w.n_out;
+  const size_t d = w.dim;
+  float* grad = w.scratch;              // ni x d: accumulated input gradients
+  float* g = grad + size_t(ni) * d;     // ni x no: scaled errors
+  float* col = g + size_t(ni) * no;     // no: one column of g, then of logits
+  double loss = 0;
+  for (int c = 0; c < ni; ++c) {
+    float* gc = g + size_t(c) * no;
+    Ops::dot_many(w.in_rows[c], w.out_rows, no, gc, d);
+    for (int o = 0; o < no; ++o)
+      gc[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gc[o], w.labels[o], &loss)) * w.alpha;
+  }
+  for (int c = 0; c < ni; ++c)
+    Ops::combo(w.out_rows, g + size_t(c) * no, no, grad + size_t(c) * d, d, false);
+  for (int o = 0; o < no; ++o) {
+    for (int c = 0; c < ni; ++c) col[c] = g[size_t(c) * no + o];
+    Ops::combo(w.in_rows, col, ni, w.out_rows[o], d, true);
+  }
+  for (int c = 0; c < ni; ++c) Ops::axpy(1.0f, grad + size_t(c) * d, w.in_rows[c], d);
+  return loss;
+}
+
+template <class Ops>
+double cbow_window_impl(const W2VWindow& w, bool mean) {
+  const int ni = w.n_in, no = w.n_out;
+  const size_t d = w.dim;
+  float* h = w.scratch;   // d: mean (or sum) of the inputs
+  float* e = h + d;       // d: gradient for every input
+  float* gs = e + d;      // no: logits, then scaled errors
+  double loss = 0;
+  float coef[1] = {mean ? 1.0f / static_cast<float>(ni) : 1.0f};
+  // h = coef * sum(inputs): combo with a repeated coefficient
+  for (size_t j = 0; j < d; ++j) h[j] = 0.0f;
+  for (int c = 0; c < ni; ++c) Ops::axpy(coef[0], w.in_rows[c], h, d);
+  Ops::dot_many(h, w.out_rows, no, gs, d);
+  for (int o = 0; o < no; ++o)
+    gs[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gs[o], w.labels[o], &loss)) * w.alpha;
+  Ops::combo(w.out_rows, gs, no, e, d, false);
+  for (int o = 0; o < no; ++o) Ops::axpy(gs[o], h, w.out_rows[o], d);
+  for (int c = 0; c < ni; ++c) Ops::axpy(1.0f, e, w.in_rows[c], d);
+  return loss;
+}
+
+}  // namespace dv::simd

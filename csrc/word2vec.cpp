@@ -1,0 +1,147 @@
+#include "word2vec.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common.h"
+#include "parallel.h"
+#include "sampling.h"
+
+namespace dv {
+
+namespace {
+
+// How often (in words read) a worker publishes progress and refreshes alpha.
+constexpr uint64_t kReportEvery = 10000;
+
+struct Worker {
+  const W2VConfig& cfg;
+  const W2VData& data;
+  const simd::Kernels& k;
+  W2VProgress& progress;
+  uint64_t total_words;
+  W2VStats stats;
+
+  std::vector<uint32_t> sen;
+  std::vector<float*> in_rows, out_rows;
+  std::vector<float> labels, scratch;
+
+  void run(uint64_t first_sentence, uint64_t last_sentence, int thread) {
+    Rng rng(mix_seed(cfg.seed, cfg.epoch, static_cast<uint64_t>(thread)));
+    const size_t d = cfg.dim;
+    const int max_in = 2 * cfg.window;
+    int max_out = cfg.hs ? 0 : cfg.negative + 1;
+    if (cfg.hs)
+      for (uint64_t w = 0; w < data.vocab; ++w)
+        max_out = std::max<int>(max_out, static_cast<int>(data.hs_offsets[w + 1] - data.hs_offsets[w]));
+    in_rows.resize(max_in);
+    out_rows.resize(std::max(max_out, 1));
+    labels.resize(std::max(max_out, 1));
+    scratch.resize(size_t(max_in) * d + size_t(max_in) * max_out + std::max(max_in, max_out) + 2 * d);
+    const simd::SigmoidTable& sig = simd::sigmoid_table();
+    simd::W2VWindow win{in_rows.data(), 0, out_rows.data(), labels.data(), 0, d, 0.0f,
+                        scratch.data(), &sig};
+
+    uint64_t local_words = 0, unreported = 0;
+    float alpha = cfg.alpha_begin;
+    for (uint64_t s = first_sentence; s < last_sentence; ++s) {
+      if (progress.stop.load(std::memory_order_relaxed)) break;
+      const uint64_t b = data.offsets[s], e = data.offsets[s + 1];
+      sen.clear();
+      for (uint64_t i = b; i < e; ++i) {
+        uint32_t w = data.ids[i];
+        if (data.keep_prob && data.keep_prob[w] < 1.0f && rng.uniform() >= data.keep_prob[w]) continue;
+        sen.push_back(w);
+      }
+      const int n = static_cast<int>(sen.size());
+      for (int i = 0; i < n; ++i) {
+        const uint32_t centre = sen[i];
+        const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg.window)));
+        const int span = cfg.window - reduced;
+        const int lo = std::max(0, i - span), hi = std::min(n - 1, i + span);
+        int ni = 0;
+        for (int j = lo; j <= hi; ++j)
+          if (j != i) in_rows[ni++] = data.win + size_t(sen[j]) * d;
+        if (ni == 0) continue;
+        int no = 0;
+        if (cfg.hs) {
+          for (uint64_t p = data.hs_offsets[centre]; p < data.hs_offsets[centre + 1]; ++p) {
+            out_rows[no] = data.wout + size_t(data.hs_points[p]) * d;
+            labels[no++] = 1.0f - static_cast<float>(data.hs_codes[p]);
+          }
+        } else {
+          out_rows[no] = data.wout + size_t(centre) * d;
+          labels[no++] = 1.0f;
+          for (int q = 0; q < cfg.negative; ++q) {
+            uint32_t neg = alias_draw(data.neg_threshold, data.neg_alias,
+                                      static_cast<uint32_t>(data.vocab), rng.next());
+            if (neg == centre) continue;
+            out_rows[no] = data.wout + size_t(neg) * d;
+            labels[no++] = 0.0f;
+          }
+        }
+        win.n_in = ni;
+        win.n_out = no;
+        win.alpha = alpha;
+        stats.loss += cfg.skipgram ? k.sg_window(win) : k.cbow_window(win, cfg.cbow_mean);
+        stats.predictions += static_cast<uint64_t>(cfg.skipgram ? ni * no : no);
+        ++stats.trained_words;
+      }
+      const uint64_t len = e - b;
+      local_words += len;
+      unreported += len;
+      if (unreported >= kReportEvery) {
+        uint64_t global = progress.words.fetch_add(unreported) + unreported;
+        unreported = 0;
+        double frac = std::min(1.0, static_cast<double>(cfg.threads == 1 ? local_words : global) /
+                                        static_cast<double>(std::max<uint64_t>(total_words, 1)));
+        alpha = cfg.alpha_begin + static_cast<float>(frac) * (cfg.alpha_end - cfg.alpha_begin);
+        progress.alpha.store(alpha, std::memory_order_relaxed);
+      }
+    }
+    progress.words.fetch_add(unreported);
+    stats.words = local_words;
+  }
+};
+
+}  // namespace
+
+W2VStats train_word2vec(const W2VConfig& cfg, const W2VData& data, const simd::Kernels& k,
+                        W2VProgress& progress, const std::function<bool()>& poll) {
+  DV_CHECK(cfg.dim > 0, "dim must be positive");
+  DV_CHECK(cfg.window > 0, "window must be positive");
+  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive when hs is off");
+  DV_CHECK(data.vocab > 0, "empty vocabulary");
+  DV_CHECK(data.sent_begin <= data.sent_end, "bad sentence range");
+  const uint64_t first_tok = data.offsets[data.sent_begin];
+  const uint64_t total = data.offsets[data.sent_end] - first_tok;
+  int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
+  threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, data.sent_end - data.sent_begin)));
+
+  // Slice boundaries: equal token counts, cut at sentence ends.
+  std::vector<uint64_t> cut(threads + 1, data.sent_end);
+  cut[0] = data.sent_begin;
+  for (int t = 1; t < threads; ++t) {
+    uint64_t target = first_tok + total * static_cast<uint64_t>(t) / static_cast<uint64_t>(threads);
+    const uint64_t* pos = std::lower_bound(data.offsets + data.sent_begin, data.offsets + data.sent_end, target);
+    cut[t] = std::max<uint64_t>(cut[t - 1], static_cast<uint64_t>(pos - data.offsets));
+  }
+  W2VConfig c = cfg;
+  c.threads = threads;
+  progress.alpha.store(cfg.alpha_begin);
+  std::vector<Worker> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) workers.push_back(Worker{c, data, k, progress, total, {}, {}, {}, {}, {}, {}});
+  run_parallel(
+      threads, [&](int t) { workers[t].run(cut[t], cut[t + 1], t); }, poll, progress.stop);
+  W2VStats out;
+  for (const Worker& w : workers) {
+    out.words += w.stats.words;
+    out.trained_words += w.stats.trained_words;
+    out.predictions += w.stats.predictions;
+    out.loss += w.stats.loss;
+  }
+  return out;
+}
+
+}  // namespace dv

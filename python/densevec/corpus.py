@@ -1,0 +1,549 @@
+"""Vocabulary and corpus encoding.
+
+A :class:`Corpus` is text turned, once, into a vocabulary and a compact stream of
+``uint32`` word ids with sentence boundaries, kept on disk and memory-mapped, so
+that every epoch and every model reads ids instead of re-tokenising text.
+
+Tokenisation (done in C++, with the GIL released):
+
+* a line is a sentence; tokens are separated by ASCII whitespace (space, ``\\t``,
+  ``\\v``, ``\\f``, ``\\r``) and by NUL bytes; ``\\r\\n`` line ends therefore work;
+* a token whose bytes are not valid UTF-8 is **skipped** (and counted in
+  ``corpus.stats["invalid_utf8"]``) -- never replaced, so every vocabulary word
+  is exactly the text of the input;
+* a token longer than ``max_token_bytes`` bytes (default 1000) is skipped and
+  counted in ``stats["too_long"]``; this is what happens to a "line" of 100 MB
+  without any whitespace;
+* a line with more than ``max_sentence_length`` in-vocabulary tokens (default
+  10,000, like gensim's limit) is cut into sentences of that many tokens, as
+  word2vec's MAX_SENTENCE_LENGTH does; training windows never cross a sentence
+  boundary;
+* out-of-vocabulary tokens (pruned by ``min_count``/``max_vocab``) are removed
+  before windows are formed, as in word2vec and gensim.
+
+The vocabulary is sorted by descending count, ties broken by the words' UTF-8
+bytes, so it is the same whatever the number of threads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+import weakref
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence, Union
+
+import numpy as np
+
+from densevec import _core
+from densevec._progress import ByteProgress
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+FORMAT = "densevec-corpus"
+FORMAT_VERSION = 1
+_RANGE_BYTES = 16 << 20
+
+
+class CorpusError(ValueError):
+    """An encoded corpus directory is missing, truncated, corrupt or foreign."""
+
+
+def default_cache_dir() -> Path:
+    """Where encoded corpora are cached: ``$DENSEVEC_CACHE`` or ``~/.cache/densevec``."""
+    env = os.environ.get("DENSEVEC_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "densevec"
+
+
+def resolve_threads(threads: int) -> int:
+    """``threads <= 0`` means all cores available to this process."""
+    if threads is None or threads <= 0:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    return int(threads)
+
+
+class Vocab:
+    """Words sorted by descending count.
+
+    Parameters
+    ----------
+    words : sequence of str
+        The words, most frequent first.
+    counts : array_like of int, shape (len(words),)
+        Occurrences of each word in the corpus.
+    raw_tokens : int, optional
+        All valid tokens of the corpus, including those pruned from the
+        vocabulary. Defaults to ``counts.sum()``.
+    """
+
+    def __init__(self, words: Sequence[str], counts: Sequence[int], raw_tokens: int | None = None):
+        self.index_to_word: list[str] = list(words)
+        self.counts: np.ndarray = np.asarray(counts, dtype=np.uint64)
+        if self.counts.shape != (len(self.index_to_word),):
+            raise ValueError(
+                f"counts has shape {self.counts.shape}, expected ({len(self.index_to_word)},)"
+            )
+        self.word_to_index: dict[str, int] = {w: i for i, w in enumerate(self.index_to_word)}
+        if len(self.word_to_index) != len(self.index_to_word):
+            raise ValueError("duplicate words in vocabulary")
+        self.total_tokens: int = int(self.counts.sum())
+        self.raw_tokens: int = self.total_tokens if raw_tokens is None else int(raw_tokens)
+
+    def __len__(self) -> int:
+        return len(self.index_to_word)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.word_to_index
+
+    def __getitem__(self, word: str) -> int:
+        """Index of ``word``; raises ``KeyError`` naming it when absent."""
+        try:
+            return self.word_to_index[word]
+        except KeyError:
+            raise KeyError(f"word {word!r} not in vocabulary") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index_to_word)
+
+    def word(self, index: int) -> str:
+        """The word with the given index."""
+        return self.index_to_word[index]
+
+    def count(self, word: str) -> int:
+        """Occurrences of ``word`` in the corpus."""
+        return int(self.counts[self[word]])
+
+    def keep_probabilities(self, sample: float) -> np.ndarray:
+        """Probability of keeping each word under frequent-word subsampling.
+
+        word2vec's formula (also gensim's): with ``t = sample * total_tokens``
+        and ``c`` a word's count, ``keep = (sqrt(c / t) + 1) * t / c``, capped at
+        1. ``sample = 0`` keeps everything. Returns float32, shape (len(self),).
+        """
+        if sample < 0:
+            raise ValueError(f"sample must be >= 0, got {sample}")
+        if sample == 0 or len(self) == 0:
+            return np.ones(len(self), dtype=np.float32)
+        t = sample * self.total_tokens
+        c = self.counts.astype(np.float64)
+        keep = (np.sqrt(c / t) + 1.0) * t / c
+        return np.minimum(keep, 1.0).astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} words, {self.total_tokens} tokens)"
+
+
+def _write_vocab(path: Path, vocab: Vocab) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for w, c in zip(vocab.index_to_word, vocab.counts.tolist()):
+            f.write(f"{w}\t{c}\n")
+
+
+def _read_vocab(path: Path) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    counts: list[int] = []
+    with open(path, "r", encoding="utf-8", newline="\n") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 2 or not parts[0] or not parts[1].isdigit():
+                raise CorpusError(f"{path}: line {lineno} is not 'word<TAB>count'")
+            words.append(parts[0])
+            counts.append(int(parts[1]))
+    return words, np.asarray(counts, dtype=np.uint64)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_sources(paths: Sequence[PathLike]) -> list[str]:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]  # type: ignore[list-item]
+    out = []
+    for p in paths:
+        p = os.fspath(p)
+        if isinstance(p, bytes):
+            p = os.fsdecode(p)
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"{p}: no such file")
+        if os.path.isdir(p):
+            raise IsADirectoryError(f"{p}: is a directory, expected a text file")
+        out.append(os.path.abspath(p))
+    if not out:
+        raise ValueError("no input files given")
+    return out
+
+
+class Corpus:
+    """A tokenised, counted and encoded corpus (see the module docstring).
+
+    Build one with :meth:`from_file` or :meth:`from_sentences`; open a saved one
+    with :meth:`load`.
+
+    Attributes
+    ----------
+    vocab : Vocab
+    ids : numpy.ndarray of uint32, shape (n_tokens,)
+        Memory-mapped word ids of all sentences, concatenated.
+    offsets : numpy.ndarray of uint64, shape (n_sentences + 1,)
+        Sentence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``.
+    fingerprint : str
+        Identifies the input and parameters (recorded by trained models).
+    stats : dict
+        Counts from tokenisation: ``raw_tokens``, ``invalid_utf8``,
+        ``too_long``, ``bytes`` ...
+    from_cache : bool
+        True when :meth:`from_file` found a valid cached encoding.
+    """
+
+    def __init__(self, directory: PathLike, _owned: bool = False):
+        self.path = Path(directory)
+        meta_path = self.path / "meta.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CorpusError(f"{meta_path}: missing; not an encoded corpus") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CorpusError(f"{meta_path}: unreadable: {e}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise CorpusError(f"{meta_path}: not a densevec corpus")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise CorpusError(
+                f"{meta_path}: format version {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
+            )
+        try:
+            n_tokens = int(meta["n_tokens"])
+            n_sentences = int(meta["n_sentences"])
+            vocab_size = int(meta["vocab_size"])
+        except (KeyError, TypeError, ValueError):
+            raise CorpusError(f"{meta_path}: missing sizes") from None
+        self.meta = meta
+        vocab_path = self.path / "vocab.txt"
+        if not vocab_path.is_file():
+            raise CorpusError(f"{vocab_path}: missing")
+        if _sha256(vocab_path) != meta.get("vocab_sha256"):
+            raise CorpusError(f"{vocab_path}: checksum differs from meta.json (modified or truncated)")
+        words, counts = _read_vocab(vocab_path)
+        if len(words) != vocab_size:
+            raise CorpusError(f"{vocab_path}: {len(words)} words, meta.json says {vocab_size}")
+        self.vocab = Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
+        self.ids = self._map(self.path / "ids.u32", np.uint32, n_tokens)
+        self.offsets = self._map(self.path / "offsets.u64", np.uint64, n_sentences + 1)
+        try:
+            _core.validate_stream(self.ids, self.offsets, vocab_size)
+        except ValueError as e:
+            raise CorpusError(f"{self.path}: {e}") from None
+        self.fingerprint: str = meta.get("fingerprint", "")
+        self.stats: dict = dict(meta.get("stats", {}))
+        self.from_cache = False
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True) if _owned else None
+
+    @staticmethod
+    def _map(path: Path, dtype: type, count: int) -> np.ndarray:
+        want = count * np.dtype(dtype).itemsize
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise CorpusError(f"{path}: missing") from None
+        if size != want:
+            raise CorpusError(f"{path}: {size} bytes, expected {want} (truncated or foreign)")
+        if count == 0:
+            return np.zeros(0, dtype=dtype)
+        return np.memmap(path, dtype=dtype, mode="r", shape=(count,))
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_file(
+        cls,
+        path_or_paths: PathLike | Sequence[PathLike],
+        min_count: int = 5,
+        max_vocab: int | None = None,
+        *,
+        max_sentence_length: int = 10_000,
+        max_token_bytes: int = 1000,
+        threads: int = 0,
+        cache: bool | PathLike = True,
+        progress: bool = False,
+    ) -> "Corpus":
+        """Tokenise, count and encode one or more UTF-8 text files.
+
+        Parameters
+        ----------
+        path_or_paths : path or sequence of paths
+            Text files, one sentence per line. Several files are read as one
+            corpus, in order; a file's end always ends a sentence.
+        min_count : int
+            Words seen fewer times are dropped from the vocabulary.
+        max_vocab : int, optional
+            Keep at most this many of the most frequent words (after
+            ``min_count``; ties at the cut broken by byte order).
+        max_sentence_length : int
+            Lines with more in-vocabulary tokens are cut into pieces.
+        max_token_bytes : int
+            Longer tokens are skipped.
+        threads : int
+            Threads for counting and encoding; 0 = all cores. The result does
+            not depend on it.
+        cache : bool or path
+            ``True`` caches the encoding under :func:`default_cache_dir`, keyed
+            by the files' paths, sizes and modification times and by the
+            parameters, so a second call does not re-tokenise; a path caches
+            there; ``False`` builds into a temporary directory removed when the
+            corpus is garbage-collected. A cached encoding that is truncated,
+            corrupt or from another input is detected and rebuilt.
+        progress : bool
+            Show a progress bar over the input bytes.
+        """
+        paths = _check_sources(path_or_paths)
+        params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
+        sources = []
+        for p in paths:
+            st = os.stat(p)
+            sources.append({"path": p, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+        key_src = json.dumps({"v": FORMAT_VERSION, "sources": sources, "params": params}, sort_keys=True)
+        fingerprint = hashlib.sha256(key_src.encode()).hexdigest()
+        if cache is False:
+            parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
+            target = parent / "corpus"
+            cls._build(paths, params, sources, fingerprint, target, threads, progress)
+            corpus = cls(target, _owned=False)
+            corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
+            return corpus
+        root = default_cache_dir() / "corpora" if cache is True else Path(cache)
+        target = root / fingerprint[:32]
+        if target.exists():
+            try:
+                corpus = cls(target)
+                if corpus.fingerprint == fingerprint:
+                    corpus.from_cache = True
+                    return corpus
+            except CorpusError:
+                pass
+        cls._build(paths, params, sources, fingerprint, target, threads, progress)
+        return cls(target)
+
+    @classmethod
+    def from_sentences(
+        cls,
+        sentences: Iterable[Union[str, Sequence[str]]],
+        min_count: int = 5,
+        max_vocab: int | None = None,
+        *,
+        max_sentence_length: int = 10_000,
+        max_token_bytes: int = 1000,
+        threads: int = 0,
+    ) -> "Corpus":
+        """Encode sentences from any iterable (what gensim users pass).
+
+        Each item is either a string (split on whitespace) or a sequence of
+        token strings. Items are streamed to a temporary file one sentence at a
+        time (``" ".join`` per sentence, no Python loop per token), then
+        counted and encoded in C++ like :meth:`from_file`. A token containing
+        whitespace is therefore split there, and a newline inside an item does
+        not start a new sentence. The corpus lives in a temporary directory
+        until :meth:`save` is called.
+        """
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError(
+                "from_sentences expects an iterable of sentences (strings or token lists), "
+                "got a single string; wrap it in a list or use Corpus.from_file for a path"
+            )
+        try:
+            iterator = iter(sentences)
+        except TypeError:
+            raise TypeError(
+                "from_sentences expects an iterable of sentences (strings or token lists), "
+                f"got {type(sentences).__name__}"
+            ) from None
+        parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
+        try:
+            text_path = parent / "sentences.txt"
+            digest = hashlib.sha256()
+            with open(text_path, "wb") as f:
+                buf: list[bytes] = []
+                size = 0
+                for i, sent in enumerate(iterator):
+                    if isinstance(sent, str):
+                        line = sent
+                    elif isinstance(sent, (bytes, bytearray)):
+                        raise TypeError(f"sentence {i} is bytes; pass str or a list of str")
+                    else:
+                        try:
+                            line = " ".join(sent)
+                        except TypeError:
+                            raise TypeError(
+                                f"sentence {i} must be a string or a sequence of strings, "
+                                f"got {type(sent).__name__}"
+                            ) from None
+                    try:
+                        data = line.replace("\n", " ").encode("utf-8") + b"\n"
+                    except UnicodeEncodeError as e:
+                        raise ValueError(f"sentence {i} cannot be encoded as UTF-8: {e}") from None
+                    buf.append(data)
+                    size += len(data)
+                    if size >= 1 << 20:
+                        chunk = b"".join(buf)
+                        digest.update(chunk)
+                        f.write(chunk)
+                        buf, size = [], 0
+                chunk = b"".join(buf)
+                digest.update(chunk)
+                f.write(chunk)
+            params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
+            fingerprint = hashlib.sha256(
+                json.dumps({"v": FORMAT_VERSION, "text_sha256": digest.hexdigest(), "params": params},
+                           sort_keys=True).encode()
+            ).hexdigest()
+            target = parent / "corpus"
+            cls._build([str(text_path)], params, [{"sentences_sha256": digest.hexdigest()}],
+                       fingerprint, target, threads, False, empty_name="the sentences")
+            os.unlink(text_path)
+        except BaseException:
+            shutil.rmtree(parent, ignore_errors=True)
+            raise
+        corpus = cls(target)
+        corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
+        return corpus
+
+    @staticmethod
+    def _params(min_count, max_vocab, max_sentence_length, max_token_bytes) -> dict:
+        if not isinstance(min_count, (int, np.integer)) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+        if max_vocab is not None and (not isinstance(max_vocab, (int, np.integer)) or max_vocab < 1):
+            raise ValueError(f"max_vocab must be None or an integer >= 1, got {max_vocab!r}")
+        if max_sentence_length < 1:
+            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length!r}")
+        if max_token_bytes < 1:
+            raise ValueError(f"max_token_bytes must be >= 1, got {max_token_bytes!r}")
+        return {
+            "min_count": int(min_count),
+            "max_vocab": None if max_vocab is None else int(max_vocab),
+            "max_sentence_length": int(max_sentence_length),
+            "max_token_bytes": int(max_token_bytes),
+        }
+
+    @classmethod
+    def _build(cls, paths, params, sources, fingerprint, target: Path, threads, progress,
+               empty_name: str | None = None) -> None:
+        threads = resolve_threads(threads)
+        total_bytes = sum(os.path.getsize(p) for p in paths)
+        name = empty_name or ", ".join(paths)
+        with ByteProgress(total_bytes, "counting", enabled=progress) as bar:
+            counted = _core.count_vocab(
+                paths, params["min_count"], params["max_vocab"] or 0, params["max_token_bytes"],
+                _RANGE_BYTES, threads, bar.callback,
+            )
+        if counted["raw_tokens"] == 0:
+            raise ValueError(f"{name}: contains no tokens (empty, or only whitespace/invalid UTF-8)")
+        if not counted["words"]:
+            raise ValueError(
+                f"{name}: no word occurs at least min_count={params['min_count']} times "
+                f"({counted['distinct_words']} distinct words, {counted['raw_tokens']} tokens); "
+                "lower min_count"
+            )
+        vocab = Vocab(counted["words"], counted["counts"], raw_tokens=counted["raw_tokens"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            _write_vocab(tmp / "vocab.txt", vocab)
+            with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
+                enc = _core.encode(
+                    paths, vocab.index_to_word, str(tmp / "ids.u32"), str(tmp / "offsets.u64"),
+                    params["max_sentence_length"], params["max_token_bytes"], _RANGE_BYTES,
+                    threads, bar.callback,
+                )
+            meta = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "densevec_version": _core.__version__,
+                "fingerprint": fingerprint,
+                "sources": sources,
+                "params": params,
+                "n_tokens": enc["n_tokens"],
+                "n_sentences": enc["n_sentences"],
+                "vocab_size": len(vocab),
+                "raw_tokens": counted["raw_tokens"],
+                "vocab_sha256": _sha256(tmp / "vocab.txt"),
+                "stats": {
+                    "raw_tokens": counted["raw_tokens"],
+                    "distinct_words": counted["distinct_words"],
+                    "invalid_utf8": counted["invalid_utf8"],
+                    "too_long": counted["too_long"],
+                    "bytes": counted["bytes"],
+                },
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # ------------------------------------------------------------ open / save
+    @classmethod
+    def load(cls, path: PathLike) -> "Corpus":
+        """Open an encoded corpus directory written by :meth:`save` (validated first)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path}: no such corpus directory")
+        return cls(path)
+
+    def save(self, path: PathLike) -> Path:
+        """Copy the encoded corpus to directory ``path`` (atomically) and return it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            shutil.copytree(self.path, tmp)
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    # ------------------------------------------------------------- accessors
+    @property
+    def n_tokens(self) -> int:
+        """Tokens in the encoded stream (in-vocabulary only)."""
+        return int(self.ids.shape[0])
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def __len__(self) -> int:
+        return self.n_sentences
+
+    def sentence_ids(self, i: int) -> np.ndarray:
+        """Ids of sentence ``i`` (uint32 array)."""
+        if not -self.n_sentences <= i < self.n_sentences:
+            raise IndexError(f"sentence {i} out of range for {self.n_sentences} sentences")
+        i %= self.n_sentences
+        return np.asarray(self.ids[int(self.offsets[i]) : int(self.offsets[i + 1])])
+
+    def sentences(self) -> Iterator[list[str]]:
+        """Decode the stream back to lists of words (slow: for inspection and tests)."""
+        words = self.vocab.index_to_word
+        for i in range(self.n_sentences):
+            yield [words[j] for j in self.sentence_ids(i).tolist()]
+
+    def __repr__(self) -> str:
+        return (f"Corpus({len(self.vocab)} words, {self.n_tokens} tokens, "
+                f"{self.n_sentences} sentences)")
