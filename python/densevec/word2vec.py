@@ -205,33 +205,44 @@ class Word2Vec:
         threads = resolve_threads(self.threads)
         total = corpus.n_tokens * self.epochs
         self.history = []
-        interrupted = False
+        arrays = (keep, neg_threshold, neg_alias, codes, points, path_offsets)
         with ByteProgress(total, f"word2vec {self.mode}", enabled=progress, unit="word") as bar:
-            done_before = 0
+            interrupted = self._train_epochs(corpus, win, wout, arrays, threads, bar, callbacks)
+        meta = {
+            "algorithm": "word2vec",
+            "params": self.get_params(),
+            "corpus_fingerprint": corpus.fingerprint,
+            "densevec_version": _core.__version__,
+            "epochs_completed": len(self.history),
+            "interrupted": interrupted,
+            "hogwild": threads > 1,
+            "normalized": False,
+        }
+        emb = Embeddings(win, vocab.index_to_word, counts=vocab.counts, meta=meta)
+        self.embeddings_ = emb
+        self.output_vectors_ = wout
+        return emb
+
+    def _train_epochs(self, corpus: Corpus, win: np.ndarray, wout: np.ndarray, arrays: tuple,
+                      threads: int, bar: ByteProgress, callbacks: Sequence[Callback]) -> bool:
+        """Runs the epochs; returns True when interrupted by Ctrl-C."""
+        keep, neg_threshold, neg_alias, codes, points, path_offsets = arrays
+        done_before = 0
+        epoch = 0
+        try:
             for epoch in range(self.epochs):
                 a0 = self.alpha - (self.alpha - self.min_alpha) * epoch / self.epochs
                 a1 = self.alpha - (self.alpha - self.min_alpha) * (epoch + 1) / self.epochs
                 cb = None
                 if bar.callback is not None:
-                    base = done_before
-                    cb = lambda words, alpha, _b=base: bar.update(_b + words, alpha)  # noqa: E731
+                    cb = lambda words, alpha, _b=done_before: bar.update(_b + words, alpha)  # noqa: E731
                 t0 = time.perf_counter()
-                try:
-                    st = _core.train_word2vec(
-                        win, wout, corpus.ids, corpus.offsets, 0, corpus.n_sentences, keep,
-                        neg_threshold, neg_alias, codes, points, path_offsets,
-                        self.mode == "skipgram", hs, self.negative, self.window, self.cbow_mean,
-                        a0, a1, self.seed, epoch, threads, "", cb,
-                    )
-                except KeyboardInterrupt:
-                    interrupted = True
-                    warnings.warn(
-                        f"word2vec training interrupted during epoch {epoch + 1}/{self.epochs}; "
-                        "returning the vectors trained so far",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-                    break
+                st = _core.train_word2vec(
+                    win, wout, corpus.ids, corpus.offsets, 0, corpus.n_sentences, keep,
+                    neg_threshold, neg_alias, codes, points, path_offsets,
+                    self.mode == "skipgram", self.loss == "hs", self.negative, self.window,
+                    self.cbow_mean, a0, a1, self.seed, epoch, threads, "", cb,
+                )
                 seconds = time.perf_counter() - t0
                 done_before += st["words"]
                 report = {
@@ -248,20 +259,15 @@ class Word2Vec:
                 self.history.append(report)
                 for callback in callbacks:
                     callback(self, report)
-        meta = {
-            "algorithm": "word2vec",
-            "params": self.get_params(),
-            "corpus_fingerprint": corpus.fingerprint,
-            "densevec_version": _core.__version__,
-            "epochs_completed": len(self.history),
-            "interrupted": interrupted,
-            "hogwild": threads > 1,
-            "normalized": False,
-        }
-        emb = Embeddings(win, vocab.index_to_word, counts=vocab.counts, meta=meta)
-        self.embeddings_ = emb
-        self.output_vectors_ = wout
-        return emb
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"word2vec training interrupted during epoch {epoch + 1}/{self.epochs}; "
+                "returning the vectors trained so far",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return True
+        return False
 
     def _as_corpus(self, corpus: Any) -> Corpus:
         if isinstance(corpus, Corpus):

@@ -1,0 +1,183 @@
+"""Every SIMD level of every kernel against a float64 numpy reference."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from densevec import _core
+
+ISAS = _core.simd_isas()
+DIMS = [1, 3, 17, 100, 301]
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_serial_is_always_available_and_default_is_listed():
+    assert ISAS[0] == "serial"
+    assert _core.simd_active() in ISAS
+
+
+def test_unknown_isa_is_rejected():
+    a = np.ones(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="unknown SIMD level"):
+        _core.dot_f32(a, a, "sse9")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", DIMS + [0, 16, 32, 33])
+def test_dot(isa, n):
+    rng = np.random.default_rng(n)
+    buf = rng.standard_normal(n + 1).astype(np.float32)
+    a, b = buf[1:], rng.standard_normal(n).astype(np.float32)  # a starts unaligned
+    got = _core.dot_f32(np.ascontiguousarray(a), b, isa)
+    want = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
+    assert got == pytest.approx(want, rel=1e-5, abs=1e-5)
+
+
+def reference_window(win, wout, in_ids, out_ids, labels, alpha, skipgram, cbow_mean=True):
+    win, wout = win.astype(np.float64), wout.astype(np.float64)
+    X, Y, lab = win[in_ids], wout[out_ids], labels.astype(np.float64)
+    if skipgram:
+        F = X @ Y.T
+        G = (lab - sigmoid(F)) * alpha
+        Z = np.where(lab > 0.5, F, -F)
+        loss = np.sum(np.log1p(np.exp(-Z)))
+        win[in_ids] = X + G @ Y
+        wout[out_ids] = Y + G.T @ X
+    else:
+        h = X.mean(axis=0) if cbow_mean else X.sum(axis=0)
+        f = Y @ h
+        g = (lab - sigmoid(f)) * alpha
+        z = np.where(lab > 0.5, f, -f)
+        loss = np.sum(np.log1p(np.exp(-z)))
+        win[in_ids] = X + g @ Y
+        wout[out_ids] = Y + np.outer(g, h)
+    return win, wout, loss
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("mode", ["sg", "cbow", "cbow_sum"])
+@pytest.mark.parametrize("n_out", [1, 6, 23])
+def test_window_update_matches_reference(isa, dim, mode, n_out):
+    rng = np.random.default_rng(dim * 100 + n_out)
+    vocab = 60
+    scale = 1.5 / np.sqrt(dim)  # keeps logits inside the sigmoid table
+    win = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    in_ids = rng.choice(vocab, size=7, replace=False).astype(np.uint32)
+    out_ids = rng.choice(vocab, size=n_out, replace=False).astype(np.uint32)
+    labels = (rng.random(n_out) < 0.3).astype(np.float32)
+    alpha = 0.05
+    skipgram = mode == "sg"
+    cbow_mean = mode != "cbow_sum"
+    want_in, want_out, want_loss = reference_window(win, wout, in_ids, out_ids, labels, alpha,
+                                                    skipgram, cbow_mean)
+    got_in, got_out = win.copy(), wout.copy()
+    loss = _core.w2v_window(got_in, got_out, in_ids, out_ids, labels, alpha, skipgram, cbow_mean, isa)
+    np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
+    assert loss == pytest.approx(want_loss, rel=1e-4)
+    # rows that took no part are untouched, bit for bit
+    untouched = np.setdiff1d(np.arange(vocab), in_ids)
+    assert np.array_equal(got_in[untouched], win[untouched])
+
+
+@pytest.mark.parametrize("isa", ISAS[1:])
+def test_simd_levels_agree_with_serial(isa):
+    rng = np.random.default_rng(7)
+    dim, vocab = 301, 40
+    win = (rng.standard_normal((vocab, dim)) * 0.05).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * 0.05).astype(np.float32)
+    in_ids = np.arange(10, dtype=np.uint32)
+    out_ids = np.arange(20, 26, dtype=np.uint32)
+    labels = np.array([1, 0, 0, 0, 0, 0], dtype=np.float32)
+    a_in, a_out, b_in, b_out = win.copy(), wout.copy(), win.copy(), wout.copy()
+    la = _core.w2v_window(a_in, a_out, in_ids, out_ids, labels, 0.025, True, True, "serial")
+    lb = _core.w2v_window(b_in, b_out, in_ids, out_ids, labels, 0.025, True, True, isa)
+    np.testing.assert_allclose(a_in, b_in, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(a_out, b_out, rtol=1e-5, atol=1e-7)
+    assert la == pytest.approx(lb, rel=1e-5)
+
+
+def test_window_rejects_bad_arrays():
+    win = np.zeros((5, 4), dtype=np.float32)
+    wout = np.zeros((5, 4), dtype=np.float32)
+    ids = np.array([0, 1], dtype=np.uint32)
+    lab = np.array([1, 0], dtype=np.float32)
+    with pytest.raises(ValueError, match="dtype"):
+        _core.w2v_window(win.astype(np.float64), wout, ids, ids, lab, 0.1, True)
+    with pytest.raises(ValueError, match="out of range"):
+        _core.w2v_window(win, wout, np.array([9], dtype=np.uint32), ids, lab, 0.1, True)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.w2v_window(np.zeros((4, 5), dtype=np.float32).T, wout, ids, ids, lab, 0.1, True)
+    with pytest.raises(ValueError, match="writeable"):
+        ro = win.copy()
+        ro.flags.writeable = False
+        _core.w2v_window(ro, wout, ids, ids, lab, 0.1, True)
+
+
+# ------------------------------------------------------------------ samplers
+@pytest.mark.parametrize("seed", range(5))
+def test_alias_table_reproduces_distribution(seed):
+    rng = np.random.default_rng(seed)
+    w = rng.random(rng.integers(1, 200)) ** 3
+    w[rng.random(w.size) < 0.1] = 0.0
+    if w.sum() == 0:
+        w[0] = 1.0
+    thr, alias = _core.build_alias(w)
+    n = w.size
+    keep = thr.astype(np.float64) / 2**32
+    keep[thr == 0xFFFFFFFF] = 1.0
+    prob = keep.copy()
+    np.add.at(prob, alias, 1.0 - keep)
+    np.testing.assert_allclose(prob / n, w / w.sum(), atol=1e-8)
+
+
+def test_alias_rejects_bad_weights():
+    with pytest.raises(ValueError):
+        _core.build_alias(np.zeros(3))
+    with pytest.raises(ValueError):
+        _core.build_alias(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError):
+        _core.build_alias(np.zeros(0))
+
+
+def optimal_cost(counts):
+    import heapq
+
+    h = list(counts)
+    heapq.heapify(h)
+    cost = 0
+    while len(h) > 1:
+        a, b = heapq.heappop(h), heapq.heappop(h)
+        cost += a + b
+        heapq.heappush(h, a + b)
+    return cost
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_huffman_codes_are_prefix_free_and_optimal(seed):
+    rng = np.random.default_rng(seed)
+    counts = np.sort(rng.integers(1, 1000, size=rng.integers(2, 300)))[::-1].astype(np.uint64)
+    codes, points, offsets = _core.build_huffman(counts)
+    n = counts.size
+    assert offsets[0] == 0 and offsets[-1] == codes.size == points.size
+    words = ["".join(map(str, codes[offsets[i]:offsets[i + 1]])) for i in range(n)]
+    assert len(set(words)) == n
+    for i, a in enumerate(words):
+        assert a  # every word has a path
+        for j, b in enumerate(words):
+            if i != j:
+                assert not b.startswith(a)
+    lengths = np.diff(offsets).astype(np.int64)
+    assert int((lengths * counts.astype(np.int64)).sum()) == optimal_cost(counts.tolist())
+    assert points.max() <= n - 2
+    assert all(points[offsets[i]] == 0 for i in range(n))  # every path starts at the root
+
+
+def test_huffman_needs_two_words():
+    with pytest.raises(ValueError, match="at least 2"):
+        _core.build_huffman(np.array([5], dtype=np.uint64))

@@ -1,0 +1,191 @@
+"""word2vec on corpora with planted structure, determinism, bad parameters, Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import densevec as dv
+from densevec.word2vec import Word2Vec
+
+GROUPS, MEMBERS, CONTEXTS = 8, 5, 6
+
+
+def planted_sentences(n=4000, seed=0):
+    """Each sentence holds one member of a group with words of that group's own
+    context set and some shared noise: members of a group never co-occur, but
+    share contexts, so they must end up near each other."""
+    rng = np.random.default_rng(seed)
+    noise = [f"noise{i}" for i in range(60)]
+    out = []
+    for _ in range(n):
+        g = rng.integers(GROUPS)
+        member = f"m{g}_{rng.integers(MEMBERS)}"
+        ctx = [f"c{g}_{k}" for k in rng.choice(CONTEXTS, size=4, replace=False)]
+        words = [member] + ctx + list(rng.choice(noise, size=2))
+        rng.shuffle(words)
+        out.append(words)
+    return out
+
+
+@pytest.fixture(scope="module")
+def planted_corpus():
+    return dv.Corpus.from_sentences(planted_sentences(), min_count=1)
+
+
+def group_separation(emb):
+    """(mean same-group cosine - mean other-group cosine, nearest-member precision)."""
+    members = [f"m{g}_{i}" for g in range(GROUPS) for i in range(MEMBERS)]
+    idx = [emb.index_to_word.index(m) for m in members]
+    v = np.asarray(emb.vectors)[idx].astype(np.float64)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    sim = v @ v.T
+    group = np.repeat(np.arange(GROUPS), MEMBERS)
+    same = group[:, None] == group[None, :]
+    off_diag = ~np.eye(len(members), dtype=bool)
+    margin = sim[same & off_diag].mean() - sim[~same].mean()
+    np.fill_diagonal(sim, -np.inf)
+    precision = np.mean(group[np.argmax(sim, axis=1)] == group)
+    return margin, precision
+
+
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_every_mode_learns_planted_groups(planted_corpus, mode, loss):
+    model = Word2Vec(dim=32, mode=mode, loss=loss, window=4, negative=5, sample=0, epochs=8,
+                     threads=2, seed=5)
+    emb = model.fit(planted_corpus, progress=False)
+    assert emb.vectors.shape == (len(planted_corpus.vocab), 32)
+    assert np.isfinite(emb.vectors).all()
+    margin, precision = group_separation(emb)
+    assert margin > 0.3, margin
+    assert precision >= 0.9, precision
+    # an untrained model (random init) has no such structure: the test can fail
+    untrained = Word2Vec(dim=32, mode=mode, loss=loss, epochs=1, alpha=1e-9, min_alpha=0,
+                         threads=1, seed=5).fit(planted_corpus, progress=False)
+    assert group_separation(untrained)[0] < 0.1
+    # the loss decreases
+    losses = [h["loss_per_word"] for h in model.history]
+    assert losses[-1] < losses[0]
+
+
+def test_threads_one_is_bit_reproducible(planted_corpus):
+    def run(seed):
+        return Word2Vec(dim=16, epochs=2, threads=1, seed=seed).fit(planted_corpus, progress=False)
+
+    a, b, c = run(3), run(3), run(4)
+    assert np.array_equal(a.vectors, b.vectors)
+    assert not np.array_equal(a.vectors, c.vectors)
+
+
+def test_history_and_meta(planted_corpus):
+    seen = []
+    model = Word2Vec(dim=8, epochs=3, threads=1)
+    emb = model.fit(planted_corpus, progress=False, callbacks=[lambda m, r: seen.append(r["epoch"])])
+    assert seen == [1, 2, 3]
+    assert [h["words"] for h in model.history] == [planted_corpus.n_tokens] * 3
+    assert all(0 < h["trained_words"] <= h["words"] for h in model.history)
+    assert emb.meta["algorithm"] == "word2vec"
+    assert emb.meta["corpus_fingerprint"] == planted_corpus.fingerprint
+    assert emb.meta["params"]["dim"] == 8
+    assert model.output_vectors_.shape == emb.vectors.shape
+
+
+def test_subsampling_drops_frequent_words(planted_corpus):
+    model = Word2Vec(dim=8, epochs=1, threads=1, sample=1e-4)
+    model.fit(planted_corpus, progress=False)
+    h = model.history[0]
+    assert h["trained_words"] < 0.8 * h["words"]
+
+
+def test_fit_accepts_paths_and_iterables(tmp_path):
+    sents = [" ".join(s) for s in planted_sentences(300)]
+    p = tmp_path / "c.txt"
+    p.write_text("\n".join(sents) + "\n")
+    e1 = Word2Vec(dim=8, epochs=1, threads=1, min_count=1).fit(p, progress=False)
+    e2 = Word2Vec(dim=8, epochs=1, threads=1, min_count=1).fit(sents, progress=False)
+    assert e1.index_to_word == e2.index_to_word
+    assert np.array_equal(e1.vectors, e2.vectors)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        ({"dim": 0}, ValueError),
+        ({"dim": 2.5}, TypeError),
+        ({"negative": -1}, ValueError),
+        ({"negative": 0}, ValueError),  # negative sampling without noise words
+        ({"window": 0}, ValueError),
+        ({"alpha": 0}, ValueError),
+        ({"alpha": -0.1}, ValueError),
+        ({"alpha": float("nan")}, ValueError),
+        ({"min_alpha": 1.0}, ValueError),
+        ({"epochs": 0}, ValueError),
+        ({"sample": -1}, ValueError),
+        ({"mode": "sg"}, ValueError),
+        ({"loss": "softmax"}, ValueError),
+        ({"threads": -2}, ValueError),
+    ],
+)
+def test_bad_parameters(kwargs, exc):
+    with pytest.raises(exc):
+        Word2Vec(**kwargs)
+
+
+def test_hs_without_negatives_is_fine(planted_corpus):
+    Word2Vec(dim=8, loss="hs", negative=0, epochs=1, threads=1).fit(planted_corpus, progress=False)
+
+
+def test_empty_corpus_is_rejected(tmp_path):
+    p = tmp_path / "empty.txt"
+    p.write_text("")
+    with pytest.raises(ValueError, match="no tokens"):
+        Word2Vec().fit(p, progress=False)
+    with pytest.raises(ValueError):
+        Word2Vec().fit([], progress=False)
+
+
+def test_progress_bar_runs(planted_corpus, capsys):
+    Word2Vec(dim=8, epochs=1, threads=1).fit(planted_corpus, progress=True)
+    assert "word2vec" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_training_and_keeps_vectors(planted_corpus):
+    # thousands of epochs: minutes of work unless the interrupt stops it
+    model = Word2Vec(dim=64, epochs=5000, threads=2, sample=0)
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.warns(RuntimeWarning, match="interrupted"):
+            emb = model.fit(planted_corpus, progress=False)
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - start
+    assert elapsed < 10, elapsed
+    assert emb.meta["interrupted"] is True
+    assert 0 < len(model.history) < 5000
+    assert np.isfinite(emb.vectors).all()
+
+
+def test_kernel_rejects_corrupt_stream(planted_corpus):
+    from densevec import _core
+
+    win = np.zeros((3, 4), dtype=np.float32)
+    wout = np.zeros((3, 4), dtype=np.float32)
+    ids = np.array([0, 1, 7], dtype=np.uint32)
+    offsets = np.array([0, 3], dtype=np.uint64)
+    thr, alias = _core.build_alias(np.ones(3))
+    args = dict(keep_prob=None, neg_threshold=thr, neg_alias=alias, hs_codes=None, hs_points=None,
+                hs_offsets=None, skipgram=True, hs=False, negative=2, window=2, cbow_mean=True,
+                alpha_begin=0.025, alpha_end=0.0, seed=1, epoch=0, threads=1)
+    with pytest.raises(ValueError, match="past the vocabulary"):
+        _core.train_word2vec(win, wout, ids, offsets, 0, 1, **args)
+    with pytest.raises(ValueError, match="out of bounds"):
+        _core.train_word2vec(win, wout, ids[:2], offsets, 0, 2, **args)
+    with pytest.raises(ValueError, match="past the ids"):
+        _core.train_word2vec(win, wout, ids[:2], offsets, 0, 1, **args)
