@@ -14,7 +14,16 @@ namespace {
 // How often (in words read) a worker publishes progress and refreshes alpha.
 constexpr uint64_t kReportEvery = 10000;
 
+inline void prefetch_row(const float* row, size_t dim) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(p + off);
+}
+
 struct Worker {
+  Worker(const W2VConfig& c, const W2VData& dt, const simd::Kernels& kern, W2VProgress& p,
+         uint64_t total)
+      : cfg(c), data(dt), k(kern), progress(p), total_words(total) {}
+
   const W2VConfig& cfg;
   const W2VData& data;
   const simd::Kernels& k;
@@ -22,7 +31,18 @@ struct Worker {
   uint64_t total_words;
   W2VStats stats;
 
-  std::vector<uint32_t> sen;
+  std::vector<uint32_t> sen, negs_cur, negs_next;
+
+  // Draws the noise words for one centre word, skipping the centre itself.
+  int draw_negatives(Rng& rng, uint32_t centre, std::vector<uint32_t>& out) {
+    int m = 0;
+    for (int q = 0; q < cfg.negative; ++q) {
+      uint32_t neg = alias_draw(data.neg_threshold, data.neg_alias,
+                                static_cast<uint32_t>(data.vocab), rng.next());
+      if (neg != centre) out[m++] = neg;
+    }
+    return m;
+  }
   std::vector<float*> in_rows, out_rows;
   std::vector<float> labels, scratch;
 
@@ -34,6 +54,8 @@ struct Worker {
     if (cfg.hs)
       for (uint64_t w = 0; w < data.vocab; ++w)
         max_out = std::max<int>(max_out, static_cast<int>(data.hs_offsets[w + 1] - data.hs_offsets[w]));
+    negs_cur.resize(std::max(cfg.negative, 1));
+    negs_next.resize(std::max(cfg.negative, 1));
     in_rows.resize(max_in);
     out_rows.resize(std::max(max_out, 1));
     labels.resize(std::max(max_out, 1));
@@ -54,15 +76,24 @@ struct Worker {
         sen.push_back(w);
       }
       const int n = static_cast<int>(sen.size());
+      // Negatives for position i are drawn one step ahead, so that their rows
+      // (and the next centre's) can be prefetched while position i trains.
+      int n_neg = cfg.hs || n == 0 ? 0 : draw_negatives(rng, sen[0], negs_cur);
       for (int i = 0; i < n; ++i) {
         const uint32_t centre = sen[i];
         const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg.window)));
         const int span = cfg.window - reduced;
         const int lo = std::max(0, i - span), hi = std::min(n - 1, i + span);
+        int n_neg_next = 0;
+        if (!cfg.hs && i + 1 < n) {
+          n_neg_next = draw_negatives(rng, sen[i + 1], negs_next);
+          prefetch_row(data.wout + size_t(sen[i + 1]) * d, d);
+          for (int q = 0; q < n_neg_next; ++q) prefetch_row(data.wout + size_t(negs_next[q]) * d, d);
+          prefetch_row(data.win + size_t(sen[std::min(n - 1, i + 1 + cfg.window)]) * d, d);
+        }
         int ni = 0;
         for (int j = lo; j <= hi; ++j)
           if (j != i) in_rows[ni++] = data.win + size_t(sen[j]) * d;
-        if (ni == 0) continue;
         int no = 0;
         if (cfg.hs) {
           for (uint64_t p = data.hs_offsets[centre]; p < data.hs_offsets[centre + 1]; ++p) {
@@ -72,14 +103,14 @@ struct Worker {
         } else {
           out_rows[no] = data.wout + size_t(centre) * d;
           labels[no++] = 1.0f;
-          for (int q = 0; q < cfg.negative; ++q) {
-            uint32_t neg = alias_draw(data.neg_threshold, data.neg_alias,
-                                      static_cast<uint32_t>(data.vocab), rng.next());
-            if (neg == centre) continue;
-            out_rows[no] = data.wout + size_t(neg) * d;
+          for (int q = 0; q < n_neg; ++q) {
+            out_rows[no] = data.wout + size_t(negs_cur[q]) * d;
             labels[no++] = 0.0f;
           }
+          std::swap(negs_cur, negs_next);
+          n_neg = n_neg_next;
         }
+        if (ni == 0) continue;
         win.n_in = ni;
         win.n_out = no;
         win.alpha = alpha;
@@ -131,7 +162,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VData& data, const simd::K
   progress.alpha.store(cfg.alpha_begin);
   std::vector<Worker> workers;
   workers.reserve(threads);
-  for (int t = 0; t < threads; ++t) workers.push_back(Worker{c, data, k, progress, total, {}, {}, {}, {}, {}, {}});
+  for (int t = 0; t < threads; ++t) workers.emplace_back(c, data, k, progress, total);
   run_parallel(
       threads, [&](int t) { workers[t].run(cut[t], cut[t + 1], t); }, poll, progress.stop);
   W2VStats out;

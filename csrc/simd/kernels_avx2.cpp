@@ -15,6 +15,12 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(lo, sh));
 }
 
+// Lane mask selecting min(rem, 8) leading floats.
+inline __m256i tail_mask(size_t rem) {
+  const int r = rem >= 8 ? 8 : static_cast<int>(rem);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 struct OpsAvx2 {
   static float dot(const float* a, const float* b, size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -53,19 +59,38 @@ struct OpsAvx2 {
     }
     for (; i < k; ++i) out[i] = dot(x, rows[i], n);
   }
+  // Four independent accumulators per pass hide the FMA latency of the
+  // k-long dependency chain; the last partial chunk uses masked loads.
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
                     bool acc) {
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-      __m256 s = acc ? _mm256_loadu_ps(out + j) : _mm256_setzero_ps();
-      for (int i = 0; i < k; ++i)
-        s = _mm256_fmadd_ps(_mm256_set1_ps(coef[i]), _mm256_loadu_ps(rows[i] + j), s);
-      _mm256_storeu_ps(out + j, s);
+    for (; j + 32 <= n; j += 32) {
+      __m256 s0, s1, s2, s3;
+      if (acc) {
+        s0 = _mm256_loadu_ps(out + j), s1 = _mm256_loadu_ps(out + j + 8);
+        s2 = _mm256_loadu_ps(out + j + 16), s3 = _mm256_loadu_ps(out + j + 24);
+      } else {
+        s0 = s1 = s2 = s3 = _mm256_setzero_ps();
+      }
+      for (int i = 0; i < k; ++i) {
+        const __m256 c = _mm256_set1_ps(coef[i]);
+        const float* r = rows[i] + j;
+        s0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r), s0);
+        s1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 8), s1);
+        s2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 16), s2);
+        s3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 24), s3);
+      }
+      _mm256_storeu_ps(out + j, s0);
+      _mm256_storeu_ps(out + j + 8, s1);
+      _mm256_storeu_ps(out + j + 16, s2);
+      _mm256_storeu_ps(out + j + 24, s3);
     }
-    for (; j < n; ++j) {
-      float s = acc ? out[j] : 0.0f;
-      for (int i = 0; i < k; ++i) s += coef[i] * rows[i][j];
-      out[j] = s;
+    for (; j < n; j += 8) {
+      const __m256i m = tail_mask(n - j);
+      __m256 s = acc ? _mm256_maskload_ps(out + j, m) : _mm256_setzero_ps();
+      for (int i = 0; i < k; ++i)
+        s = _mm256_fmadd_ps(_mm256_set1_ps(coef[i]), _mm256_maskload_ps(rows[i] + j, m), s);
+      _mm256_maskstore_ps(out + j, m, s);
     }
   }
   static void axpy(float a, const float* x, float* y, size_t n) {

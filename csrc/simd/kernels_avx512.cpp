@@ -73,9 +73,33 @@ struct OpsAvx512 {
     }
     for (; i < k; ++i) out[i] = dot(x, rows[i], n);
   }
+  // Four independent accumulators per pass hide the FMA latency of the
+  // k-long dependency chain; the last partial chunk is masked.
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
                     bool acc) {
-    for (size_t j = 0; j < n; j += 16) {
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+      __m512 s0, s1, s2, s3;
+      if (acc) {
+        s0 = _mm512_loadu_ps(out + j), s1 = _mm512_loadu_ps(out + j + 16);
+        s2 = _mm512_loadu_ps(out + j + 32), s3 = _mm512_loadu_ps(out + j + 48);
+      } else {
+        s0 = s1 = s2 = s3 = _mm512_setzero_ps();
+      }
+      for (int i = 0; i < k; ++i) {
+        const __m512 c = _mm512_set1_ps(coef[i]);
+        const float* r = rows[i] + j;
+        s0 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r), s0);
+        s1 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r + 16), s1);
+        s2 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r + 32), s2);
+        s3 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r + 48), s3);
+      }
+      _mm512_storeu_ps(out + j, s0);
+      _mm512_storeu_ps(out + j + 16, s1);
+      _mm512_storeu_ps(out + j + 32, s2);
+      _mm512_storeu_ps(out + j + 48, s3);
+    }
+    for (; j < n; j += 16) {
       __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - j);
       __m512 s = acc ? _mm512_maskz_loadu_ps(m, out + j) : _mm512_setzero_ps();
       for (int i = 0; i < k; ++i)
