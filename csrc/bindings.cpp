@@ -101,54 +101,35 @@ dv::ScanOptions scan_options(uint64_t max_token_bytes, uint64_t range_bytes, int
   return opt;
 }
 
-py::dict count_vocab(const std::vector<std::string>& paths, uint64_t min_count,
-                     uint64_t max_vocab, uint64_t max_token_bytes, uint64_t range_bytes,
-                     int threads, py::object progress) {
+py::dict build_corpus(const std::vector<std::string>& paths, uint64_t min_count,
+                      uint64_t max_vocab, uint64_t max_sentence_length, uint64_t max_token_bytes,
+                      uint64_t range_bytes, int threads, const std::string& tmp_dir,
+                      const std::string& ids_path, const std::string& offsets_path,
+                      py::object progress) {
   dv::ScanOptions opt = scan_options(max_token_bytes, range_bytes, threads);
   std::atomic<uint64_t> bytes{0};
   std::atomic<bool> stop{false};
-  dv::ScanStats stats;
   Poller poller(progress);
   auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
-  dv::VocabResult v;
+  dv::CorpusResult r;
   {
     py::gil_scoped_release release;
-    v = dv::count_files(paths, min_count, max_vocab, opt, stats, bytes, stop, poll);
+    r = dv::build_corpus(paths, min_count, max_vocab, max_sentence_length, opt, tmp_dir, ids_path,
+                         offsets_path, bytes, stop, poll);
   }
   poller.rethrow();
   py::list words;
-  for (const auto& w : v.words) words.append(py::str(w));
+  for (const auto& w : r.vocab.words) words.append(py::str(w));
   py::dict out;
   out["words"] = words;
-  out["counts"] = to_numpy(std::move(v.counts));
-  out["raw_tokens"] = v.raw_tokens;
-  out["distinct_words"] = v.distinct_words;
-  out["invalid_utf8"] = stats.invalid_utf8;
-  out["too_long"] = stats.too_long;
-  out["bytes"] = stats.bytes;
-  return out;
-}
-
-py::dict encode(const std::vector<std::string>& paths, const std::vector<std::string>& words,
-                const std::string& ids_path, const std::string& offsets_path,
-                uint64_t max_sentence_length, uint64_t max_token_bytes, uint64_t range_bytes,
-                int threads, py::object progress) {
-  dv::ScanOptions opt = scan_options(max_token_bytes, range_bytes, threads);
-  std::atomic<uint64_t> bytes{0};
-  std::atomic<bool> stop{false};
-  Poller poller(progress);
-  auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
-  dv::EncodeResult r;
-  {
-    py::gil_scoped_release release;
-    r = dv::encode_files(paths, words, ids_path, offsets_path, max_sentence_length, opt, bytes,
-                         stop, poll);
-  }
-  poller.rethrow();
-  py::dict out;
+  out["counts"] = to_numpy(std::move(r.vocab.counts));
+  out["raw_tokens"] = r.vocab.raw_tokens;
+  out["distinct_words"] = r.vocab.distinct_words;
+  out["invalid_utf8"] = r.stats.invalid_utf8;
+  out["too_long"] = r.stats.too_long;
+  out["bytes"] = r.stats.bytes;
   out["n_tokens"] = r.n_tokens;
   out["n_sentences"] = r.n_sentences;
-  out["bytes"] = r.stats.bytes;
   return out;
 }
 
@@ -158,6 +139,12 @@ void validate_stream(const py::array& ids, const py::array& offsets, uint64_t vo
   uint64_t ni = static_cast<uint64_t>(ids.size()), no = static_cast<uint64_t>(offsets.size());
   py::gil_scoped_release release;
   dv::validate_stream(i, ni, o, no, vocab_size);
+}
+
+void validate_stream_files(const std::string& ids_path, const std::string& offsets_path,
+                           uint64_t vocab_size) {
+  py::gil_scoped_release release;
+  dv::validate_stream_files(ids_path, offsets_path, vocab_size);
 }
 
 py::tuple build_alias(const py::array& weights) {
@@ -335,13 +322,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("simd_isas", &dv::simd::available_isas, "SIMD levels this CPU and build can run.");
   m.def("simd_active", [] { return std::string(dv::simd::active_kernels().name); },
         "The SIMD level used by default.");
-  m.def("count_vocab", &count_vocab, py::arg("paths"), py::arg("min_count"), py::arg("max_vocab"),
-        py::arg("max_token_bytes"), py::arg("range_bytes"), py::arg("threads"),
-        py::arg("progress") = py::none());
-  m.def("encode", &encode, py::arg("paths"), py::arg("words"), py::arg("ids_path"),
-        py::arg("offsets_path"), py::arg("max_sentence_length"), py::arg("max_token_bytes"),
-        py::arg("range_bytes"), py::arg("threads"), py::arg("progress") = py::none());
+  m.def("build_corpus", &build_corpus, py::arg("paths"), py::arg("min_count"),
+        py::arg("max_vocab"), py::arg("max_sentence_length"), py::arg("max_token_bytes"),
+        py::arg("range_bytes"), py::arg("threads"), py::arg("tmp_dir"), py::arg("ids_path"),
+        py::arg("offsets_path"), py::arg("progress") = py::none());
   m.def("validate_stream", &validate_stream, py::arg("ids"), py::arg("offsets"), py::arg("vocab_size"));
+  m.def("validate_stream_files", &validate_stream_files, py::arg("ids_path"),
+        py::arg("offsets_path"), py::arg("vocab_size"));
   m.def("build_alias", &build_alias, py::arg("weights"));
   m.def("build_huffman", &build_huffman, py::arg("counts"));
   m.def("train_word2vec", &train_word2vec, py::arg("win"), py::arg("wout"), py::arg("ids"),

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -64,136 +65,175 @@ int clamp_threads(int threads, size_t n_ranges) {
 
 }  // namespace
 
-VocabResult count_files(const std::vector<std::string>& paths, uint64_t min_count,
-                        uint64_t max_vocab, const ScanOptions& opt, ScanStats& stats,
-                        std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
-                        const std::function<bool()>& poll) {
-  auto files = open_all(paths);
-  std::vector<FileRange> ranges = split_files(paths, opt.range_bytes);
-  int threads = clamp_threads(opt.threads, ranges.size());
-  std::vector<WordCounter> counters(threads);
-  std::vector<ScanStats> tstats(threads);
-  std::atomic<size_t> next{0};
+namespace {
 
-  run_parallel(
-      threads,
-      [&](int t) {
-        WordCounter& counter = counters[t];
-        for (size_t r = next++; r < ranges.size() && !stop.load(); r = next++) {
-          const FileRange& fr = ranges[r];
-          ScanStats local;
-          scan_range(
-              *files[fr.file], fr.begin, fr.end, opt.max_token_bytes,
-              [&](const char* s, size_t n) { counter.add(s, n); }, [] {}, local, stop);
-          tstats[t].add(local);
-          bytes_done += local.bytes;
-        }
-      },
-      poll, stop);
+constexpr uint32_t kLineEnd = 0xFFFFFFFFu;
 
-  for (int t = 1; t < threads; ++t) {
-    counters[0].merge(counters[t]);
-    counters[t] = WordCounter();
+// Per-thread word table: word -> local number, with counts by local number.
+struct LocalCounts {
+  TieredTable table{1 << 16};
+  std::vector<uint64_t> counts;
+  std::vector<uint8_t> invalid;
+
+  uint32_t add(uint64_t h, const char* s, size_t n) {
+    bool inserted;
+    uint64_t& v = table.upsert_hashed(h, s, n, counts.size(), &inserted);
+    if (inserted) {
+      DV_CHECK(counts.size() < kLineEnd, "too many distinct words for one thread");
+      counts.push_back(0);
+      invalid.push_back(!valid_utf8(reinterpret_cast<const unsigned char*>(s), n));
+    }
+    ++counts[v];
+    return static_cast<uint32_t>(v);
   }
-  for (const auto& s : tstats) stats.add(s);
-  VocabResult v = build_vocab(counters[0], min_count, max_vocab);
-  stats.invalid_utf8 = v.invalid_utf8;
-  stats.tokens -= v.invalid_utf8;
-  return v;
+};
+
+std::string part_path(const std::string& dir, size_t r) {
+  return dir + "/part-" + std::to_string(r) + ".u32";
 }
 
-EncodeResult encode_files(const std::vector<std::string>& paths,
-                          const std::vector<std::string>& words, const std::string& ids_path,
-                          const std::string& offsets_path, uint64_t max_sentence_length,
-                          const ScanOptions& opt, std::atomic<uint64_t>& bytes_done,
-                          std::atomic<bool>& stop, const std::function<bool()>& poll) {
+}  // namespace
+
+CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_count,
+                          uint64_t max_vocab, uint64_t max_sentence_length,
+                          const ScanOptions& opt, const std::string& tmp_dir,
+                          const std::string& ids_path, const std::string& offsets_path,
+                          std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
+                          const std::function<bool()>& poll) {
   DV_CHECK(max_sentence_length > 0, "max_sentence_length must be positive");
-  DV_CHECK(words.size() < 0xFFFFFFFFull, "vocabulary too large for uint32 ids");
-  StringTable index(words.size() + 16);
-  for (size_t i = 0; i < words.size(); ++i) {
-    bool inserted;
-    index.upsert(words[i].data(), words[i].size(), i, &inserted);
-    DV_CHECK(inserted, "duplicate word in vocabulary: '" << words[i] << "'");
-  }
   auto files = open_all(paths);
   std::vector<FileRange> ranges = split_files(paths, opt.range_bytes);
-  int threads = clamp_threads(opt.threads, ranges.size());
-
-  OutputFile ids_out(ids_path);
-  OutputFile off_out(offsets_path);
-  uint64_t zero = 0;
-  off_out.write_all(&zero, sizeof zero);
-
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t turn = 0;  // the next range whose output may be written
-  EncodeResult result;
+  const int threads = clamp_threads(opt.threads, ranges.size());
+  std::vector<LocalCounts> local(threads);
+  std::vector<int> owner(ranges.size(), 0);  // which thread's numbering a part uses
   std::vector<ScanStats> tstats(threads);
   std::atomic<size_t> next{0};
+  CorpusResult result;
 
+  // Pass 1: count, and write each range as local numbers and line ends.
   run_parallel(
       threads,
       [&](int t) {
-        try {
-        std::vector<uint32_t> ids;
-        std::vector<uint64_t> ends;  // sentence ends, relative to the range start
-        for (size_t r = next++; r < ranges.size(); r = next++) {
+        LocalCounts& lc = local[t];
+        std::vector<uint32_t> out;
+        out.reserve(1 << 18);
+        for (size_t r = next++; r < ranges.size() && !stop.load(); r = next++) {
+          owner[r] = t;
           const FileRange& fr = ranges[r];
-          ids.clear();
-          ends.clear();
-          uint64_t sent_start = 0;
-          ScanStats local;
+          OutputFile part(part_path(tmp_dir, r));
+          LookupBatch batch;
+          auto spill = [&] {
+            part.write_all(out.data(), out.size() * sizeof(uint32_t));
+            out.clear();
+          };
+          auto add = [&](uint64_t h, const char* s, size_t n) {
+            out.push_back(lc.add(h, s, n));
+            if (out.size() >= (1 << 18)) spill();
+          };
+          ScanStats st;
           scan_range(
               *files[fr.file], fr.begin, fr.end, opt.max_token_bytes,
               [&](const char* s, size_t n) {
-                const uint64_t* id = index.find(s, n);
-                if (!id) return;
-                ids.push_back(static_cast<uint32_t>(*id));
-                if (ids.size() - sent_start == max_sentence_length) {
-                  ends.push_back(ids.size());
-                  sent_start = ids.size();
-                }
+                batch.push(lc.table, s, n);
+                if (batch.full()) batch.flush(add);
               },
               [&] {
-                if (ids.size() > sent_start) {
-                  ends.push_back(ids.size());
-                  sent_start = ids.size();
-                }
+                batch.flush(add);
+                out.push_back(kLineEnd);
               },
-              local, stop);
-          tstats[t].add(local);
-          bytes_done += local.bytes;
-          std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return turn == r || stop.load(); });
-          if (stop.load()) return;
-          ids_out.write_all(ids.data(), ids.size() * sizeof(uint32_t));
-          for (uint64_t& e : ends) e += result.n_tokens;
+              st, stop);
+          batch.flush(add);
+          spill();
+          part.close();
+          tstats[t].add(st);
+          bytes_done += st.bytes;
+        }
+      },
+      poll, stop);
+  if (stop.load()) return result;
+
+  // Merge the per-thread counts (sums do not depend on the split) and prune.
+  WordCounter merged;
+  for (const LocalCounts& lc : local)
+    lc.table.for_each([&](std::string_view w, uint64_t id) {
+      merged.add_many(w.data(), w.size(), lc.counts[id], lc.invalid[id] != 0);
+    });
+  result.vocab = build_vocab(merged, min_count, max_vocab);
+  merged = WordCounter();
+  for (const auto& st : tstats) result.stats.add(st);
+  result.stats.invalid_utf8 = result.vocab.invalid_utf8;
+  result.stats.tokens -= result.vocab.invalid_utf8;
+
+  // Local number -> final id (kLineEnd for pruned or invalid words).
+  StringTable final_ids(result.vocab.words.size() + 16);
+  for (size_t i = 0; i < result.vocab.words.size(); ++i) {
+    bool inserted;
+    final_ids.upsert(result.vocab.words[i].data(), result.vocab.words[i].size(), i, &inserted);
+  }
+  std::vector<std::vector<uint32_t>> remap(threads);
+  for (int t = 0; t < threads; ++t) {
+    LocalCounts& lc = local[t];
+    remap[t].assign(lc.counts.size(), kLineEnd);
+    lc.table.for_each([&](std::string_view w, uint64_t id) {
+      if (const uint64_t* f = final_ids.find(w.data(), w.size()))
+        remap[t][id] = static_cast<uint32_t>(*f);
+    });
+    lc = LocalCounts();
+  }
+
+  // Pass 2: the parts in order, remapped and cut into sentences.
+  OutputFile ids_out(ids_path);
+  OutputFile off_out(offsets_path);
+  std::vector<uint64_t> ends{0};
+  std::vector<uint32_t> in(1 << 18), ids;
+  ids.reserve(1 << 18);
+  uint64_t written = 0, sent_start = 0;
+  auto end_sentence = [&] {
+    uint64_t total = written + ids.size();
+    if (total > sent_start) {
+      ends.push_back(total);
+      sent_start = total;
+    }
+  };
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    if (stop.load()) return result;
+    const std::vector<uint32_t>& map = remap[owner[r]];
+    const std::string pp = part_path(tmp_dir, r);
+    {
+      InputFile part(pp);
+      for (uint64_t pos = 0; pos < part.size();) {
+        size_t got = part.read_at(reinterpret_cast<char*>(in.data()), in.size() * sizeof(uint32_t), pos);
+        DV_CHECK(got % sizeof(uint32_t) == 0 && got > 0, pp << ": short read");
+        pos += got;
+        for (size_t k = 0; k < got / sizeof(uint32_t); ++k) {
+          if (in[k] == kLineEnd) {
+            end_sentence();
+            continue;
+          }
+          uint32_t id = map[in[k]];
+          if (id == kLineEnd) continue;
+          ids.push_back(id);
+          if (written + ids.size() - sent_start == max_sentence_length) end_sentence();
+        }
+        ids_out.write_all(ids.data(), ids.size() * sizeof(uint32_t));
+        written += ids.size();
+        ids.clear();
+        if (ends.size() >= (1 << 16)) {
           off_out.write_all(ends.data(), ends.size() * sizeof(uint64_t));
-          result.n_tokens += ids.size();
           result.n_sentences += ends.size();
-          ++turn;
-          cv.notify_all();
+          ends.clear();
         }
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
-          throw;
-        }
-      },
-      [&] {
-        bool go_on = poll();
-        if (!go_on) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
-        }
-        return go_on;
-      },
-      stop);
+      }
+    }
+    std::remove(pp.c_str());
+  }
+  end_sentence();
+  off_out.write_all(ends.data(), ends.size() * sizeof(uint64_t));
+  result.n_sentences += ends.size();
+  result.n_sentences -= 1;  // the leading 0 is not a sentence
   ids_out.close();
   off_out.close();
-  for (const auto& s : tstats) result.stats.add(s);
+  result.n_tokens = written;
   return result;
 }
 
@@ -210,6 +250,41 @@ void validate_stream(const uint32_t* ids, uint64_t n_ids, const uint64_t* offset
   for (uint64_t i = 0; i < n_ids; ++i) max_id = std::max(max_id, ids[i]);
   DV_CHECK(n_ids == 0 || max_id < vocab_size,
            "id " << max_id << " out of range for a vocabulary of " << vocab_size << " words");
+}
+
+void validate_stream_files(const std::string& ids_path, const std::string& offsets_path,
+                           uint64_t vocab_size) {
+  InputFile ids(ids_path), offs(offsets_path);
+  DV_CHECK(ids.size() % sizeof(uint32_t) == 0, ids_path << ": size is not a multiple of 4");
+  DV_CHECK(offs.size() % sizeof(uint64_t) == 0 && offs.size() > 0,
+           offsets_path << ": size is not a positive multiple of 8");
+  const uint64_t n_ids = ids.size() / sizeof(uint32_t);
+  constexpr size_t kBlock = 1 << 20;
+  std::vector<uint64_t> obuf(kBlock);
+  uint64_t prev = 0, n_off = offs.size() / sizeof(uint64_t);
+  for (uint64_t i = 0; i < n_off; i += kBlock) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, n_off - i));
+    size_t got = offs.read_at(reinterpret_cast<char*>(obuf.data()), n * sizeof(uint64_t), i * sizeof(uint64_t));
+    DV_CHECK(got == n * sizeof(uint64_t), offsets_path << ": short read");
+    for (size_t k = 0; k < n; ++k) {
+      DV_CHECK(i + k > 0 || obuf[k] == 0, offsets_path << ": does not start at 0");
+      DV_CHECK(obuf[k] >= prev, offsets_path << ": offsets decrease at sentence " << i + k);
+      prev = obuf[k];
+    }
+  }
+  DV_CHECK(prev == n_ids, offsets_path << ": ends at " << prev << " but " << ids_path << " holds "
+                                       << n_ids << " ids");
+  std::vector<uint32_t> ibuf(kBlock);
+  uint32_t max_id = 0;
+  for (uint64_t i = 0; i < n_ids; i += kBlock) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, n_ids - i));
+    size_t got = ids.read_at(reinterpret_cast<char*>(ibuf.data()), n * sizeof(uint32_t), i * sizeof(uint32_t));
+    DV_CHECK(got == n * sizeof(uint32_t), ids_path << ": short read");
+    for (size_t k = 0; k < n; ++k) max_id = std::max(max_id, ibuf[k]);
+  }
+  DV_CHECK(n_ids == 0 || max_id < vocab_size, ids_path << ": id " << max_id
+                                                        << " out of range for a vocabulary of "
+                                                        << vocab_size << " words");
 }
 
 }  // namespace dv

@@ -17,34 +17,41 @@ struct ScanOptions {
   int threads = 1;
 };
 
-// Counts every token of the files (ranges spread over threads; the result does
-// not depend on the thread count) and builds the pruned, sorted vocabulary.
-// bytes_done is advanced as input is read; set stop to abandon the work.
-VocabResult count_files(const std::vector<std::string>& paths, uint64_t min_count,
-                        uint64_t max_vocab, const ScanOptions& opt, ScanStats& stats,
-                        std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
-                        const std::function<bool()>& poll);
-
-struct EncodeResult {
+struct CorpusResult {
+  VocabResult vocab;         // pruned, sorted vocabulary (id = position)
   uint64_t n_tokens = 0;     // ids written
   uint64_t n_sentences = 0;  // sentences written (non-empty)
   ScanStats stats;
 };
 
-// Encodes the files with the vocabulary `words` (id = position): ids of
-// in-vocabulary tokens go to ids_path (uint32 little-endian); the offsets of
-// sentence ends go to offsets_path (uint64: 0, end_1, ..., end_S). A line is a
-// sentence; lines longer than max_sentence_length in-vocabulary tokens are cut
-// into pieces of that length; lines without an in-vocabulary token are dropped.
-EncodeResult encode_files(const std::vector<std::string>& paths,
-                          const std::vector<std::string>& words, const std::string& ids_path,
-                          const std::string& offsets_path, uint64_t max_sentence_length,
-                          const ScanOptions& opt, std::atomic<uint64_t>& bytes_done,
-                          std::atomic<bool>& stop, const std::function<bool()>& poll);
+// Counts and encodes the files in one pass over the text.
+//
+// Pass 1 (threads over ranges of ~range_bytes cut at line starts): each thread
+// counts words in its own table and writes, per range, a temporary stream of
+// thread-local word numbers with a marker at every line end (in tmp_dir).
+// Then the counts are merged, pruned (min_count, max_vocab) and sorted (count
+// descending, ties by bytes). Pass 2 reads the temporary streams in range
+// order, maps local numbers to final ids (dropping pruned words), cuts lines
+// into sentences (a line is a sentence; lines longer than max_sentence_length
+// in-vocabulary tokens are cut into pieces; empty ones are dropped) and writes
+// ids_path (uint32) and offsets_path (uint64: 0, end_1, ..., end_S).
+// Nothing depends on the thread count. bytes_done advances with the input
+// read; setting stop abandons the work.
+CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_count,
+                          uint64_t max_vocab, uint64_t max_sentence_length,
+                          const ScanOptions& opt, const std::string& tmp_dir,
+                          const std::string& ids_path, const std::string& offsets_path,
+                          std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
+                          const std::function<bool()>& poll);
 
 // Checks an encoded stream: every id < vocab_size, offsets start at 0, never
 // decrease and end at n_ids. Throws ValueError describing the first problem.
 void validate_stream(const uint32_t* ids, uint64_t n_ids, const uint64_t* offsets,
                      uint64_t n_offsets, uint64_t vocab_size);
+
+// The same checks on the files themselves, read in blocks (bounded memory:
+// mapping and scanning a large stream would make all of it resident).
+void validate_stream_files(const std::string& ids_path, const std::string& offsets_path,
+                           uint64_t vocab_size);
 
 }  // namespace dv

@@ -10,14 +10,14 @@ namespace dv {
 StringTable::StringTable(size_t expected) {
   size_t cap = 16;
   while (cap < expected * 2) cap <<= 1;
-  slots_.assign(cap, Slot{0, 0, 0, kEmpty});
+  slots_.assign(cap, Slot{0, 0, 0, 0, kEmpty});
   mask_ = cap - 1;
 }
 
 void StringTable::grow() {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(old.size() * 2, Slot{0, 0, 0, kEmpty});
+  slots_.assign(old.size() * 2, Slot{0, 0, 0, 0, kEmpty});
   mask_ = slots_.size() - 1;
   for (const Slot& sl : old) {
     if (sl.len == kEmpty) continue;
@@ -27,13 +27,20 @@ void StringTable::grow() {
   }
 }
 
-uint64_t& StringTable::upsert(const char* s, size_t n, uint64_t init, bool* inserted) {
-  uint64_t h = hash_bytes(s, n);
+std::string_view StringTable::word_of(const Slot& sl) const {
+  scratch_.assign(reinterpret_cast<const char*>(&sl.head), sl.len < 8 ? sl.len : 8);
+  if (sl.len > 8) scratch_.append(arena_.data() + sl.off, sl.len - 8);
+  return scratch_;
+}
+
+uint64_t& StringTable::upsert_hashed(uint64_t h, const char* s, size_t n, uint64_t init,
+                                     bool* inserted) {
+  const uint64_t head = head_of(s, n);
   size_t i = h & mask_;
   while (true) {
     Slot& sl = slots_[i];
     if (sl.len == kEmpty) break;
-    if (sl.hash == h && sl.len == n && std::memcmp(arena_.data() + sl.off, s, n) == 0) {
+    if (same(sl, h, head, s, n)) {
       *inserted = false;
       return sl.value;
     }
@@ -46,31 +53,31 @@ uint64_t& StringTable::upsert(const char* s, size_t n, uint64_t init, bool* inse
   }
   Slot& sl = slots_[i];
   sl.hash = h;
+  sl.head = head;
   sl.off = arena_.size();
   sl.len = static_cast<uint32_t>(n);
   sl.value = init;
-  arena_.insert(arena_.end(), s, s + n);
+  if (n > 8) arena_.insert(arena_.end(), s + 8, s + n);
   ++used_;
   *inserted = true;
   return sl.value;
 }
 
-const uint64_t* StringTable::find(const char* s, size_t n) const {
-  uint64_t h = hash_bytes(s, n);
+const uint64_t* StringTable::find_hashed(uint64_t h, const char* s, size_t n) const {
+  const uint64_t head = head_of(s, n);
   size_t i = h & mask_;
   while (true) {
     const Slot& sl = slots_[i];
     if (sl.len == kEmpty) return nullptr;
-    if (sl.hash == h && sl.len == n && std::memcmp(arena_.data() + sl.off, s, n) == 0)
-      return &sl.value;
+    if (same(sl, h, head, s, n)) return &sl.value;
     i = (i + 1) & mask_;
   }
 }
 
-void WordCounter::add_count(const char* s, size_t n, uint64_t count, bool invalid_known,
-                            bool invalid) {
+void WordCounter::add_count(uint64_t h, const char* s, size_t n, uint64_t count,
+                            bool invalid_known, bool invalid) {
   bool inserted;
-  uint64_t& v = table_.upsert(s, n, 0, &inserted);
+  uint64_t& v = table_.upsert_hashed(h, s, n, 0, &inserted);
   if (inserted) {
     bool bad = invalid_known ? invalid
                              : !valid_utf8(reinterpret_cast<const unsigned char*>(s), n);
@@ -79,17 +86,25 @@ void WordCounter::add_count(const char* s, size_t n, uint64_t count, bool invali
   v += count << 1;
 }
 
-void WordCounter::add(const char* s, size_t n) { add_count(s, n, 1, false, false); }
+void WordCounter::add(const char* s, size_t n) { add_count(hash_bytes(s, n), s, n, 1, false, false); }
+
+void WordCounter::add_hashed(uint64_t h, const char* s, size_t n) {
+  add_count(h, s, n, 1, false, false);
+}
+
+void WordCounter::add_many(const char* s, size_t n, uint64_t count, bool invalid) {
+  add_count(hash_bytes(s, n), s, n, count, true, invalid);
+}
 
 void WordCounter::merge(const WordCounter& other) {
   other.table_.for_each([&](std::string_view w, uint64_t v) {
-    add_count(w.data(), w.size(), v >> 1, true, (v & 1) != 0);
+    add_count(hash_bytes(w.data(), w.size()), w.data(), w.size(), v >> 1, true, (v & 1) != 0);
   });
 }
 
 VocabResult build_vocab(const WordCounter& counter, uint64_t min_count, uint64_t max_vocab) {
   VocabResult r;
-  std::vector<std::pair<std::string_view, uint64_t>> kept;
+  std::vector<std::pair<std::string, uint64_t>> kept;  // copies: for_each's view is transient
   counter.for_each([&](std::string_view w, uint64_t c, bool valid) {
     if (!valid) {
       r.invalid_utf8 += c;
@@ -97,7 +112,7 @@ VocabResult build_vocab(const WordCounter& counter, uint64_t min_count, uint64_t
     }
     r.raw_tokens += c;
     ++r.distinct_words;
-    if (c >= min_count) kept.emplace_back(w, c);
+    if (c >= min_count) kept.emplace_back(std::string(w), c);
   });
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     if (a.second != b.second) return a.second > b.second;
@@ -106,8 +121,8 @@ VocabResult build_vocab(const WordCounter& counter, uint64_t min_count, uint64_t
   if (max_vocab > 0 && kept.size() > max_vocab) kept.resize(max_vocab);
   r.words.reserve(kept.size());
   r.counts.reserve(kept.size());
-  for (const auto& [w, c] : kept) {
-    r.words.emplace_back(w);
+  for (auto& [w, c] : kept) {
+    r.words.push_back(std::move(w));
     r.counts.push_back(c);
   }
   return r;

@@ -242,9 +242,10 @@ class Corpus:
         self.vocab = Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
         self.ids = self._map(self.path / "ids.u32", np.uint32, n_tokens)
         self.offsets = self._map(self.path / "offsets.u64", np.uint64, n_sentences + 1)
-        try:
-            _core.validate_stream(self.ids, self.offsets, vocab_size)
-        except ValueError as e:
+        try:  # read in blocks, so that opening a large corpus keeps little resident
+            _core.validate_stream_files(str(self.path / "ids.u32"), str(self.path / "offsets.u64"),
+                                        vocab_size)
+        except (ValueError, OSError) as e:
             raise CorpusError(f"{self.path}: {e}") from None
         self.fingerprint: str = meta.get("fingerprint", "")
         self.stats: dict = dict(meta.get("stats", {}))
@@ -441,31 +442,30 @@ class Corpus:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
-        with ByteProgress(total_bytes, "counting", enabled=progress) as bar:
-            counted = _core.count_vocab(
-                paths, params["min_count"], params["max_vocab"] or 0, params["max_token_bytes"],
-                _RANGE_BYTES, threads, bar.callback,
-            )
-        if counted["raw_tokens"] == 0:
-            raise ValueError(f"{name}: contains no tokens (empty, or only whitespace/invalid UTF-8)")
-        if not counted["words"]:
-            raise ValueError(
-                f"{name}: no word occurs at least min_count={params['min_count']} times "
-                f"({counted['distinct_words']} distinct words, {counted['raw_tokens']} tokens); "
-                "lower min_count"
-            )
-        vocab = Vocab(counted["words"], counted["counts"], raw_tokens=counted["raw_tokens"])
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            _write_vocab(tmp / "vocab.txt", vocab)
+            parts = tmp / "parts"
+            parts.mkdir()
             with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
-                enc = _core.encode(
-                    paths, vocab.index_to_word, str(tmp / "ids.u32"), str(tmp / "offsets.u64"),
+                built = _core.build_corpus(
+                    paths, params["min_count"], params["max_vocab"] or 0,
                     params["max_sentence_length"], params["max_token_bytes"], _RANGE_BYTES,
-                    threads, bar.callback,
+                    threads, str(parts), str(tmp / "ids.u32"), str(tmp / "offsets.u64"),
+                    bar.callback,
                 )
+            shutil.rmtree(parts)
+            if built["raw_tokens"] == 0:
+                raise ValueError(f"{name}: contains no tokens (empty, or only whitespace/invalid UTF-8)")
+            if not built["words"]:
+                raise ValueError(
+                    f"{name}: no word occurs at least min_count={params['min_count']} times "
+                    f"({built['distinct_words']} distinct words, {built['raw_tokens']} tokens); "
+                    "lower min_count"
+                )
+            vocab = Vocab(built["words"], built["counts"], raw_tokens=built["raw_tokens"])
+            _write_vocab(tmp / "vocab.txt", vocab)
             meta = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -473,17 +473,17 @@ class Corpus:
                 "fingerprint": fingerprint,
                 "sources": sources,
                 "params": params,
-                "n_tokens": enc["n_tokens"],
-                "n_sentences": enc["n_sentences"],
+                "n_tokens": built["n_tokens"],
+                "n_sentences": built["n_sentences"],
                 "vocab_size": len(vocab),
-                "raw_tokens": counted["raw_tokens"],
+                "raw_tokens": built["raw_tokens"],
                 "vocab_sha256": _sha256(tmp / "vocab.txt"),
                 "stats": {
-                    "raw_tokens": counted["raw_tokens"],
-                    "distinct_words": counted["distinct_words"],
-                    "invalid_utf8": counted["invalid_utf8"],
-                    "too_long": counted["too_long"],
-                    "bytes": counted["bytes"],
+                    "raw_tokens": built["raw_tokens"],
+                    "distinct_words": built["distinct_words"],
+                    "invalid_utf8": built["invalid_utf8"],
+                    "too_long": built["too_long"],
+                    "bytes": built["bytes"],
                 },
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -1,0 +1,115 @@
+"""Shared helpers for the benchmark scripts: child processes with peak RSS,
+quality evaluation, markdown tables."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+EVAL_DIR_CANDIDATES = [
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "eval",
+    Path(__file__).resolve().parents[1] / "shared" / "data" / "eval",
+]
+
+
+def default_corpus_dir() -> Path:
+    return Path(os.environ.get("DENSEVEC_CORPORA",
+                               Path.home() / ".cache" / "embedding-corpora"))
+
+
+def eval_dir() -> Optional[Path]:
+    env = os.environ.get("DENSEVEC_EVAL")
+    if env:
+        return Path(env)
+    for p in EVAL_DIR_CANDIDATES:
+        if (p / "questions-words.txt").is_file():
+            return p
+    d = default_corpus_dir() / "eval"
+    return d if (d / "questions-words.txt").is_file() else None
+
+
+def run_child(args: Sequence[str], env: Optional[dict] = None) -> tuple[dict, float, float]:
+    """Runs a child Python process that prints one JSON line last, with its
+    peak RSS in MiB under "peak_rss_mib".
+
+    Returns (its JSON, wall seconds, peak RSS in MiB of the child)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, env=env, text=True)
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {args} failed with status {proc.returncode}")
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    result = json.loads(lines[-1])
+    return result, wall, float(result.get("peak_rss_mib", float("nan")))
+
+
+def peak_rss_mib() -> float:
+    """Peak RSS of this process or of any child it waited for (Linux: KiB)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def evaluate_quality(words: list[str], vectors: np.ndarray) -> dict:
+    """Analogy accuracy (questions-words, 3CosAdd, restrict_vocab=30000,
+    case-insensitive) and WordSim353 Spearman, with gensim's evaluators as a
+    neutral referee when gensim is installed, else densevec's own."""
+    d = eval_dir()
+    if d is None:
+        return {"analogy": float("nan"), "analogy_n": 0, "ws353": float("nan")}
+    try:
+        from gensim.models import KeyedVectors
+
+        kv = KeyedVectors(vectors.shape[1])
+        kv.add_vectors(words, vectors)
+        acc, sections = kv.evaluate_word_analogies(str(d / "questions-words.txt"),
+                                                   restrict_vocab=30000, case_insensitive=True)
+        total = [s for s in sections if s["section"] == "Total accuracy"][0]
+        n = len(total["correct"]) + len(total["incorrect"])
+        ws = kv.evaluate_word_pairs(str(d / "wordsim353.tsv"), case_insensitive=True)
+        return {"analogy": 100.0 * acc, "analogy_n": n, "ws353": float(ws[1][0]), "referee": "gensim"}
+    except ImportError:
+        import densevec as dv
+        from densevec import evaluate
+
+        emb = dv.Embeddings(vectors, words)
+        a = evaluate.analogies(emb, d / "questions-words.txt", restrict_vocab=30000)
+        p = evaluate.word_pairs(emb, d / "wordsim353.tsv")
+        return {"analogy": 100.0 * a.accuracy, "analogy_n": a.total, "ws353": p.spearman,
+                "referee": "densevec"}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            if v != v:
+                return "–"
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+        return str(v)
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def machine_line() -> str:
+    import platform
+
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
