@@ -71,13 +71,13 @@ constexpr uint32_t kLineEnd = 0xFFFFFFFFu;
 
 // Per-thread word table: word -> local number, with counts by local number.
 struct LocalCounts {
-  TieredTable table{1 << 16};
+  StringTable table{1 << 16};
   std::vector<uint64_t> counts;
   std::vector<uint8_t> invalid;
 
-  uint32_t add(uint64_t h, const char* s, size_t n) {
+  uint32_t add(const char* s, size_t n) {
     bool inserted;
-    uint64_t& v = table.upsert_hashed(h, s, n, counts.size(), &inserted);
+    uint64_t& v = table.upsert(s, n, counts.size(), &inserted);
     if (inserted) {
       DV_CHECK(counts.size() < kLineEnd, "too many distinct words for one thread");
       counts.push_back(0);
@@ -121,28 +121,19 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
           owner[r] = t;
           const FileRange& fr = ranges[r];
           OutputFile part(part_path(tmp_dir, r));
-          LookupBatch batch;
           auto spill = [&] {
             part.write_all(out.data(), out.size() * sizeof(uint32_t));
             out.clear();
           };
-          auto add = [&](uint64_t h, const char* s, size_t n) {
-            out.push_back(lc.add(h, s, n));
-            if (out.size() >= (1 << 18)) spill();
-          };
+
           ScanStats st;
           scan_range(
               *files[fr.file], fr.begin, fr.end, opt.max_token_bytes,
               [&](const char* s, size_t n) {
-                batch.push(lc.table, s, n);
-                if (batch.full()) batch.flush(add);
+                out.push_back(lc.add(s, n));
+                if (out.size() >= (1 << 18)) spill();
               },
-              [&] {
-                batch.flush(add);
-                out.push_back(kLineEnd);
-              },
-              st, stop);
-          batch.flush(add);
+              [&] { out.push_back(kLineEnd); }, st, stop);
           spill();
           part.close();
           tstats[t].add(st);
@@ -156,7 +147,7 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
   WordCounter merged;
   for (const LocalCounts& lc : local)
     lc.table.for_each([&](std::string_view w, uint64_t id) {
-      merged.add_many(w.data(), w.size(), lc.counts[id], lc.invalid[id] != 0);
+      merged.add(w.data(), w.size(), lc.counts[id], lc.invalid[id] != 0);
     });
   result.vocab = build_vocab(merged, min_count, max_vocab);
   merged = WordCounter();
@@ -181,56 +172,75 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
     lc = LocalCounts();
   }
 
-  // Pass 2: the parts in order, remapped and cut into sentences.
+  // Pass 2: each part remapped and cut into sentences (in parallel), then
+  // appended to the outputs in range order.
   OutputFile ids_out(ids_path);
   OutputFile off_out(offsets_path);
-  std::vector<uint64_t> ends{0};
-  std::vector<uint32_t> in(1 << 18), ids;
-  ids.reserve(1 << 18);
-  uint64_t written = 0, sent_start = 0;
-  auto end_sentence = [&] {
-    uint64_t total = written + ids.size();
-    if (total > sent_start) {
-      ends.push_back(total);
-      sent_start = total;
-    }
-  };
-  for (size_t r = 0; r < ranges.size(); ++r) {
-    if (stop.load()) return result;
-    const std::vector<uint32_t>& map = remap[owner[r]];
-    const std::string pp = part_path(tmp_dir, r);
-    {
-      InputFile part(pp);
-      for (uint64_t pos = 0; pos < part.size();) {
-        size_t got = part.read_at(reinterpret_cast<char*>(in.data()), in.size() * sizeof(uint32_t), pos);
-        DV_CHECK(got % sizeof(uint32_t) == 0 && got > 0, pp << ": short read");
-        pos += got;
-        for (size_t k = 0; k < got / sizeof(uint32_t); ++k) {
-          if (in[k] == kLineEnd) {
-            end_sentence();
-            continue;
+  const uint64_t zero = 0;
+  off_out.write_all(&zero, sizeof zero);
+  uint64_t written = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t turn = 0;
+  next = 0;
+  run_parallel(
+      threads,
+      [&](int) {
+        std::vector<uint32_t> in, ids;
+        std::vector<uint64_t> ends;  // sentence ends relative to the part's first id
+        try {
+          for (size_t r = next++; r < ranges.size() && !stop.load(); r = next++) {
+            const std::vector<uint32_t>& map = remap[owner[r]];
+            const std::string pp = part_path(tmp_dir, r);
+            {
+              InputFile part(pp);
+              in.resize(part.size() / sizeof(uint32_t));
+              size_t got = part.read_at(reinterpret_cast<char*>(in.data()), part.size(), 0);
+              DV_CHECK(got == part.size(), pp << ": short read");
+            }
+            std::remove(pp.c_str());
+            ids.clear();
+            ends.clear();
+            uint64_t sent_start = 0;
+            for (uint32_t local_id : in) {
+              if (local_id == kLineEnd) {
+                if (ids.size() > sent_start) ends.push_back(sent_start = ids.size());
+                continue;
+              }
+              uint32_t id = map[local_id];
+              if (id == kLineEnd) continue;
+              ids.push_back(id);
+              if (ids.size() - sent_start == max_sentence_length) ends.push_back(sent_start = ids.size());
+            }
+            if (ids.size() > sent_start) ends.push_back(ids.size());
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return turn == r || stop.load(); });
+            if (stop.load()) return;
+            ids_out.write_all(ids.data(), ids.size() * sizeof(uint32_t));
+            for (uint64_t& e : ends) e += written;
+            off_out.write_all(ends.data(), ends.size() * sizeof(uint64_t));
+            written += ids.size();
+            result.n_sentences += ends.size();
+            ++turn;
+            cv.notify_all();
           }
-          uint32_t id = map[in[k]];
-          if (id == kLineEnd) continue;
-          ids.push_back(id);
-          if (written + ids.size() - sent_start == max_sentence_length) end_sentence();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          stop.store(true);
+          cv.notify_all();
+          throw;
         }
-        ids_out.write_all(ids.data(), ids.size() * sizeof(uint32_t));
-        written += ids.size();
-        ids.clear();
-        if (ends.size() >= (1 << 16)) {
-          off_out.write_all(ends.data(), ends.size() * sizeof(uint64_t));
-          result.n_sentences += ends.size();
-          ends.clear();
+      },
+      [&] {
+        bool go_on = poll();
+        if (!go_on) {
+          std::lock_guard<std::mutex> lock(mu);
+          stop.store(true);
+          cv.notify_all();
         }
-      }
-    }
-    std::remove(pp.c_str());
-  }
-  end_sentence();
-  off_out.write_all(ends.data(), ends.size() * sizeof(uint64_t));
-  result.n_sentences += ends.size();
-  result.n_sentences -= 1;  // the leading 0 is not a sentence
+        return go_on;
+      },
+      stop);
   ids_out.close();
   off_out.close();
   result.n_tokens = written;

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace dv {
 
 struct ByteClass {
@@ -28,6 +32,26 @@ struct ByteClass {
 inline constexpr ByteClass kByteClass{};
 
 inline bool is_separator(unsigned char c) { return kByteClass.sep[c]; }
+
+// First separator in [p, e), or e. SSE2 (part of every x86-64) classifies 16
+// bytes at a time; other CPUs use the byte table.
+inline const char* find_separator(const char* p, const char* e) {
+#if defined(__SSE2__)
+  const __m128i nine = _mm_set1_epi8(9), four = _mm_set1_epi8(4), space = _mm_set1_epi8(' ');
+  while (e - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i t = _mm_sub_epi8(x, nine);  // \t..\r -> 0..4
+    const __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(t, four), t);
+    const __m128i sep = _mm_or_si128(_mm_or_si128(ctrl, _mm_cmpeq_epi8(x, space)),
+                                     _mm_cmpeq_epi8(x, _mm_setzero_si128()));
+    const int mask = _mm_movemask_epi8(sep);
+    if (mask) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < e && !is_separator(static_cast<unsigned char>(*p))) ++p;
+  return p;
+}
 
 // Strict UTF-8 validation (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
 // the same rule as Python's bytes.decode("utf-8").
@@ -101,8 +125,7 @@ void scan_range(const InputFile& in, uint64_t begin, uint64_t end, size_t max_to
     const char* const e = p + got;
     while (p < e) {
       if (in_token) {
-        const char* q = p;
-        while (q < e && !is_separator(static_cast<unsigned char>(*q))) ++q;
+        const char* q = find_separator(p, e);
         if (!carry_too_long) {
           if (carry.size() + static_cast<size_t>(q - p) > max_token_bytes) {
             carry_too_long = true;
@@ -130,8 +153,7 @@ void scan_range(const InputFile& in, uint64_t begin, uint64_t end, size_t max_to
         ++p;
         continue;
       }
-      const char* q = p + 1;
-      while (q < e && !is_separator(static_cast<unsigned char>(*q))) ++q;
+      const char* q = find_separator(p + 1, e);
       if (q == e) {  // may continue in the next block
         in_token = true;
         carry_too_long = static_cast<size_t>(q - p) > max_token_bytes;

@@ -33,9 +33,8 @@ std::string_view StringTable::word_of(const Slot& sl) const {
   return scratch_;
 }
 
-uint64_t& StringTable::upsert_hashed(uint64_t h, const char* s, size_t n, uint64_t init,
-                                     bool* inserted) {
-  const uint64_t head = head_of(s, n);
+uint64_t& StringTable::upsert(const char* s, size_t n, uint64_t init, bool* inserted) {
+  const uint64_t h = hash_bytes(s, n), head = head_of(s, n);
   size_t i = h & mask_;
   while (true) {
     Slot& sl = slots_[i];
@@ -63,8 +62,8 @@ uint64_t& StringTable::upsert_hashed(uint64_t h, const char* s, size_t n, uint64
   return sl.value;
 }
 
-const uint64_t* StringTable::find_hashed(uint64_t h, const char* s, size_t n) const {
-  const uint64_t head = head_of(s, n);
+const uint64_t* StringTable::find(const char* s, size_t n) const {
+  const uint64_t h = hash_bytes(s, n), head = head_of(s, n);
   size_t i = h & mask_;
   while (true) {
     const Slot& sl = slots_[i];
@@ -74,32 +73,10 @@ const uint64_t* StringTable::find_hashed(uint64_t h, const char* s, size_t n) co
   }
 }
 
-void WordCounter::add_count(uint64_t h, const char* s, size_t n, uint64_t count,
-                            bool invalid_known, bool invalid) {
+void WordCounter::add(const char* s, size_t n, uint64_t count, bool invalid) {
   bool inserted;
-  uint64_t& v = table_.upsert_hashed(h, s, n, 0, &inserted);
-  if (inserted) {
-    bool bad = invalid_known ? invalid
-                             : !valid_utf8(reinterpret_cast<const unsigned char*>(s), n);
-    v = bad ? 1 : 0;
-  }
+  uint64_t& v = table_.upsert(s, n, invalid ? 1 : 0, &inserted);
   v += count << 1;
-}
-
-void WordCounter::add(const char* s, size_t n) { add_count(hash_bytes(s, n), s, n, 1, false, false); }
-
-void WordCounter::add_hashed(uint64_t h, const char* s, size_t n) {
-  add_count(h, s, n, 1, false, false);
-}
-
-void WordCounter::add_many(const char* s, size_t n, uint64_t count, bool invalid) {
-  add_count(hash_bytes(s, n), s, n, count, true, invalid);
-}
-
-void WordCounter::merge(const WordCounter& other) {
-  other.table_.for_each([&](std::string_view w, uint64_t v) {
-    add_count(hash_bytes(w.data(), w.size()), w.data(), w.size(), v >> 1, true, (v & 1) != 0);
-  });
 }
 
 VocabResult build_vocab(const WordCounter& counter, uint64_t min_count, uint64_t max_vocab) {

@@ -45,7 +45,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 FORMAT = "densevec-corpus"
 FORMAT_VERSION = 1
-_RANGE_BYTES = 16 << 20
+_RANGE_BYTES = 4 << 20
 
 
 class CorpusError(ValueError):
@@ -149,16 +149,17 @@ def _write_vocab(path: Path, vocab: Vocab) -> None:
 
 
 def _read_vocab(path: Path) -> tuple[list[str], np.ndarray]:
-    words: list[str] = []
-    counts: list[int] = []
-    with open(path, "r", encoding="utf-8", newline="\n") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 2 or not parts[0] or not parts[1].isdigit():
-                raise CorpusError(f"{path}: line {lineno} is not 'word<TAB>count'")
-            words.append(parts[0])
-            counts.append(int(parts[1]))
-    return words, np.asarray(counts, dtype=np.uint64)
+    text = path.read_text(encoding="utf-8")
+    rows = text.split("\n")
+    if rows and rows[-1] == "":
+        rows.pop()
+    pairs = [r.split("\t") for r in rows]
+    for lineno, p in enumerate(pairs, 1):
+        if len(p) != 2 or not p[0] or not p[1].isdigit():
+            raise CorpusError(f"{path}: line {lineno} is not 'word<TAB>count'")
+    words = [p[0] for p in pairs]
+    counts = np.array([p[1] for p in pairs], dtype=np.uint64) if pairs else np.zeros(0, np.uint64)
+    return words, counts
 
 
 def _sha256(path: Path) -> str:
@@ -209,7 +210,7 @@ class Corpus:
         True when :meth:`from_file` found a valid cached encoding.
     """
 
-    def __init__(self, directory: PathLike, _owned: bool = False):
+    def __init__(self, directory: PathLike, _built: Vocab | None = None):
         self.path = Path(directory)
         meta_path = self.path / "meta.json"
         try:
@@ -231,26 +232,33 @@ class Corpus:
         except (KeyError, TypeError, ValueError):
             raise CorpusError(f"{meta_path}: missing sizes") from None
         self.meta = meta
-        vocab_path = self.path / "vocab.txt"
-        if not vocab_path.is_file():
-            raise CorpusError(f"{vocab_path}: missing")
-        if _sha256(vocab_path) != meta.get("vocab_sha256"):
-            raise CorpusError(f"{vocab_path}: checksum differs from meta.json (modified or truncated)")
-        words, counts = _read_vocab(vocab_path)
-        if len(words) != vocab_size:
-            raise CorpusError(f"{vocab_path}: {len(words)} words, meta.json says {vocab_size}")
-        self.vocab = Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
+        if _built is not None:  # just written by _build: no need to read it back
+            self.vocab = _built
+        else:
+            self.vocab = self._load_vocab(self.path / "vocab.txt", meta, vocab_size)
         self.ids = self._map(self.path / "ids.u32", np.uint32, n_tokens)
         self.offsets = self._map(self.path / "offsets.u64", np.uint64, n_sentences + 1)
-        try:  # read in blocks, so that opening a large corpus keeps little resident
-            _core.validate_stream_files(str(self.path / "ids.u32"), str(self.path / "offsets.u64"),
-                                        vocab_size)
-        except (ValueError, OSError) as e:
-            raise CorpusError(f"{self.path}: {e}") from None
+        if _built is None:
+            try:  # read in blocks, so that opening a large corpus keeps little resident
+                _core.validate_stream_files(str(self.path / "ids.u32"),
+                                            str(self.path / "offsets.u64"), vocab_size)
+            except (ValueError, OSError) as e:
+                raise CorpusError(f"{self.path}: {e}") from None
         self.fingerprint: str = meta.get("fingerprint", "")
         self.stats: dict = dict(meta.get("stats", {}))
         self.from_cache = False
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True) if _owned else None
+        self._finalizer: weakref.finalize | None = None
+
+    @staticmethod
+    def _load_vocab(path: Path, meta: dict, vocab_size: int) -> Vocab:
+        if not path.is_file():
+            raise CorpusError(f"{path}: missing")
+        if _sha256(path) != meta.get("vocab_sha256"):
+            raise CorpusError(f"{path}: checksum differs from meta.json (modified or truncated)")
+        words, counts = _read_vocab(path)
+        if len(words) != vocab_size:
+            raise CorpusError(f"{path}: {len(words)} words, meta.json says {vocab_size}")
+        return Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
 
     @staticmethod
     def _map(path: Path, dtype: type, count: int) -> np.ndarray:
@@ -319,8 +327,8 @@ class Corpus:
         if cache is False:
             parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
             target = parent / "corpus"
-            cls._build(paths, params, sources, fingerprint, target, threads, progress)
-            corpus = cls(target, _owned=False)
+            vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress)
+            corpus = cls(target, _built=vocab)
             corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
             return corpus
         root = default_cache_dir() / "corpora" if cache is True else Path(cache)
@@ -333,8 +341,8 @@ class Corpus:
                     return corpus
             except CorpusError:
                 pass
-        cls._build(paths, params, sources, fingerprint, target, threads, progress)
-        return cls(target)
+        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress)
+        return cls(target, _built=vocab)
 
     @classmethod
     def from_sentences(
@@ -409,13 +417,13 @@ class Corpus:
                            sort_keys=True).encode()
             ).hexdigest()
             target = parent / "corpus"
-            cls._build([str(text_path)], params, [{"sentences_sha256": digest.hexdigest()}],
+            vocab = cls._build([str(text_path)], params, [{"sentences_sha256": digest.hexdigest()}],
                        fingerprint, target, threads, False, empty_name="the sentences")
             os.unlink(text_path)
         except BaseException:
             shutil.rmtree(parent, ignore_errors=True)
             raise
-        corpus = cls(target)
+        corpus = cls(target, _built=vocab)
         corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
         return corpus
 
@@ -438,7 +446,7 @@ class Corpus:
 
     @classmethod
     def _build(cls, paths, params, sources, fingerprint, target: Path, threads, progress,
-               empty_name: str | None = None) -> None:
+               empty_name: str | None = None) -> Vocab:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
@@ -493,6 +501,7 @@ class Corpus:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        return vocab
 
     # ------------------------------------------------------------ open / save
     @classmethod
