@@ -36,16 +36,18 @@ import _common  # noqa: E402
 PARAMS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025)
 
 
-def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: str) -> None:
+def worker(tool: str, mode: str, loss: str, threads: int, epochs: int, corpus: str, out: str) -> None:
     p = PARAMS
     sg = mode == "skipgram"
+    hs = loss == "hs"
+    negative = 0 if hs else p["negative"]
     t0 = time.perf_counter()
     if tool == "densevec":
         import densevec as dv
         from densevec.word2vec import Word2Vec
 
         c = dv.Corpus.from_file(corpus, min_count=p["min_count"])
-        model = Word2Vec(dim=p["dim"], mode=mode, window=p["window"], negative=p["negative"],
+        model = Word2Vec(dim=p["dim"], mode=mode, loss=loss, window=p["window"], negative=negative,
                          sample=p["sample"], alpha=p["alpha"], epochs=epochs, threads=threads)
         t0 = time.perf_counter()
         emb = model.fit(c, progress=False)
@@ -55,9 +57,9 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
     elif tool == "gensim":
         from gensim.models import Word2Vec as GW2V
 
-        model = GW2V(vector_size=p["dim"], window=p["window"], negative=p["negative"],
+        model = GW2V(vector_size=p["dim"], window=p["window"], negative=negative,
                      sample=p["sample"], alpha=p["alpha"], min_count=p["min_count"], sg=int(sg),
-                     hs=0, workers=threads, epochs=epochs)
+                     hs=int(hs), workers=threads, epochs=epochs)
         model.build_vocab(corpus_file=corpus)
         t0 = time.perf_counter()
         model.train(corpus_file=corpus, total_words=model.corpus_total_words, epochs=epochs)
@@ -70,8 +72,8 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
             raise SystemExit("word2vec binary not found (pip install word2vec)")
         vec = out + ".bin"
         cmd = [exe, "-train", corpus, "-output", vec, "-size", str(p["dim"]), "-window",
-               str(p["window"]), "-sample", str(p["sample"]), "-hs", "0", "-negative",
-               str(p["negative"]), "-threads", str(threads), "-iter", str(epochs), "-min-count",
+               str(p["window"]), "-sample", str(p["sample"]), "-hs", str(int(hs)), "-negative",
+               str(negative), "-threads", str(threads), "-iter", str(epochs), "-min-count",
                str(p["min_count"]), "-alpha", str(p["alpha"]), "-binary", "1", "-cbow",
                "0" if sg else "1"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -82,7 +84,7 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
         import fasttext
 
         m = fasttext.train_unsupervised(corpus, model=mode, dim=p["dim"], ws=p["window"],
-                                        neg=p["negative"], t=p["sample"], minCount=p["min_count"],
+                                        loss="hs" if hs else "ns", neg=p["negative"], t=p["sample"], minCount=p["min_count"],
                                         lr=p["alpha"], epoch=epochs, thread=threads, minn=0,
                                         maxn=0, verbose=0)
         seconds = time.perf_counter() - t0
@@ -126,17 +128,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=str(_common.default_corpus_dir() / "big.txt"))
     ap.add_argument("--mode", choices=["skipgram", "cbow"], default="skipgram")
+    ap.add_argument("--loss", choices=["ns", "hs"], default="ns")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--speed-epochs", type=int, default=1)
     ap.add_argument("--quality-epochs", type=int, default=5, help="0 skips the quality runs")
     ap.add_argument("--quality-threads", type=int, default=2)
     ap.add_argument("--peers", nargs="*", default=["gensim", "word2vec_c", "fasttext"])
+    ap.add_argument("--quality-tools", nargs="*", default=None,
+                    help="tools to run the quality training for (default: all)")
     ap.add_argument("--out", default=None)
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._worker:
-        tool, mode, threads, epochs, corpus, out = args._worker
-        worker(tool, mode, int(threads), int(epochs), corpus, out)
+        tool, mode, loss, threads, epochs, corpus, out = args._worker
+        worker(tool, mode, loss, int(threads), int(epochs), corpus, out)
         return
 
     import densevec as dv
@@ -152,7 +157,7 @@ def main() -> None:
     try:
         for tool in tools:
             for threads in args.threads:
-                res, _, rss = _common.run_child([me, tool, args.mode, str(threads), str(args.speed_epochs),
+                res, _, rss = _common.run_child([me, tool, args.mode, args.loss, str(threads), str(args.speed_epochs),
                                                  corpus, str(tmp / f"{tool}-{threads}")])
                 wps = raw_tokens * args.speed_epochs / res["seconds"]
                 speed[(tool, threads)] = wps
@@ -162,8 +167,10 @@ def main() -> None:
         quality = {}
         if args.quality_epochs > 0:
             for tool in tools:
+                if args.quality_tools is not None and tool not in args.quality_tools:
+                    continue
                 prefix = str(tmp / f"{tool}-quality")
-                res, _, _ = _common.run_child([me, tool, args.mode, str(args.quality_threads),
+                res, _, _ = _common.run_child([me, tool, args.mode, args.loss, str(args.quality_threads),
                                                str(args.quality_epochs), corpus, prefix])
                 words = Path(prefix + ".words").read_text(encoding="utf-8").split("\n")
                 q = _common.evaluate_quality(words, np.load(prefix + ".npy"))
@@ -181,7 +188,7 @@ def main() -> None:
         table_rows.append([tool, threads, secs, wps, wpst, (wps / base) if base else float("nan"), rss,
                            q.get("analogy", float("nan")), q.get("ws353", float("nan"))])
     text = [
-        f"## word2vec {args.mode}, negative sampling: {Path(corpus).name} "
+        f"## word2vec {args.mode}, {'hierarchical softmax' if args.loss == 'hs' else 'negative sampling'}: {Path(corpus).name} "
         f"({raw_tokens:,} tokens), dim {PARAMS['dim']}, window {PARAMS['window']}, "
         f"negative {PARAMS['negative']}, sample {PARAMS['sample']}, min_count {PARAMS['min_count']}",
         "",

@@ -1,0 +1,324 @@
+"""Intrinsic evaluation: word analogies and word-pair similarity.
+
+Both functions reproduce gensim's ``KeyedVectors.evaluate_word_analogies`` and
+``evaluate_word_pairs`` question by question, so figures can be compared with
+published gensim numbers, but analogies are solved in batches (one matrix
+product per block of questions) instead of one ``most_similar`` call each.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from densevec.vectors import AnalogyMethod, Embeddings
+
+PathLike = Union[str, "os.PathLike[str]"]
+Question = tuple[str, str, str, str]
+
+_CANDIDATES = 5  # gensim looks at this many best non-question words
+
+
+@dataclass
+class SectionResult:
+    """Outcome of one ``: section`` of an analogy file.
+
+    ``correct`` and ``incorrect`` hold the questions ``(a, b, c, expected)`` as
+    written in the file; questions with words outside the vocabulary are in
+    neither (they are counted in :attr:`AnalogyReport.skipped`).
+    """
+
+    name: str
+    correct: list[Question] = field(default_factory=list)
+    incorrect: list[Question] = field(default_factory=list)
+
+    @property
+    def n_correct(self) -> int:
+        return len(self.correct)
+
+    @property
+    def total(self) -> int:
+        return len(self.correct) + len(self.incorrect)
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction correct (0.0 for an empty section, as gensim reports it)."""
+        return self.n_correct / self.total if self.total else 0.0
+
+    @property
+    def syntactic(self) -> bool:
+        """Sections named ``gram*`` are syntactic, the others semantic (Mikolov et al.)."""
+        return self.name.startswith("gram")
+
+
+@dataclass
+class AnalogyReport:
+    """Result of :func:`analogies`: per-section and overall accuracy."""
+
+    sections: list[SectionResult]
+    skipped: int
+    invalid: int
+    method: str
+    restrict_vocab: int
+
+    @property
+    def correct(self) -> int:
+        return sum(s.n_correct for s in self.sections)
+
+    @property
+    def total(self) -> int:
+        """Questions answered (in-vocabulary ones)."""
+        return sum(s.total for s in self.sections)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    @property
+    def oov_ratio(self) -> float:
+        """Percentage of well-formed questions skipped for out-of-vocabulary words."""
+        asked = self.total + self.skipped
+        return 100.0 * self.skipped / asked if asked else 0.0
+
+    def _group(self, syntactic: bool) -> tuple[int, int]:
+        group = [s for s in self.sections if s.syntactic == syntactic]
+        return sum(s.n_correct for s in group), sum(s.total for s in group)
+
+    @property
+    def semantic_accuracy(self) -> float:
+        correct, total = self._group(False)
+        return correct / total if total else 0.0
+
+    @property
+    def syntactic_accuracy(self) -> float:
+        correct, total = self._group(True)
+        return correct / total if total else 0.0
+
+    def to_dict(self) -> dict:
+        """Counts and accuracies as a JSON-serialisable dict (questions left out)."""
+        sem, syn = self._group(False), self._group(True)
+        return {
+            "method": self.method,
+            "restrict_vocab": self.restrict_vocab,
+            "accuracy": self.accuracy,
+            "correct": self.correct,
+            "total": self.total,
+            "skipped": self.skipped,
+            "invalid": self.invalid,
+            "oov_ratio": self.oov_ratio,
+            "semantic": {"correct": sem[0], "total": sem[1], "accuracy": self.semantic_accuracy},
+            "syntactic": {"correct": syn[0], "total": syn[1], "accuracy": self.syntactic_accuracy},
+            "sections": [
+                {"name": s.name, "correct": s.n_correct, "total": s.total, "accuracy": s.accuracy}
+                for s in self.sections
+            ],
+        }
+
+    def __str__(self) -> str:
+        width = max([len(s.name) for s in self.sections] + [len("semantic")])
+        lines = [
+            f"word analogies ({self.method}, restrict_vocab={self.restrict_vocab})",
+            f"{'section':<{width}}  {'correct':>7}  {'total':>7}  {'accuracy':>8}",
+        ]
+
+        def row(name: str, correct: int, total: int) -> str:
+            acc = f"{100.0 * correct / total:7.2f}%" if total else "       -"
+            return f"{name:<{width}}  {correct:>7}  {total:>7}  {acc:>8}"
+
+        lines += [row(s.name, s.n_correct, s.total) for s in self.sections]
+        lines.append("-" * len(lines[1]))
+        lines.append(row("semantic", *self._group(False)))
+        lines.append(row("syntactic", *self._group(True)))
+        lines.append(row("total", self.correct, self.total))
+        lines.append(f"skipped (out of vocabulary): {self.skipped} ({self.oov_ratio:.1f}%)")
+        if self.invalid:
+            lines.append(f"invalid lines ignored: {self.invalid}")
+        return "\n".join(lines)
+
+
+@dataclass
+class PairsReport:
+    """Result of :func:`word_pairs`: correlation of model and human similarities."""
+
+    pearson: float
+    spearman: float
+    pairs: int
+    oov: int
+    invalid: int
+
+    @property
+    def oov_ratio(self) -> float:
+        """Percentage of pairs skipped for out-of-vocabulary words (as gensim reports it)."""
+        return 100.0 * self.oov / (self.pairs + self.oov) if self.pairs + self.oov else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "pearson": _json_float(self.pearson),
+            "spearman": _json_float(self.spearman),
+            "pairs": self.pairs,
+            "oov": self.oov,
+            "invalid": self.invalid,
+            "oov_ratio": self.oov_ratio,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"word pairs: spearman {self.spearman:.4f}, pearson {self.pearson:.4f}, "
+            f"{self.pairs} pairs, {self.oov} out of vocabulary ({self.oov_ratio:.1f}%)"
+        )
+
+
+def _ok_vocab(emb: Embeddings, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
+    """Candidate words (first `restrict_vocab`), upper-cased when case-insensitive; first occurrence wins."""
+    words = emb.index_to_word[: max(0, restrict_vocab)]
+    ok: dict[str, int] = {}
+    for i, w in enumerate(words):
+        ok.setdefault(w.upper() if case_insensitive else w, i)
+    return ok
+
+
+def analogies(
+    emb: Embeddings,
+    path: PathLike,
+    method: AnalogyMethod = "3cosadd",
+    restrict_vocab: int = 30000,
+    case_insensitive: bool = True,
+) -> AnalogyReport:
+    """Accuracy on a questions-words file (``: section`` headers, ``a b c d`` lines).
+
+    A question "a is to b as c is to d" is answered with the best candidate for
+    ``b - a + c`` (``method="3cosadd"``, gensim's only method) or by 3CosMul.
+    Candidates are the first `restrict_vocab` words of `emb` (sorted by
+    frequency); a question using any other word is skipped. As in gensim, when
+    `case_insensitive` words are compared upper-cased, a word maps to its most
+    frequent case variant, and the prediction is the first of the 5 best
+    candidates whose upper-cased form is not one of the question words.
+
+    Parameters
+    ----------
+    emb : Embeddings
+    path : str or os.PathLike
+        UTF-8 analogy file.
+    method : {"3cosadd", "3cosmul"}
+    restrict_vocab : int
+    case_insensitive : bool
+
+    Returns
+    -------
+    AnalogyReport
+    """
+    ok = _ok_vocab(emb, restrict_vocab, case_insensitive)
+    sections: list[SectionResult] = []
+    pending: list[tuple[SectionResult, Question, tuple[str, str, str, str]]] = []
+    skipped = invalid = 0
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}: line {line_no}: not valid UTF-8 at byte {e.start}") from None
+            if line.startswith(": "):
+                sections.append(SectionResult(line.lstrip(": ").strip()))
+                continue
+            if not sections:
+                raise ValueError(f"{path}: line {line_no}: question before the first ': section' header")
+            words = line.split()
+            if len(words) != 4:
+                invalid += 1
+                continue
+            keys = tuple(w.upper() for w in words) if case_insensitive else tuple(words)
+            if not all(k in ok for k in keys):
+                skipped += 1
+                continue
+            pending.append((sections[-1], tuple(words), keys))  # type: ignore[arg-type]
+    if pending:
+        a, b, c = (np.array([ok[p[2][j]] for p in pending], dtype=np.int64) for j in range(3))
+        ids, scores = emb._analogy_topk(a, b, c, _CANDIDATES, method=method, restrict_vocab=restrict_vocab)
+        words = emb.index_to_word
+        for (section, question, keys), row_ids, row_scores in zip(pending, ids, scores):
+            ignore = set(keys[:3])
+            predicted = None
+            for i, s in zip(row_ids, row_scores):
+                if s == -np.inf:  # a question word (fewer candidates than 5)
+                    continue
+                predicted = words[i].upper() if case_insensitive else words[i]
+                if predicted not in ignore:
+                    break
+            (section.correct if predicted == keys[3] else section.incorrect).append(question)
+    return AnalogyReport(sections, skipped, invalid, method, restrict_vocab)
+
+
+def word_pairs(
+    emb: Embeddings,
+    path: PathLike,
+    delimiter: str = "\t",
+    restrict_vocab: int = 300000,
+    case_insensitive: bool = True,
+) -> PairsReport:
+    """Correlation with human similarity judgements (WordSim353-style ``a<TAB>b<TAB>score`` lines).
+
+    Lines starting with ``#`` are comments; lines without exactly three fields
+    or with a non-numeric score are ignored (counted in ``invalid``); pairs with
+    a word outside the first `restrict_vocab` words are skipped (``oov``).
+    Spearman uses average ranks for ties. Matches gensim's ``evaluate_word_pairs``
+    (the correlations, without p-values).
+    """
+    ok = _ok_vocab(emb, restrict_vocab, case_insensitive)
+    unit = emb.unit_vectors
+    gold: list[float] = []
+    model: list[float] = []
+    oov = invalid = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(delimiter)
+            if case_insensitive:
+                parts = [p.upper() for p in parts]
+            try:
+                a, b, sim_text = parts
+                sim = float(sim_text)
+            except ValueError:
+                invalid += 1
+                continue
+            if a not in ok or b not in ok:
+                oov += 1
+                continue
+            gold.append(sim)
+            model.append(float(np.dot(unit[ok[a]], unit[ok[b]])))
+    if not gold:
+        raise ValueError(f"{path}: no valid in-vocabulary word pairs")
+    x = np.array(gold, dtype=np.float64)
+    y = np.array(model, dtype=np.float64)
+    return PairsReport(_pearson(x, y), _pearson(_rankdata(x), _rankdata(y)), len(gold), oov, invalid)
+
+
+def _rankdata(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, tied values getting the mean of their ranks."""
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
+    ends = np.r_[starts[1:], len(x)]
+    mean_rank = (starts + ends + 1) / 2.0  # ranks starts+1 .. ends, averaged
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation (NaN when either input is constant or there are < 2 points)."""
+    if len(x) < 2:
+        return math.nan
+    xm = x - x.mean()
+    ym = y - y.mean()
+    nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)
+    if nx == 0 or ny == 0:
+        return math.nan
+    return float(np.clip(np.dot(xm / nx, ym / ny), -1.0, 1.0))
+
+
+def _json_float(x: float) -> float | None:
+    return None if math.isnan(x) else x
