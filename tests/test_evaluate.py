@@ -196,3 +196,79 @@ def test_rankdata_average_ties():
     for _ in range(20):
         y = rng.integers(0, 5, size=int(rng.integers(1, 40))).astype(float)
         assert np.array_equal(evaluate._rankdata(y), stats.rankdata(y))
+
+
+# ------------------------------------------------------------------ clustering
+def planted_clusters(n_clusters=4, per=25, dim=16, spread=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_clusters, dim)) * 3
+    words, vecs, labels = [], [], {}
+    for c in range(n_clusters):
+        for i in range(per):
+            w = f"c{c}w{i}"
+            words.append(w)
+            vecs.append(centres[c] + spread * rng.standard_normal(dim))
+            labels[w] = f"label{c}"
+    return Embeddings(np.array(vecs, dtype=np.float32), words), labels
+
+
+def test_clustering_recovers_planted_clusters():
+    emb, labels = planted_clusters()
+    labels["oov-word"] = "label0"
+    report = evaluate.clustering(emb, labels, seed=1)
+    assert report.k == 4 and report.words == 100 and report.oov == 1 and report.labels == 4
+    assert report.purity == 1.0 and report.nmi == pytest.approx(1.0)
+    assert report.silhouette > 0.9 and report.silhouette_labels == pytest.approx(report.silhouette)
+    assert sorted(c["majority"] for c in report.clusters) == [f"label{c}" for c in range(4)]
+    doc = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert doc["purity"] == 1.0 and len(doc["clusters"]) == 4
+    assert "purity 1.0000" in str(report)
+
+
+def test_clustering_random_labels_low_nmi():
+    emb, labels = planted_clusters(seed=2)
+    rng = np.random.default_rng(0)
+    shuffled = dict(zip(labels, rng.permutation(list(labels.values()))))
+    report = evaluate.clustering(emb, shuffled, seed=0)
+    assert report.nmi < 0.2 and report.purity < 0.5
+    assert report.silhouette > 0.9 and report.silhouette_labels < 0.1
+
+
+def test_clustering_is_deterministic_by_seed():
+    emb, labels = planted_clusters(n_clusters=3, spread=1.5, seed=4)
+    a = evaluate.clustering(emb, labels, k=5, seed=3).to_dict()
+    b = evaluate.clustering(emb, labels, k=5, seed=3).to_dict()
+    assert a == b and a["k"] == 5
+
+
+def test_clustering_metrics_against_hand_computed():
+    truth = np.array([0, 0, 0, 1, 1, 1])
+    pred = np.array([0, 0, 1, 1, 2, 2])
+    assert evaluate._purity(truth, pred) == pytest.approx(5 / 6)
+    # MI = (2/6)log(2/(3*2/6)) + (1/6)log(... ) ... computed directly:
+    n, table = 6.0, np.array([[2, 1, 0], [0, 1, 2]], dtype=float)
+    pt, pp = table.sum(1) / n, table.sum(0) / n
+    mi = sum(table[i, j] / n * np.log(table[i, j] / n / (pt[i] * pp[j]))
+             for i in range(2) for j in range(3) if table[i, j])
+    ht, hp = -np.sum(pt * np.log(pt)), -np.sum(pp * np.log(pp))
+    assert evaluate._nmi(truth, pred) == pytest.approx(mi / ((ht + hp) / 2))
+    x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    s = evaluate._silhouette(x, np.array([0, 0, 1, 1]))
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    d = 1 - u @ u.T
+    expect = np.mean([(np.mean(d[i, [j for j in range(4) if (j < 2) != (i < 2)]]) - d[i, i ^ 1])
+                      / max(np.mean(d[i, [j for j in range(4) if (j < 2) != (i < 2)]]), d[i, i ^ 1])
+                      for i in range(4)])
+    assert s == pytest.approx(expect)
+
+
+def test_clustering_bad_input():
+    emb, labels = planted_clusters(n_clusters=2, per=3)
+    with pytest.raises(ValueError, match="at least 2"):
+        evaluate.clustering(emb, {"c0w0": "x", "zzz": "y"})
+    with pytest.raises(ValueError, match="k must be"):
+        evaluate.clustering(emb, labels, k=0)
+    with pytest.raises(ValueError, match="k must be"):
+        evaluate.clustering(emb, labels, k=7)
+    with pytest.raises(ValueError, match="n_init"):
+        evaluate.clustering(emb, labels, n_init=0)

@@ -1,12 +1,21 @@
-"""The ``densevec`` command line."""
+"""The ``densevec`` command line.
+
+Subcommands: ``train``, ``neighbors``, ``analogy``, ``eval``, ``convert``,
+``reduce``, ``info``, ``plot`` and ``demo``. Bad arguments or input files end
+the command with one line ``densevec CMD: error: ...`` on stderr and exit
+status 2.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import secrets
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from densevec import __version__
 
@@ -32,6 +41,23 @@ def _nonneg_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _nonneg_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
 
 
@@ -92,6 +118,335 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ================================================================ helpers
+FORMATS = ("store", "word2vec-bin", "word2vec-txt", "glove")
+
+
+def _say(args: argparse.Namespace):
+    return (lambda *a: None) if getattr(args, "quiet", False) else (lambda *a: print(*a, flush=True))
+
+
+def _detect_format(path: Path) -> str:
+    """``store`` for a directory, else sniff a word2vec text / binary or GloVe text file."""
+    if path.is_dir():
+        return "store"
+    with open(path, "rb") as f:
+        head = f.readline(1024)
+        second = f.read(4096)
+    parts = head.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and head.endswith(b"\n"):
+        dim = int(parts[1])
+        line = second.split(b"\n", 1)[0]
+        try:
+            fields = line.decode("utf-8").rstrip().split(" ")
+        except UnicodeDecodeError:
+            return "word2vec-bin"
+        if len(fields) == dim + 1 and all(_is_number(x) for x in fields[1:]):
+            return "word2vec-txt"
+        return "word2vec-bin"
+    return "glove"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _load_glove(path: Path):
+    """GloVe text: ``word v1 ... vd`` per line, no header (all lines the same dim)."""
+    import numpy as np
+
+    from densevec.vectors import Embeddings
+
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = None
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                parts = raw.decode("utf-8").rstrip().split(" ")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}: line {line_no}: not valid UTF-8 at byte {e.start}") from None
+            if parts == [""]:
+                continue
+            if dim is None:
+                dim = len(parts) - 1
+                if dim < 1:
+                    raise ValueError(f"{path}: line {line_no}: expected a word and numbers")
+            if len(parts) != dim + 1 or not parts[0]:
+                raise ValueError(f"{path}: line {line_no}: expected a word and {dim} numbers, "
+                                 f"found {len(parts)} fields")
+            try:
+                rows.append(np.array(parts[1:], dtype=np.float32))
+            except ValueError:
+                raise ValueError(f"{path}: line {line_no}: bad number") from None
+            words.append(parts[0])
+    if dim is None:
+        raise ValueError(f"{path}: empty file")
+    try:
+        return Embeddings(np.vstack(rows), words)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def _save_glove(emb, path: Path) -> None:
+    """GloVe text (word2vec text without the header), written atomically."""
+    for i, w in enumerate(emb.index_to_word):
+        if not w or any(ch in w for ch in " \t\n\r"):
+            raise ValueError(f"word {w!r} at index {i} cannot be written in GloVe format (empty or whitespace)")
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
+            vectors = emb.vectors
+            for start in range(0, len(emb), 4096):
+                rows = vectors[start:start + 4096]
+                f.write("".join(w + " " + " ".join(map(str, row)) + "\n"
+                                for w, row in zip(emb.index_to_word[start:start + 4096], rows)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _load(path_text: str, fmt: Optional[str] = None):
+    """Embeddings from a store or a foreign file; UsageError on a missing or bad input."""
+    from densevec.vectors import Embeddings
+
+    path = Path(path_text)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or store")
+    try:
+        fmt = fmt or _detect_format(path)
+        if fmt == "store":
+            return Embeddings.load(path)
+        if fmt in ("word2vec-bin", "word2vec-txt"):
+            return Embeddings.load_word2vec_format(path, binary=fmt == "word2vec-bin")
+        return _load_glove(path)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _save(emb, path: Path, fmt: str) -> None:
+    try:
+        if fmt == "store":
+            emb.save(path)
+        elif fmt in ("word2vec-bin", "word2vec-txt"):
+            emb.save_word2vec_format(path, binary=fmt == "word2vec-bin")
+        else:
+            _save_glove(emb, path)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _data_file(name_or_path: Optional[str], what: str, quiet: bool) -> Optional[Path]:
+    """A local file, or a dataset name of :data:`densevec.datasets.REGISTRY` (downloaded if needed)."""
+    from densevec import datasets
+
+    if name_or_path is None:
+        return None
+    try:
+        path = datasets.load(name_or_path, progress=not quiet)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{what}: {e}") from None
+    if not path.is_file():
+        raise UsageError(f"{path}: not a file")
+    return path
+
+
+def _words_in(emb, words: Sequence[str]) -> None:
+    missing = [w for w in words if w not in emb]
+    if missing:
+        raise UsageError(f"not in the vocabulary: {', '.join(repr(w) for w in missing)}")
+
+
+def _print_json(doc: Any) -> None:
+    print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+# ================================================================ commands
+def cmd_train(args: argparse.Namespace) -> int:
+    from densevec.corpus import Corpus
+    from densevec.word2vec import Word2Vec
+
+    say = _say(args)
+    corpus_path = _data_file(args.corpus, "corpus", args.quiet)
+    try:
+        model = Word2Vec(dim=args.dim, mode=args.model, loss=args.loss, window=args.window,
+                         negative=args.negative, sample=args.sample, alpha=args.alpha, epochs=args.epochs,
+                         min_count=args.min_count, threads=args.threads, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    try:
+        corpus = Corpus.from_file(corpus_path, min_count=args.min_count, threads=args.threads,
+                                  cache=not args.no_cache, progress=not args.quiet)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    say(f"corpus {corpus_path}: {len(corpus.vocab)} words, {corpus.n_tokens} tokens, "
+        f"{corpus.n_sentences} sentences" + (" (cached encoding)" if corpus.from_cache else ""))
+    if len(corpus.vocab) == 0 or corpus.n_tokens == 0:
+        raise UsageError(f"{corpus_path}: no word occurs --min-count={args.min_count} times")
+    t0 = time.perf_counter()
+    try:
+        emb = model.fit(corpus, progress=not args.quiet)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    seconds = time.perf_counter() - t0
+    words = sum(h["words"] for h in model.history)
+    say(f"trained {args.model}/{args.loss} dim={args.dim} epochs={args.epochs} in {seconds:.1f} s "
+        f"({words / max(seconds, 1e-9):,.0f} words/s); loss per word by epoch: "
+        + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
+    _save(emb, Path(args.output), "store")
+    say(f"saved {len(emb)} vectors to {args.output}")
+    return 0
+
+
+def cmd_neighbors(args: argparse.Namespace) -> int:
+    emb = _load(args.store)
+    _words_in(emb, args.words)
+    for w in args.words:
+        print(f"{w}:")
+        for other, score in emb.most_similar(w, topn=args.k):
+            print(f"  {other}\t{score:.4f}")
+    return 0
+
+
+def cmd_analogy(args: argparse.Namespace) -> int:
+    emb = _load(args.store)
+    _words_in(emb, [args.a, args.b, args.c])
+    print(f"{args.a} : {args.b} :: {args.c} : ?  ({args.method})")
+    for word, score in emb.analogy(args.a, args.b, args.c, topn=args.k, method=args.method):
+        print(f"  {word}\t{score:.4f}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from densevec import evaluate
+
+    if args.analogies is None and args.pairs is None:
+        raise UsageError("nothing to evaluate: give --analogies FILE and/or --pairs FILE")
+    emb = _load(args.store)
+    analogies_path = _data_file(args.analogies, "analogies", args.quiet or args.json)
+    pairs_path = _data_file(args.pairs, "pairs", args.quiet or args.json)
+    doc: dict = {"store": args.store}
+    texts = []
+    try:
+        if analogies_path is not None:
+            report = evaluate.analogies(emb, analogies_path, method=args.method,
+                                        restrict_vocab=args.restrict_vocab)
+            doc["analogies"] = dict(report.to_dict(), file=str(analogies_path))
+            texts.append(str(report))
+        if pairs_path is not None:
+            pairs = evaluate.word_pairs(emb, pairs_path)
+            doc["pairs"] = dict(pairs.to_dict(), file=str(pairs_path))
+            texts.append(str(pairs))
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        _print_json(doc)
+    else:
+        print("\n\n".join(texts))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    emb = _load(args.input, args.from_format)
+    out = Path(args.output)
+    if out.resolve() == Path(args.input).resolve():
+        raise UsageError("the output must differ from the input")
+    _save(emb, out, args.to)
+    _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})")
+    return 0
+
+
+def cmd_reduce(args: argparse.Namespace) -> int:
+    from densevec import reduce
+
+    emb = _load(args.store)
+    analogies_path = _data_file(args.analogies, "analogies", args.quiet)
+    try:
+        small, report = reduce.pca(emb, args.dim, whiten=args.whiten, sample=args.sample,
+                                   analogies=analogies_path, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    _save(small, Path(args.output), "store")
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report)
+        _say(args)(f"saved {len(small)} vectors of dim {small.dim} to {args.output}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    path = Path(args.store)
+    emb = _load(args.store)
+    fmt = _detect_format(path)
+    norms = emb.norms
+    doc = {
+        "path": str(path),
+        "format": fmt,
+        "count": len(emb),
+        "dim": emb.dim,
+        "has_counts": emb.counts is not None,
+        "tokens": int(emb.counts.sum()) if emb.counts is not None else None,
+        "norms": {"min": float(norms.min()), "mean": float(norms.mean()), "max": float(norms.max())}
+        if len(emb) else None,
+        "first_words": emb.index_to_word[:10],
+        "meta": emb.meta,
+    }
+    if args.json:
+        _print_json(doc)
+        return 0
+    print(f"{path} ({fmt}): {len(emb)} words, dim {emb.dim}")
+    if doc["tokens"] is not None:
+        print(f"  corpus tokens covered: {doc['tokens']}")
+    if len(emb):
+        print(f"  vector norms: min {norms.min():.4f}, mean {norms.mean():.4f}, max {norms.max():.4f}"
+              + ("  (unit length)" if np.allclose(norms[norms > 0], 1, atol=1e-3) else ""))
+        print(f"  first words: {' '.join(emb.index_to_word[:10])}")
+    meta = emb.meta
+    if meta.get("algorithm"):
+        print(f"  algorithm: {meta['algorithm']}")
+    if isinstance(meta.get("params"), dict):
+        print("  params: " + ", ".join(f"{k}={v}" for k, v in meta["params"].items()))
+    if isinstance(meta.get("pca"), dict):
+        pca = meta["pca"]
+        src = meta.get("reduced_from", {})
+        print(f"  reduced by PCA from dim {src.get('dim')} to {pca.get('n_components')}"
+              f" (explained variance {100.0 * sum(pca.get('explained_variance_ratio', [])):.2f}%)")
+    for key in ("corpus_fingerprint", "densevec_version"):
+        if meta.get(key):
+            print(f"  {key.replace('_', ' ')}: {meta[key]}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    try:
+        from densevec import plot
+        plot._matplotlib()
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    emb = _load(args.store)
+    analogy = tuple(args.analogy) if args.analogy else None
+    _words_in(emb, list(args.words) + list(analogy or ()))
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such directory")
+    try:
+        plot.words(emb, args.words, analogy=analogy, path=out, title=args.title)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    _say(args)(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densevec",
@@ -118,6 +473,99 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_nonneg_int, default=1)
     demo.add_argument("--quiet", action="store_true", help="no progress bars or output")
     demo.set_defaults(func=cmd_demo)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or chatter")
+
+    train = sub.add_parser(
+        "train", parents=[common], help="train word2vec (skip-gram or CBOW) on a text file",
+        description="Train word2vec on CORPUS (a UTF-8 text file, one sentence per line, or a dataset "
+        "name such as text8) and save the vectors as a densevec store.",
+    )
+    train.add_argument("corpus", help="text file, or a dataset name (see densevec.datasets.REGISTRY)")
+    train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
+    train.add_argument("--model", choices=("skipgram", "cbow"), default="skipgram")
+    train.add_argument("--loss", choices=("ns", "hs"), default="ns",
+                       help="negative sampling or hierarchical softmax")
+    train.add_argument("--dim", type=_positive_int, default=100)
+    train.add_argument("--window", type=_positive_int, default=5)
+    train.add_argument("--negative", type=_nonneg_int, default=5)
+    train.add_argument("--sample", type=_nonneg_float, default=1e-3, help="subsampling threshold (0: off)")
+    train.add_argument("--alpha", type=_positive_float, default=None,
+                       help="initial learning rate (default 0.025 skip-gram, 0.05 CBOW)")
+    train.add_argument("--epochs", type=_positive_int, default=5)
+    train.add_argument("--min-count", type=_positive_int, default=5)
+    train.add_argument("--threads", type=_nonneg_int, default=0, help="0 = all cores")
+    train.add_argument("--seed", type=_nonneg_int, default=1)
+    train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
+    train.set_defaults(func=cmd_train)
+
+    neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")
+    neighbors.add_argument("store", help="store directory or word2vec/GloVe file")
+    neighbors.add_argument("words", nargs="+", metavar="WORD")
+    neighbors.add_argument("-k", type=_positive_int, default=10, help="neighbours per word")
+    neighbors.set_defaults(func=cmd_neighbors)
+
+    analogy = sub.add_parser("analogy", parents=[common], help='solve "A is to B as C is to ?"')
+    analogy.add_argument("store", help="store directory or word2vec/GloVe file")
+    analogy.add_argument("a")
+    analogy.add_argument("b")
+    analogy.add_argument("c")
+    analogy.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
+    analogy.add_argument("-k", type=_positive_int, default=5, help="answers to show")
+    analogy.set_defaults(func=cmd_analogy)
+
+    ev = sub.add_parser(
+        "eval", parents=[common], help="analogy accuracy and word-pair correlation",
+        description="Evaluate on a questions-words analogy file and/or a WordSim353-style pairs "
+        "file (local paths, or the dataset names questions-words and wordsim353).",
+    )
+    ev.add_argument("store", help="store directory or word2vec/GloVe file")
+    ev.add_argument("--analogies", metavar="FILE")
+    ev.add_argument("--pairs", metavar="FILE")
+    ev.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
+    ev.add_argument("--restrict-vocab", type=_positive_int, default=30000,
+                    help="candidate answers: the most frequent N words")
+    ev.add_argument("--json", action="store_true", help="print the reports as JSON")
+    ev.set_defaults(func=cmd_eval)
+
+    convert = sub.add_parser("convert", parents=[common], help="convert between vector formats")
+    convert.add_argument("input", help="store directory, word2vec text/binary or GloVe text file")
+    convert.add_argument("output")
+    convert.add_argument("--to", required=True, choices=FORMATS)
+    convert.add_argument("--from", dest="from_format", choices=FORMATS, default=None,
+                         help="input format (default: detected)")
+    convert.set_defaults(func=cmd_convert)
+
+    red = sub.add_parser(
+        "reduce", parents=[common], help="PCA to fewer dimensions, with a distortion report",
+        description="Project the vectors on their first N principal components, save them as a "
+        "store and report what moved: explained variance, top-10 neighbour overlap, Spearman of "
+        "similarities and (with --analogies) the analogy accuracy change.",
+    )
+    red.add_argument("store", help="store directory or word2vec/GloVe file")
+    red.add_argument("output", help="store directory to write")
+    red.add_argument("--dim", type=_positive_int, required=True, help="output dimensionality")
+    red.add_argument("--analogies", metavar="FILE", help="report analogy accuracy before and after")
+    red.add_argument("--whiten", action="store_true", help="scale components to unit variance")
+    red.add_argument("--sample", type=_positive_int, default=1000, help="words whose neighbours are compared")
+    red.add_argument("--seed", type=_nonneg_int, default=0)
+    red.add_argument("--json", action="store_true", help="print the report as JSON")
+    red.set_defaults(func=cmd_reduce)
+
+    info = sub.add_parser("info", parents=[common], help="size, metadata and provenance of a store")
+    info.add_argument("store", help="store directory or word2vec/GloVe file")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_info)
+
+    pl = sub.add_parser("plot", parents=[common], help="2-D PCA picture of words (needs matplotlib)")
+    pl.add_argument("store", help="store directory or word2vec/GloVe file")
+    pl.add_argument("words", nargs="+", metavar="WORD")
+    pl.add_argument("-o", "--output", required=True, help="image file (.png, .svg, .pdf)")
+    pl.add_argument("--analogy", nargs=4, metavar=("A", "B", "C", "D"),
+                    help="draw arrows A->B and C->D")
+    pl.add_argument("--title")
+    pl.set_defaults(func=cmd_plot)
     return parser
 
 
@@ -142,6 +590,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 1
 
 
 if __name__ == "__main__":

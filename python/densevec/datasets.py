@@ -22,15 +22,25 @@ sprinkled in and some sentences are pure filler, so the task is not trivial.
 
 Only ``random.Random.random()`` is used, whose sequence Python guarantees for
 a given seed, so a seed gives the same text on every platform and version.
+
+:func:`load` fetches well-known public corpora and evaluation files by name
+(``text8``, ``questions-words``, ``wordsim353``): download, checksum, cache.
 """
 from __future__ import annotations
 
+import hashlib
+import http.client
 import os
 import random
 import secrets
+import shutil
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -444,3 +454,204 @@ def world_categories() -> dict[str, str]:
             labels[a] = first
             labels[b] = second
     return labels
+
+
+# ============================================================ named datasets
+@dataclass(frozen=True)
+class Dataset:
+    """A file :func:`load` can fetch by name.
+
+    ``url`` is downloaded to ``download_name`` in the cache and checked against
+    ``sha256`` (and ``size`` in bytes when known). With ``member`` set, the
+    download is a zip archive: that member is extracted to ``filename`` and
+    checked against ``member_sha256``, and the archive is removed.
+    """
+
+    name: str
+    url: str
+    filename: str
+    sha256: str
+    description: str
+    size: Optional[int] = None
+    member: Optional[str] = None
+    member_sha256: Optional[str] = None
+    member_size: Optional[int] = None
+
+    @property
+    def download_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1] if self.member else self.filename
+
+
+_GENSIM_TEST_DATA = "https://raw.githubusercontent.com/piskvorky/gensim/4.4.0/gensim/test/test_data"
+
+REGISTRY: dict[str, Dataset] = {
+    d.name: d for d in (
+        Dataset(
+            name="text8",
+            url="http://mattmahoney.net/dc/text8.zip",
+            filename="text8",
+            sha256="a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232",
+            size=31_344_016,
+            member="text8",
+            member_sha256="6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7",
+            member_size=100_000_000,
+            description="first 10^8 bytes of an English Wikipedia dump, cleaned to lowercase a-z and "
+                        "spaces (Matt Mahoney); one line of 17M tokens",
+        ),
+        Dataset(
+            name="questions-words",
+            url=f"{_GENSIM_TEST_DATA}/questions-words.txt",
+            filename="questions-words.txt",
+            sha256="8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+            size=603_955,
+            description="Google analogy questions (Mikolov et al. 2013), 19,544 questions in 14 sections",
+        ),
+        Dataset(
+            name="wordsim353",
+            url=f"{_GENSIM_TEST_DATA}/wordsim353.tsv",
+            filename="wordsim353.tsv",
+            sha256="f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d",
+            size=7_186,
+            description="WordSimilarity-353 (Finkelstein et al. 2002), 353 tab-separated scored pairs",
+        ),
+    )
+}
+
+
+class DownloadError(OSError):
+    """A dataset could not be downloaded; the message says what to fetch by hand and where to put it."""
+
+
+def default_data_dir() -> Path:
+    """Where :func:`load` caches files: ``$DENSEVEC_CACHE/datasets``, else ``~/.cache/densevec/datasets``."""
+    from densevec.corpus import default_cache_dir
+
+    return default_cache_dir() / "datasets"
+
+
+def load(name_or_path: PathLike, cache_dir: Optional[PathLike] = None, progress: bool = True) -> Path:
+    """Path of a local file, or of a named dataset, downloaded and verified if needed.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        An existing path is returned as it is. A name of :data:`REGISTRY`
+        (``"text8"``, ``"questions-words"``, ``"wordsim353"``) is looked up in
+        the cache, and downloaded there the first time (with a progress bar),
+        its SHA-256 checked, zip archives extracted. Files are written under a
+        temporary name and renamed, so the cache never holds a partial file.
+    cache_dir : path, optional
+        Default :func:`default_data_dir`.
+    progress : bool
+        Show a download progress bar.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        `name_or_path` looks like a path (it is a path object or has a
+        directory separator or a file extension) and does not exist.
+    ValueError
+        Unknown name (the message lists the known ones), or a checksum mismatch.
+    DownloadError
+        The download failed (no network, ...): the message names the URL to
+        fetch by hand and the path to save it as; :func:`load` then uses it.
+    """
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if path.exists():
+        return path
+    if isinstance(name_or_path, str) and text in REGISTRY:
+        return _fetch(REGISTRY[text], Path(cache_dir) if cache_dir is not None else default_data_dir(), progress)
+    if not isinstance(name_or_path, str) or os.sep in text or "/" in text or path.suffix:
+        raise FileNotFoundError(f"{text}: no such file")
+    raise ValueError(f"unknown dataset {text!r} (and no such file); known names: {', '.join(sorted(REGISTRY))}")
+
+
+def _fetch(ds: Dataset, root: Path, progress: bool) -> Path:
+    final = root / ds.filename
+    if final.exists():
+        expected = ds.member_size if ds.member else ds.size
+        if expected is not None and final.stat().st_size != expected:
+            raise ValueError(f"{final}: {final.stat().st_size} bytes, expected {expected} for {ds.name}; "
+                             "delete it to download it again")
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    download = root / ds.download_name
+    if download.exists():  # put there by hand, or left by an interrupted extraction
+        _verify(download, ds.sha256, ds.size, f"{download} (placed in the cache)")
+    else:
+        _download(ds, download, progress)
+    if ds.member:
+        _extract(ds, download, final)
+        download.unlink()
+    return final
+
+
+def _download(ds: Dataset, dest: Path, progress: bool) -> None:
+    """Stream `ds.url` to `dest` (temp name + rename), checking size and SHA-256 on the way."""
+    from tqdm.auto import tqdm
+
+    tmp = dest.parent / f".{dest.name}.part-{os.getpid()}-{secrets.token_hex(4)}"
+    digest = hashlib.sha256()
+    try:
+        try:
+            with urllib.request.urlopen(ds.url, timeout=60) as response, open(tmp, "xb") as out:
+                total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+                with tqdm(total=int(total) if total and total.isdigit() else ds.size, unit="B",
+                          unit_scale=True, desc=ds.name, disable=not progress, leave=False) as bar:
+                    while True:
+                        chunk = response.read(1 << 20)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+            reason = getattr(e, "reason", None) or e
+            raise DownloadError(
+                f"could not download {ds.name} from {ds.url} ({reason}); fetch that URL by hand "
+                f"(browser, curl) and save it as {dest}, or pass the local file's path instead of "
+                f"{ds.name!r}") from e
+        _check(tmp, digest.hexdigest(), ds.sha256, ds.size, f"{ds.name} downloaded from {ds.url}")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _extract(ds: Dataset, archive: Path, final: Path) -> None:
+    tmp = final.parent / f".{final.name}.part-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        try:
+            with zipfile.ZipFile(archive) as z, z.open(ds.member) as src, open(tmp, "xb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+        except (zipfile.BadZipFile, KeyError) as e:
+            raise ValueError(f"{archive}: cannot extract {ds.member!r}: {e}") from None
+        if ds.member_sha256:
+            _verify(tmp, ds.member_sha256, ds.member_size, f"{ds.member} extracted from {archive}")
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _verify(path: Path, sha256: str, size: Optional[int], what: str) -> None:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    _check(path, digest.hexdigest(), sha256, size, what)
+
+
+def _check(path: Path, got: str, sha256: str, size: Optional[int], what: str) -> None:
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        raise ValueError(f"{what}: {actual} bytes, expected {size} (truncated or changed upstream)")
+    if got != sha256:
+        raise ValueError(f"{what}: SHA-256 mismatch: expected {sha256}, got {got}")

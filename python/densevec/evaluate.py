@@ -1,9 +1,11 @@
-"""Intrinsic evaluation: word analogies and word-pair similarity.
+"""Intrinsic evaluation: word analogies, word-pair similarity and clustering.
 
-Both functions reproduce gensim's ``KeyedVectors.evaluate_word_analogies`` and
+:func:`analogies` and :func:`word_pairs` reproduce gensim's ``KeyedVectors.evaluate_word_analogies`` and
 ``evaluate_word_pairs`` question by question, so figures can be compared with
 published gensim numbers, but analogies are solved in batches (one matrix
 product per block of questions) instead of one ``most_similar`` call each.
+:func:`clustering` runs k-means (numpy only) on labelled words and scores the
+clusters against the labels.
 """
 from __future__ import annotations
 
@@ -322,3 +324,229 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 def _json_float(x: float) -> float | None:
     return None if math.isnan(x) else x
+
+
+# ================================================================ clustering
+@dataclass
+class ClusteringReport:
+    """Result of :func:`clustering`: how well k-means on the vectors recovers given categories.
+
+    ``purity`` and ``nmi`` compare the k-means clusters with the labels (1.0:
+    identical partitions); ``silhouette`` measures how compact and separated
+    the k-means clusters are in cosine distance (-1..1), and
+    ``silhouette_labels`` the same for the given categories themselves, which
+    says how well the space separates them without k-means.
+    """
+
+    k: int
+    words: int
+    oov: int
+    labels: int
+    purity: float
+    nmi: float
+    silhouette: float
+    silhouette_labels: float
+    inertia: float
+    seed: int
+    clusters: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "k": self.k,
+            "words": self.words,
+            "oov": self.oov,
+            "labels": self.labels,
+            "purity": self.purity,
+            "nmi": self.nmi,
+            "silhouette": _json_float(self.silhouette),
+            "silhouette_labels": _json_float(self.silhouette_labels),
+            "inertia": self.inertia,
+            "seed": self.seed,
+            "clusters": [dict(c) for c in self.clusters],
+        }
+
+    def __str__(self) -> str:
+        def num(x: float) -> str:
+            return "-" if math.isnan(x) else f"{x:.4f}"
+
+        lines = [
+            f"clustering: k-means (k={self.k}, seed={self.seed}) on {self.words} words "
+            f"with {self.labels} labels ({self.oov} out of vocabulary)",
+            f"purity {num(self.purity)}, NMI {num(self.nmi)}, silhouette {num(self.silhouette)} "
+            f"(of the labels: {num(self.silhouette_labels)})",
+        ]
+        if self.clusters:
+            width = max(len("majority label"), *(len(c["majority"]) for c in self.clusters))
+            lines.append(f"{'cluster':>7}  {'size':>5}  {'majority label':<{width}}  {'share':>6}")
+            for c in self.clusters:
+                lines.append(f"{c['cluster']:>7}  {c['size']:>5}  {c['majority']:<{width}}  "
+                             f"{100.0 * c['share']:5.1f}%")
+        return "\n".join(lines)
+
+
+def clustering(
+    emb: Embeddings,
+    labels: dict[str, str],
+    k: int | None = None,
+    seed: int = 0,
+    n_init: int = 10,
+    max_iter: int = 100,
+    silhouette_sample: int = 5000,
+) -> ClusteringReport:
+    """k-means on the unit vectors of labelled words, scored against the labels.
+
+    Parameters
+    ----------
+    emb : Embeddings
+    labels : dict of str to str
+        Word -> category (e.g. :func:`densevec.datasets.world_categories`).
+        Words outside the vocabulary are counted in ``oov`` and left out.
+    k : int, optional
+        Number of clusters; default: the number of distinct labels among the
+        in-vocabulary words.
+    seed : int
+        Seeds the k-means++ initialisations (same seed, same result).
+    n_init : int
+        Initialisations; the one with the lowest inertia wins.
+    max_iter : int
+        Lloyd iterations per initialisation.
+    silhouette_sample : int
+        Silhouettes use at most this many words (a seeded sample; they cost
+        ``O(words^2)``).
+
+    Returns
+    -------
+    ClusteringReport
+        Purity, normalised mutual information (arithmetic-mean normalisation,
+        as scikit-learn's default) and cosine silhouette.
+    """
+    for name, value, lo in (("n_init", n_init, 1), ("max_iter", max_iter, 1),
+                            ("silhouette_sample", silhouette_sample, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    words = [w for w in labels if w in emb]
+    oov = len(labels) - len(words)
+    if len(words) < 2:
+        raise ValueError(f"clustering needs at least 2 labelled in-vocabulary words, got {len(words)}")
+    names = sorted({labels[w] for w in words})
+    truth = np.array([names.index(labels[w]) for w in words], dtype=np.int64)
+    if k is None:
+        k = len(names)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(words):
+        raise ValueError(f"k must be an integer in [1, {len(words)}], got {k!r}")
+    x = emb.unit_vectors[np.array([emb.get_index(w) for w in words])].astype(np.float64)
+    rng = np.random.default_rng(seed)
+    assign, inertia = _kmeans(x, int(k), rng, n_init, max_iter)
+    sample = np.arange(len(words))
+    if len(words) > silhouette_sample:
+        sample = np.sort(rng.choice(len(words), size=silhouette_sample, replace=False))
+    clusters = []
+    for c in range(int(k)):
+        members = truth[assign == c]
+        if len(members) == 0:
+            continue
+        counts = np.bincount(members, minlength=len(names))
+        clusters.append({"cluster": c, "size": int(len(members)), "majority": names[int(np.argmax(counts))],
+                         "share": float(counts.max() / len(members))})
+    return ClusteringReport(
+        k=int(k), words=len(words), oov=oov, labels=len(names),
+        purity=_purity(truth, assign), nmi=_nmi(truth, assign),
+        silhouette=_silhouette(x[sample], assign[sample]),
+        silhouette_labels=_silhouette(x[sample], truth[sample]),
+        inertia=float(inertia), seed=seed, clusters=clusters,
+    )
+
+
+def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_init: int,
+            max_iter: int) -> tuple[np.ndarray, float]:
+    """Lloyd's k-means from `n_init` k-means++ starts; best (assignments, inertia)."""
+    best: tuple[np.ndarray, float] | None = None
+    sq = np.einsum("ij,ij->i", x, x)
+    for _ in range(n_init):
+        centres = _kmeanspp(x, sq, k, rng)
+        assign = np.full(len(x), -1, dtype=np.int64)
+        for _ in range(max_iter):
+            d = sq[:, None] - 2.0 * (x @ centres.T) + np.einsum("ij,ij->i", centres, centres)[None, :]
+            new = np.argmin(d, axis=1)
+            if np.array_equal(new, assign):
+                break
+            assign = new
+            for c in range(k):
+                members = assign == c
+                if members.any():
+                    centres[c] = x[members].mean(axis=0)
+                else:  # an empty cluster takes the point farthest from its centre
+                    far = int(np.argmax(d[np.arange(len(x)), assign]))
+                    centres[c] = x[far]
+        inertia = float(np.sum((x - centres[assign]) ** 2))
+        if best is None or inertia < best[1] - 1e-12:
+            best = (assign.copy(), inertia)
+    assert best is not None
+    return best
+
+
+def _kmeanspp(x: np.ndarray, sq: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    centres = np.empty((k, x.shape[1]), dtype=np.float64)
+    centres[0] = x[rng.integers(len(x))]
+    closest = np.maximum(sq - 2.0 * (x @ centres[0]) + centres[0] @ centres[0], 0.0)
+    for c in range(1, k):
+        total = closest.sum()
+        i = int(rng.choice(len(x), p=closest / total)) if total > 0 else int(rng.integers(len(x)))
+        centres[c] = x[i]
+        d = np.maximum(sq - 2.0 * (x @ centres[c]) + centres[c] @ centres[c], 0.0)
+        np.minimum(closest, d, out=closest)
+    return centres
+
+
+def _contingency(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    _, t = np.unique(truth, return_inverse=True)
+    _, p = np.unique(pred, return_inverse=True)
+    table = np.zeros((t.max() + 1, p.max() + 1), dtype=np.float64)
+    np.add.at(table, (t, p), 1.0)
+    return table
+
+
+def _purity(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Fraction of points whose cluster's majority label is their label."""
+    return float(_contingency(truth, pred).max(axis=0).sum() / len(truth))
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-np.sum(p * np.log(p)))
+
+
+def _nmi(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Mutual information over the arithmetic mean of the two entropies (1.0 when both are trivial)."""
+    table = _contingency(truth, pred)
+    n = table.sum()
+    ht, hp = _entropy(table.sum(axis=1)), _entropy(table.sum(axis=0))
+    if ht == 0.0 and hp == 0.0:
+        return 1.0
+    nz = table > 0
+    outer = np.outer(table.sum(axis=1), table.sum(axis=0))
+    mi = float(np.sum(table[nz] / n * np.log(table[nz] * n / outer[nz])))
+    denom = (ht + hp) / 2.0
+    return float(np.clip(mi / denom, 0.0, 1.0)) if denom > 0 else 0.0
+
+
+def _silhouette(x: np.ndarray, assign: np.ndarray) -> float:
+    """Mean silhouette with cosine distance; points alone in their cluster score 0; NaN unless 2 <= k < n."""
+    _, a_ids = np.unique(assign, return_inverse=True)
+    k = a_ids.max() + 1 if len(a_ids) else 0
+    if not 2 <= k < len(x):
+        return math.nan
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    u = x / np.where(norms > 0, norms, 1.0)
+    dist = np.clip(1.0 - u @ u.T, 0.0, 2.0)
+    sizes = np.bincount(a_ids, minlength=k).astype(np.float64)
+    onehot = np.zeros((len(x), k))
+    onehot[np.arange(len(x)), a_ids] = 1.0
+    sums = dist @ onehot  # (n, k): summed distance from each point to each cluster
+    own = sizes[a_ids]
+    a = sums[np.arange(len(x)), a_ids] / np.maximum(own - 1, 1)
+    other = sums / sizes[None, :]
+    other[np.arange(len(x)), a_ids] = np.inf
+    b = other.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(s.mean())
