@@ -209,6 +209,11 @@ def main() -> None:
     print(report)
     if args.out:
         Path(args.out).write_text(report, encoding="utf-8")
+        png = _common.bar_chart(str(Path(args.out).with_suffix(".png")), text[0].lstrip("# "),
+                                [f"{r[0]} x{r[1]}" for r in table_rows], [r[3] for r in table_rows],
+                                "raw words / s")
+        if png:
+            print(f"chart: {png}")
 
 
 if __name__ == "__main__":

@@ -144,7 +144,9 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
   if (stop.load()) return result;
 
   // Merge the per-thread counts (sums do not depend on the split) and prune.
-  WordCounter merged;
+  size_t largest = 0;
+  for (const LocalCounts& lc : local) largest = std::max(largest, lc.counts.size());
+  WordCounter merged(largest + largest / 4);  // sized once: no rehash while merging
   for (const LocalCounts& lc : local)
     lc.table.for_each([&](std::string_view w, uint64_t id) {
       merged.add(w.data(), w.size(), lc.counts[id], lc.invalid[id] != 0);

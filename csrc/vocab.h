@@ -101,6 +101,7 @@ class StringTable {
 // Word counter that also remembers which words are not valid UTF-8.
 class WordCounter {
  public:
+  explicit WordCounter(size_t expected = 1 << 16) : table_(expected) {}
   // Adds `count` occurrences of a word whose UTF-8 validity is known.
   void add(const char* s, size_t n, uint64_t count, bool invalid);
   // Calls f(word, count, valid_utf8) for every distinct word.
@@ -112,7 +113,7 @@ class WordCounter {
 
  private:
   // value = count << 1 | invalid_flag
-  StringTable table_{1 << 16};
+  StringTable table_;
 };
 
 // Vocabulary: words sorted by count (descending), ties by byte order.

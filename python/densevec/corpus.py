@@ -143,9 +143,9 @@ class Vocab:
 
 
 def _write_vocab(path: Path, vocab: Vocab) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for w, c in zip(vocab.index_to_word, vocab.counts.tolist()):
-            f.write(f"{w}\t{c}\n")
+    counts = vocab.counts.tolist()
+    text = "".join([f"{w}\t{c}\n" for w, c in zip(vocab.index_to_word, counts)])
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _read_vocab(path: Path) -> tuple[list[str], np.ndarray]:
