@@ -170,6 +170,17 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _install_dir(tmp: Path, target: Path) -> None:
+    """Moves a fully written directory into place, replacing an older one."""
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _check_sources(paths: Sequence[PathLike]) -> list[str]:
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]  # type: ignore[list-item]
@@ -495,12 +506,10 @@ class Corpus:
                 },
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        _install_dir(tmp, target)
         return vocab
 
     # ------------------------------------------------------------ open / save
@@ -519,12 +528,10 @@ class Corpus:
         tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
         try:
             shutil.copytree(self.path, tmp)
-            if path.exists():
-                shutil.rmtree(path)
-            os.replace(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        _install_dir(tmp, path)
         return path
 
     # ------------------------------------------------------------- accessors
