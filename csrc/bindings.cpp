@@ -12,6 +12,7 @@
 #include "common.h"
 #include "corpus.h"
 #include "sampling.h"
+#include "search.h"
 #include "simd/kernels.h"
 #include "word2vec.h"
 
@@ -305,6 +306,112 @@ float dot_f32(const py::array& a, const py::array& b, const std::string& isa) {
   return kernels_arg(isa).dot_f32(x, y, static_cast<size_t>(a.size()));
 }
 
+// ------------------------------------------------------------------ search
+dv::RowType row_type(const py::array& rows, const char* name) {
+  DV_CHECK(rows.ndim() == 2, name << " must be 2-dimensional, got " << rows.ndim());
+  DV_CHECK(rows.flags() & py::array::c_style, name << " must be C-contiguous");
+  if (rows.dtype().is(py::dtype::of<float>())) return dv::RowType::F32;
+  if (rows.dtype().is(py::dtype("float16"))) return dv::RowType::F16;
+  if (rows.dtype().is(py::dtype::of<int8_t>())) return dv::RowType::I8;
+  throw ValueError(std::string(name) + " must have dtype float32, float16 or int8, got " +
+                   dtype_name(rows.dtype()));
+}
+
+dv::Metric metric_arg(const std::string& metric) {
+  if (metric == "dot") return dv::Metric::Dot;
+  if (metric == "cosine") return dv::Metric::Cosine;
+  if (metric == "l2") return dv::Metric::L2;
+  throw ValueError("metric must be 'dot', 'cosine' or 'l2', got '" + metric + "'");
+}
+
+// Optional per-row float32 array of length n; `keep` holds the reference.
+const float* per_row(const py::object& obj, size_t n, const char* name, py::array& keep) {
+  if (obj.is_none()) return nullptr;
+  keep = obj.cast<py::array>();
+  const float* p = in_data<float>(keep, name);
+  DV_CHECK(static_cast<size_t>(keep.size()) == n,
+           name << " must have one entry per row (" << n << "), got " << keep.size());
+  return p;
+}
+
+py::tuple search(const py::array& queries, const py::array& rows, int64_t k,
+                 const std::string& metric, const py::object& scale, const py::object& norms,
+                 const py::object& exclude, int threads, const std::string& isa) {
+  const float* q = in_data<float>(queries, "queries", 2);
+  dv::SearchBase b;
+  b.type = row_type(rows, "rows");
+  b.rows = rows.data();
+  b.n = static_cast<size_t>(rows.shape(0));
+  b.d = static_cast<size_t>(rows.shape(1));
+  const size_t m = static_cast<size_t>(queries.shape(0));
+  DV_CHECK(static_cast<size_t>(queries.shape(1)) == b.d,
+           "queries have " << queries.shape(1) << " columns, rows have " << b.d);
+  DV_CHECK(k > 0, "k must be positive, got " << k);
+  const dv::Metric met = metric_arg(metric);
+  py::array keep_scale, keep_norms;
+  b.scale = per_row(scale, b.n, "scale", keep_scale);
+  b.norms = per_row(norms, b.n, "norms", keep_norms);
+  std::vector<int64_t> ex;
+  if (!exclude.is_none()) {
+    py::array e = exclude.cast<py::array>();
+    const int64_t* p = in_data<int64_t>(e, "exclude");
+    ex.assign(p, p + e.size());
+  }
+  ex = dv::prepare_exclude(std::move(ex), b.n);
+  const size_t kk = dv::search_k(static_cast<size_t>(k), b.n, ex);
+  const dv::simd::Kernels& kern = kernels_arg(isa);
+  py::array_t<int64_t> ids({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(kk)});
+  py::array_t<float> scores({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(kk)});
+  dv::SearchOutput out{ids.mutable_data(), scores.mutable_data()};
+  {
+    py::gil_scoped_release release;
+    dv::search(q, m, b, met, static_cast<size_t>(k), ex, threads, kern, out);
+  }
+  return py::make_tuple(ids, scores);
+}
+
+// One query against every row with a raw scan kernel (for tests): float32 out
+// for float32/float16 rows, exact int32 dot products for int8 rows (int8 query).
+py::array scan_rows(const py::array& q, const py::array& rows, bool l2, const std::string& isa) {
+  const dv::RowType t = row_type(rows, "rows");
+  const size_t n = static_cast<size_t>(rows.shape(0)), d = static_cast<size_t>(rows.shape(1));
+  DV_CHECK(static_cast<size_t>(q.size()) == d, "q has " << q.size() << " entries, rows have " << d << " columns");
+  const dv::simd::ScanKernels& sk = *kernels_arg(isa).scan;
+  if (t == dv::RowType::I8) {
+    DV_CHECK(!l2, "l2_rows supports float32 and float16 rows");
+    const int8_t* qp = in_data<int8_t>(q, "q");
+    py::array_t<int32_t> out(static_cast<py::ssize_t>(n));
+    sk.dot_rows_i8(qp, static_cast<const int8_t*>(rows.data()), n, d, out.mutable_data());
+    return py::array(out);
+  }
+  const float* qp = in_data<float>(q, "q");
+  py::array_t<float> out(static_cast<py::ssize_t>(n));
+  if (t == dv::RowType::F32)
+    (l2 ? sk.l2_rows_f32 : sk.dot_rows_f32)(qp, static_cast<const float*>(rows.data()), n, d, out.mutable_data());
+  else
+    (l2 ? sk.l2_rows_f16 : sk.dot_rows_f16)(qp, static_cast<const uint16_t*>(rows.data()), n, d, out.mutable_data());
+  return py::array(out);
+}
+
+// Queries (nq, d) against rows packed as the batch path packs them (for tests).
+py::array dot_packed(const py::array& queries, const py::array& rows, const std::string& isa) {
+  const float* qp = in_data<float>(queries, "queries", 2);
+  const dv::RowType t = row_type(rows, "rows");
+  DV_CHECK(t != dv::RowType::I8, "dot_packed supports float32 and float16 rows");
+  const size_t n = static_cast<size_t>(rows.shape(0)), d = static_cast<size_t>(rows.shape(1));
+  const size_t nq = static_cast<size_t>(queries.shape(0));
+  DV_CHECK(static_cast<size_t>(queries.shape(1)) == d, "queries have " << queries.shape(1) << " columns, rows have " << d);
+  const dv::simd::ScanKernels& sk = *kernels_arg(isa).scan;
+  std::vector<float> packed(sk.packed_size(n, d));
+  if (t == dv::RowType::F32)
+    sk.pack_f32(static_cast<const float*>(rows.data()), n, d, packed.data());
+  else
+    sk.pack_f16(static_cast<const uint16_t*>(rows.data()), n, d, packed.data());
+  py::array_t<float> out({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(n)});
+  if (n > 0 && nq > 0) sk.dot_packed_f32(qp, nq, packed.data(), n, d, out.mutable_data(), n);
+  return py::array(out);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -342,4 +449,15 @@ PYBIND11_MODULE(_core, m) {
         py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
         py::arg("cbow_mean") = true, py::arg("isa") = "");
   m.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
+  m.def("search", &search, py::arg("queries"), py::arg("rows"), py::arg("k"),
+        py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),
+        py::arg("exclude") = py::none(), py::arg("threads") = 0, py::arg("isa") = "",
+        "Exact top-k search (see csrc/search.h): returns (ids int64 (m, k'), scores float32 (m, k')).");
+  m.def("dot_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
+          return scan_rows(q, rows, false, isa);
+        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
+  m.def("l2_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
+          return scan_rows(q, rows, true, isa);
+        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
+  m.def("dot_packed", &dot_packed, py::arg("queries"), py::arg("rows"), py::arg("isa") = "");
 }

@@ -40,12 +40,51 @@ struct W2VWindow {
   const SigmoidTable* sig;
 };
 
+// Scans of one query over n contiguous rows of dim d (row i starts at
+// rows + i * d; no alignment needed), for exact search (csrc/search.cpp).
+struct ScanKernels {
+  // out[i] = <q, row i>
+  void (*dot_rows_f32)(const float* q, const float* rows, size_t n, size_t d, float* out);
+  // rows are IEEE binary16 bit patterns
+  void (*dot_rows_f16)(const float* q, const uint16_t* rows, size_t n, size_t d, float* out);
+  // exact integer dot products; -128 reads as -127 (symmetric int8)
+  void (*dot_rows_i8)(const int8_t* q, const int8_t* rows, size_t n, size_t d, int32_t* out);
+  // out[i] = ||q - row i||^2
+  void (*l2_rows_f32)(const float* q, const float* rows, size_t n, size_t d, float* out);
+  void (*l2_rows_f16)(const float* q, const uint16_t* rows, size_t n, size_t d, float* out);
+
+  // Batches: rows are first packed into panels of `panel` rows stored column
+  // by column (row i, column j at (i / panel) * d * panel + j * panel + i % panel;
+  // rows past n in the last panel are zero), so that the kernel keeps one row
+  // per vector lane and needs no horizontal sums. packed_size(n, d) floats.
+  size_t panel;
+  void (*pack_f32)(const float* rows, size_t n, size_t d, float* packed);
+  void (*pack_f16)(const uint16_t* rows, size_t n, size_t d, float* packed);
+  // nq (1 to 4) queries q + i * d against n packed rows:
+  // out[i * out_stride + r] = <query i, row r>, summed over j in order with
+  // one FMA per column, whatever nq is (so a query's scores do not depend on
+  // which queries share its call).
+  void (*dot_packed_f32)(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                         float* out, size_t out_stride);
+  size_t packed_size(size_t n, size_t d) const { return (n + panel - 1) / panel * panel * d; }
+};
+
+const ScanKernels& scan_kernels_serial();
+#if defined(DV_HAVE_X86_KERNELS)
+const ScanKernels& scan_kernels_avx2();
+const ScanKernels& scan_kernels_avx512();
+#endif
+
+// IEEE binary16 -> float, portable (the serial kernels' conversion).
+float half_to_float(uint16_t h);
+
 struct Kernels {
   const char* name;
   float (*dot_f32)(const float* a, const float* b, size_t n);
   void (*axpy_f32)(float a, const float* x, float* y, size_t n);
   double (*sg_window)(const W2VWindow& w);
   double (*cbow_window)(const W2VWindow& w, bool mean);
+  const ScanKernels* scan;
 };
 
 const Kernels& kernels_serial();

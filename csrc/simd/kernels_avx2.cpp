@@ -110,7 +110,8 @@ double cbow_window_avx2(const W2VWindow& w, bool mean) { return cbow_window_impl
 }  // namespace
 
 const Kernels& kernels_avx2() {
-  static const Kernels k{"avx2", dot_f32_avx2, axpy_f32_avx2, sg_window_avx2, cbow_window_avx2};
+  static const Kernels k{"avx2", dot_f32_avx2, axpy_f32_avx2, sg_window_avx2, cbow_window_avx2,
+                         &scan_kernels_avx2()};
   return k;
 }
 

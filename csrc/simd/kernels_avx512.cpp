@@ -128,7 +128,8 @@ double cbow_window_avx512(const W2VWindow& w, bool mean) {
 
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512", dot_f32_avx512, axpy_f32_avx512, sg_window_avx512,
-                         cbow_window_avx512};
+                         cbow_window_avx512,
+                         &scan_kernels_avx512()};
   return k;
 }
 

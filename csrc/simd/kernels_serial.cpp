@@ -37,7 +37,8 @@ double cbow_window_serial(const W2VWindow& w, bool mean) {
 
 const Kernels& kernels_serial() {
   static const Kernels k{"serial", dot_f32_serial, axpy_f32_serial, sg_window_serial,
-                         cbow_window_serial};
+                         cbow_window_serial,
+                         &scan_kernels_serial()};
   return k;
 }
 

@@ -20,28 +20,35 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence, Union
 
 import numpy as np
 
+from densevec import _search
+from densevec._store_format import (
+    STORE_FORMAT,
+    STORE_FORMAT_VERSION,
+    _check_npy,
+    _fresh_sibling,
+    _load_npy,
+    _read_store_meta,
+    _read_vocab,
+    _replace_dir,
+)
+from densevec._w2v_format import _parse_w2v_header, _read_w2v_binary, _read_w2v_text
+from densevec._search import StorageDtype
+
 PathLike = Union[str, "os.PathLike[str]"]
 Metric = Literal["cosine", "dot", "l2"]
 AnalogyMethod = Literal["3cosadd", "3cosmul"]
 
-STORE_FORMAT = "densevec-store"
-STORE_FORMAT_VERSION = 1
 COSMUL_EPS = 1e-3  # Levy & Goldberg (2014)
 
 _BLOCK_ELEMS = 1 << 22  # scores held at once by the blocked top-k (16 MiB of float32)
 _QUERY_BLOCK = 1024
-_MAX_WORD_BYTES = 1 << 16
 _MAX_HEADER_BYTES = 1024
-_READ_CHUNK = 1 << 20
-_COUNT_RE = re.compile(r"[0-9]+")
 
 
 class Embeddings:
@@ -65,6 +72,9 @@ class Embeddings:
     -----
     Norms and unit vectors are computed once and cached: treat ``vectors`` as
     read-only (vectors loaded from a store are memory-mapped read-only).
+    Quantised embeddings (float16, or int8 with a per-row scale) come from
+    :meth:`quantize` or from a quantised store; the constructor always makes
+    float32 embeddings.
     """
 
     def __init__(
@@ -79,7 +89,25 @@ class Embeddings:
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {arr.shape}")
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"vectors must have a floating dtype, got {arr.dtype}")
-        self._vectors = np.ascontiguousarray(arr, dtype=np.float32)
+        self._init(np.ascontiguousarray(arr, dtype=np.float32), None, words, counts, meta)
+
+    @classmethod
+    def _from_storage(
+        cls, vectors: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
+        counts: np.ndarray | None, meta: dict | None,
+    ) -> Embeddings:
+        """Embeddings over float32/float16/int8 rows as stored (int8 with float32 `scales`)."""
+        obj = cls.__new__(cls)
+        obj._init(vectors, scales, words, counts, meta)
+        return obj
+
+    def _init(
+        self, arr: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
+        counts: np.ndarray | None, meta: dict | None,
+    ) -> None:
+        self._vectors = arr
+        self._scales = scales
+        self._source: np.ndarray | None = None  # float32 rows a quantised copy came from
         words = list(words)
         if len(words) != arr.shape[0]:
             raise ValueError(f"{len(words)} words for {arr.shape[0]} vectors")
@@ -109,8 +137,23 @@ class Embeddings:
     # ------------------------------------------------------------------ basics
     @property
     def vectors(self) -> np.ndarray:
-        """The ``(n, dim)`` float32 matrix, one row per word."""
+        """The ``(n, dim)`` matrix as stored, one row per word.
+
+        float32 (float16 or int8 for quantised embeddings: row ``i`` is then
+        ``vectors[i] * scales[i]``). ``emb["word"]`` always gives float32.
+        To get a PyTorch layer: ``torch.nn.Embedding.from_pretrained(torch.from_numpy(np.asarray(emb.vectors, np.float32)))``.
+        """
         return self._vectors
+
+    @property
+    def dtype(self) -> StorageDtype:
+        """Storage type of :attr:`vectors`: ``"float32"``, ``"float16"`` or ``"int8"``."""
+        return {"f": "float32", "e": "float16", "b": "int8"}[self._vectors.dtype.char]  # type: ignore[return-value]
+
+    @property
+    def scales(self) -> np.ndarray | None:
+        """Per-row float32 dequantisation scales ``(n,)`` of int8 embeddings, else None."""
+        return self._scales
 
     @property
     def index_to_word(self) -> list[str]:
@@ -144,7 +187,8 @@ class Embeddings:
         return word in self._key_to_index
 
     def __repr__(self) -> str:
-        return f"Embeddings(n={len(self)}, dim={self.dim})"
+        dt = "" if self.dtype == "float32" else f", dtype={self.dtype}"
+        return f"Embeddings(n={len(self)}, dim={self.dim}{dt})"
 
     def get_index(self, word: str) -> int:
         """Row index of `word`; ``KeyError`` naming the word if it is unknown."""
@@ -156,38 +200,53 @@ class Embeddings:
     def __getitem__(self, word: str | Sequence[str]) -> np.ndarray:
         """Vector of one word, shape ``(dim,)``, or of a list of words, shape ``(len(words), dim)``."""
         if isinstance(word, str):
-            return self._vectors[self.get_index(word)]
-        ids = np.array([self.get_index(w) for w in word], dtype=np.int64)
-        return self._vectors[ids]
+            return self._rows(self.get_index(word))
+        return self._rows(np.array([self.get_index(w) for w in word], dtype=np.int64))
+
+    def _rows(self, ids: int | slice | np.ndarray) -> np.ndarray:
+        """Rows as float32 (dequantised); a view for float32 embeddings."""
+        if self._vectors.dtype == np.float32:
+            return self._vectors[ids]
+        return _search.dequantize(self._vectors[ids], None if self._scales is None else self._scales[ids])
+
+    def _unit_rows(self, ids: np.ndarray) -> np.ndarray:
+        norms = self.norms[ids]
+        return (self._rows(ids) / np.where(norms > 0, norms, np.float32(1))[..., None]).astype(np.float32)
 
     # --------------------------------------------------------- normalisation
     @property
     def norms(self) -> np.ndarray:
         """L2 norm of each row, float32 array of shape ``(n,)`` (cached)."""
         if self._norms is None:
-            self._norms = np.linalg.norm(self._vectors, axis=1).astype(np.float32)
+            self._norms = _search.row_norms(self._vectors, self._scales)
         return self._norms
 
     @property
     def unit_vectors(self) -> np.ndarray:
-        """Rows scaled to unit length, float32 ``(n, dim)`` (cached); zero rows stay zero."""
+        """Rows scaled to unit length, float32 ``(n, dim)`` (cached); zero rows stay zero.
+
+        For quantised embeddings this is a dequantised float32 copy.
+        """
         if self._unit is None:
             norms = self.norms
             safe = np.where(norms > 0, norms, np.float32(1))
-            self._unit = (self._vectors / safe[:, None]).astype(np.float32)
+            self._unit = (self._rows(slice(None)) / safe[:, None]).astype(np.float32)
         return self._unit
 
     def normalize(self) -> Embeddings:
         """New :class:`Embeddings` whose rows have unit length (``meta["normalized"] = True``)."""
         meta = dict(self._meta)
         meta["normalized"] = True
+        meta.pop("quantization", None)
+        if "dtype" in meta:
+            meta["dtype"] = "float32"
         return Embeddings(self.unit_vectors.copy(), self._words, self._counts, meta)
 
     # ---------------------------------------------------------- similarity
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of the vectors of words `a` and `b` (0 if either is zero)."""
-        u = self.unit_vectors
-        return float(np.dot(u[self.get_index(a)], u[self.get_index(b)]))
+        u = self._unit_rows(np.array([self.get_index(a), self.get_index(b)]))
+        return float(np.dot(u[0], u[1]))
 
     def most_similar(
         self,
@@ -219,7 +278,6 @@ class Embeddings:
         neg = _as_items(negative)
         if not pos and not neg:
             raise ValueError("most_similar needs at least one positive or negative item")
-        unit = self.unit_vectors
         mean = np.zeros(self.dim, dtype=np.float32)
         exclude = []
         for items, weight in ((pos, 1.0), (neg, -1.0)):
@@ -227,17 +285,15 @@ class Embeddings:
                 if isinstance(item, str):
                     i = self.get_index(item)
                     exclude.append(i)
-                    vec = unit[i]
+                    vec = self._unit_rows(np.array([i]))[0]
                 else:
                     vec = _unit(np.asarray(item, dtype=np.float32), self.dim)
                 mean += np.float32(weight) * vec
         query = _unit(mean / np.float32(len(pos) + len(neg)), self.dim)
         stop = self._clip(restrict_vocab)
         excl = np.unique(np.array(exclude, dtype=np.int64))
-        available = stop - int(np.count_nonzero(excl < stop))
-        ids, scores = _topk(
-            1, stop, min(topn, available), lambda q0, q1, r0, r1: unit[r0:r1] @ query,
-            largest=True, exclude=excl, row_scores=True,
+        ids, scores = _search.core_search(
+            query[None, :], self._operands("cosine", stop), topn, "cosine", excl[excl < stop], 0,
         )
         return [(self._words[i], float(s)) for i, s in zip(ids[0], scores[0])]
 
@@ -285,23 +341,21 @@ class Embeddings:
         """
         if method not in ("3cosadd", "3cosmul"):
             raise ValueError(f"method must be '3cosadd' or '3cosmul', got {method!r}")
-        unit = self.unit_vectors
         stop = self._clip(restrict_vocab)
         row_exclude = np.stack([a, b, c], axis=1).astype(np.int64)
         if method == "3cosadd":
-            query = (unit[b] - unit[a] + unit[c]) / np.float32(3)
+            query = (self._unit_rows(b) - self._unit_rows(a) + self._unit_rows(c)) / np.float32(3)
             qn = np.linalg.norm(query, axis=1, keepdims=True)
             query = (query / np.where(qn > 0, qn, np.float32(1))).astype(np.float32)
+            ids, scores = _search.core_search(query, self._operands("cosine", stop), topn + 3, "cosine", None, 0)
+            return _drop_row_excluded(ids, scores, row_exclude, min(topn, stop))
+        unit = self.unit_vectors
+        ua, ub, uc = unit[a], unit[b], unit[c]
 
-            def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-                return query[q0:q1] @ unit[r0:r1].T
-        else:
-            ua, ub, uc = unit[a], unit[b], unit[c]
-
-            def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-                block = unit[r0:r1].T
-                sa, sb, sc = ((x[q0:q1] @ block + 1) / 2 for x in (ua, ub, uc))
-                return (sb * sc / (sa + np.float32(COSMUL_EPS))).astype(np.float32)
+        def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
+            block = unit[r0:r1].T
+            sa, sb, sc = ((x[q0:q1] @ block + 1) / 2 for x in (ua, ub, uc))
+            return (sb * sc / (sa + np.float32(COSMUL_EPS))).astype(np.float32)
 
         return _topk(len(a), stop, topn, score, largest=True, row_exclude=row_exclude)
 
@@ -313,6 +367,24 @@ class Embeddings:
             raise ValueError(f"restrict_vocab must be >= 0, got {restrict_vocab}")
         return min(int(restrict_vocab), n)
 
+    def _operands(
+        self, metric: str, stop: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Rows, per-row scale and norms for ``_core.search`` (see csrc/search.h).
+
+        Cosine over float32 rows scans the cached unit vectors (or the rows
+        themselves when ``meta["normalized"]``), so that scores equal numpy's;
+        quantised rows are scanned as stored, with their norms.
+        """
+        stop = len(self) if stop is None else stop
+        rows, scale = self._vectors[:stop], None if self._scales is None else self._scales[:stop]
+        if self._vectors.dtype == np.float32:
+            if metric == "cosine" and not self._meta.get("normalized"):
+                return self.unit_vectors[:stop], None, None
+            return rows, None, None
+        needs_norms = metric == "cosine" or (metric == "l2" and scale is not None)
+        return rows, scale, self.norms[:stop] if needs_norms else None
+
     # --------------------------------------------------------------- search
     def search(
         self,
@@ -320,8 +392,12 @@ class Embeddings:
         k: int = 10,
         metric: Metric = "cosine",
         exclude: Iterable[str | int] | None = None,
+        *,
+        threads: int = 0,
+        rescore: int | None = None,
+        rescore_with: Embeddings | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact k-nearest-neighbour search over all rows (numpy brute force).
+        """Exact k-nearest-neighbour search over all rows (C++ SIMD scan, GIL released).
 
         Parameters
         ----------
@@ -333,12 +409,27 @@ class Embeddings:
             Euclidean distance, smaller is better.
         exclude : iterable of str or int, optional
             Words (or row indices) never returned.
+        threads : int
+            Worker threads (0: all cores). One query (or fewer queries than
+            threads) splits the rows; a batch splits the queries. Results do
+            not depend on it.
+        rescore : int, optional
+            For quantised embeddings: take the best `rescore` (>= k) candidates
+            of the quantised scan and return the k best of them by exact float32
+            scores, computed from the float32 vectors this object was quantised
+            from (:meth:`quantize` keeps a reference to them, no copy) or from
+            `rescore_with`.
+        rescore_with : Embeddings, optional
+            float32 embeddings with the same rows, for `rescore` (needed for a
+            quantised store opened with :meth:`load`).
 
         Returns
         -------
         ids : numpy.ndarray of int64, shape (m, k') or (k',)
         scores : numpy.ndarray of float32, same shape
-            Best first; ties are broken by the lower row index.
+            Best first; equal scores are ordered by the lower row index; NaN
+            scores rank last. Quantised embeddings score their stored rows
+            (int8: the query is quantised to int8 too, see ``csrc/search.h``).
         """
         q = np.asarray(queries, dtype=np.float32)
         single = q.ndim == 1
@@ -355,36 +446,65 @@ class Embeddings:
             [self.get_index(x) if isinstance(x, str) else _check_index(x, n) for x in (exclude or ())],
             dtype=np.int64,
         ))
-        k = min(k, n - len(excl))
-        if metric == "cosine":
-            qn = np.linalg.norm(q, axis=1, keepdims=True)
-            qs = np.ascontiguousarray(q / np.where(qn > 0, qn, np.float32(1)), dtype=np.float32)
-            db = self.unit_vectors
-
-            def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-                return qs[q0:q1] @ db[r0:r1].T
-        elif metric == "dot":
-            db = self._vectors
-
-            def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-                return q[q0:q1] @ db[r0:r1].T
-        else:
-            db = self._vectors
-            qsq = np.einsum("ij,ij->i", q, q)
-
-            def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-                rows = db[r0:r1]
-                d = (q[q0:q1] @ rows.T) * np.float32(-2)
-                d += qsq[q0:q1, None]
-                d += np.einsum("ij,ij->i", rows, rows)[None, :]
-                return np.maximum(d, np.float32(0))
-
-        ids, scores = _topk(len(q), n, k, score, largest=metric != "l2", exclude=excl)
+        source = self._rescore_source(rescore, k, rescore_with)
+        want = k if source is None else int(rescore)  # type: ignore[arg-type]
+        ids, scores = _search.core_search(q, self._operands(metric), want, metric, excl, threads)
+        if source is not None:
+            ids, scores = _search.rescore(q, ids, source, metric, k)
         return (ids[0], scores[0]) if single else (ids, scores)
+
+    def _rescore_source(
+        self, rescore: int | None, k: int, rescore_with: Embeddings | None,
+    ) -> np.ndarray | None:
+        if rescore is None:
+            if rescore_with is not None:
+                raise ValueError("rescore_with needs rescore=R")
+            return None
+        if rescore < k:
+            raise ValueError(f"rescore must be >= k ({k}), got {rescore}")
+        if rescore_with is not None:
+            if rescore_with.dtype != "float32" or rescore_with.vectors.shape != self._vectors.shape:
+                raise ValueError(
+                    f"rescore_with must be float32 embeddings of shape {self._vectors.shape}, "
+                    f"got {rescore_with.dtype} {rescore_with.vectors.shape}"
+                )
+            return rescore_with.vectors
+        if self._vectors.dtype == np.float32:
+            return self._vectors
+        if self._source is None:
+            raise ValueError("rescore needs the float32 vectors: pass rescore_with=float32 embeddings")
+        return self._source
+
+    def quantize(self, dtype: Literal["int8", "float16"]) -> Embeddings:
+        """A quantised copy: ``"float16"`` (half the memory) or ``"int8"`` (a quarter).
+
+        int8 is symmetric per row: ``scale[i] = max|x_i| / 127`` and
+        ``q_i = round(x_i / scale[i])``, so row ``i`` is ``q_i * scale[i]``.
+        ``meta["dtype"]`` and ``meta["quantization"]`` record the scheme; the
+        copy keeps a reference (not a copy) to these float32 vectors for
+        ``search(..., rescore=R)``; :meth:`save` writes only the quantised rows.
+        """
+        if self.dtype != "float32":
+            raise ValueError(f"already quantised ({self.dtype})")
+        if dtype == "float16":
+            vec, scales, scheme = self._vectors.astype(np.float16), None, {"method": "float16"}
+        elif dtype == "int8":
+            vec, scales = _search.quantize_int8(self._vectors)
+            scheme = {"method": "int8-symmetric", "scale": "per-row", "scale_value": "max|x|/127"}
+        else:
+            raise ValueError(f"dtype must be 'int8' or 'float16', got {dtype!r}")
+        meta = dict(self._meta, dtype=dtype, quantization=scheme)
+        out = Embeddings._from_storage(vec, scales, self._words, self._counts, meta)
+        out._source = self._vectors
+        return out
 
     # ---------------------------------------------------------------- store
     def save(self, path: PathLike) -> Path:
         """Write a store directory (``vectors.npy``, ``vocab.txt``, ``meta.json``) atomically.
+
+        ``vectors.npy`` holds the rows as stored (float32, float16 or int8);
+        int8 stores add ``scales.npy`` (float32, one scale per row), and
+        ``meta.json`` records ``dtype`` and ``quantization``.
 
         The store is built in a temporary sibling directory and renamed into
         place; an existing store at `path` is replaced only once the new one is
@@ -399,7 +519,8 @@ class Embeddings:
             "format_version": STORE_FORMAT_VERSION,
             "dim": self.dim,
             "count": len(self),
-            "dtype": "float32",
+            "dtype": self.dtype,
+            "quantization": {"scale": "per-row", "file": "scales.npy"} if self._scales is not None else None,
             "normalized": bool(self._meta.get("normalized", False)),
             "has_counts": self._counts is not None,
             "meta": self._meta,
@@ -412,6 +533,10 @@ class Embeddings:
             with open(tmp / "vectors.npy", "wb") as f:
                 np.save(f, np.ascontiguousarray(self._vectors), allow_pickle=False)
                 _sync(f)
+            if self._scales is not None:
+                with open(tmp / "scales.npy", "wb") as f:
+                    np.save(f, np.ascontiguousarray(self._scales, dtype=np.float32), allow_pickle=False)
+                    _sync(f)
             with open(tmp / "vocab.txt", "w", encoding="utf-8", newline="\n") as f:
                 for start in range(0, len(self), 65536):
                     chunk = zip(self._words[start:start + 65536], counts[start:start + 65536].tolist())
@@ -443,13 +568,17 @@ class Embeddings:
         count, dim = doc["count"], doc["dim"]
         words, counts = _read_vocab(path / "vocab.txt", count)
         vpath = path / "vectors.npy"
-        _check_npy(vpath, (count, dim))
+        _check_npy(vpath, (count, dim), doc["dtype"])
+        arr = _load_npy(vpath, mmap and count > 0)
+        scales = None
+        if doc["dtype"] == "int8":
+            spath = path / "scales.npy"
+            _check_npy(spath, (count,), "float32")
+            scales = np.array(_load_npy(spath, False))
+            if not np.isfinite(scales).all() or (scales < 0).any():
+                raise ValueError(f"{spath}: scales must be finite and non-negative")
         try:
-            arr = np.load(vpath, mmap_mode="r" if mmap and count > 0 else None, allow_pickle=False)
-        except Exception as e:  # header was checked; this is an I/O-level failure
-            raise ValueError(f"{vpath}: cannot load: {e}") from e
-        try:
-            return cls(arr, words, counts if doc["has_counts"] else None, doc["meta"])
+            return cls._from_storage(arr, scales, words, counts if doc["has_counts"] else None, doc["meta"])
         except ValueError as e:
             raise ValueError(f"{path / 'vocab.txt'}: {e}") from None
 
@@ -471,7 +600,7 @@ class Embeddings:
             with open(tmp, "xb") as f:
                 f.write(f"{len(self)} {self.dim}\n".encode("ascii"))
                 for start in range(0, len(self), 4096):
-                    rows = np.asarray(self._vectors[start:start + 4096])
+                    rows = self._rows(slice(start, start + 4096))
                     words = self._words[start:start + 4096]
                     if binary:
                         raw = rows.astype("<f4").tobytes()
@@ -524,6 +653,22 @@ def _unit(v: np.ndarray, dim: int) -> np.ndarray:
         raise ValueError(f"vector must have shape ({dim},), got {v.shape}")
     n = np.linalg.norm(v)
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
+
+
+def _drop_row_excluded(
+    ids: np.ndarray, scores: np.ndarray, row_exclude: np.ndarray, k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, drop the ids in ``row_exclude[row]`` and keep the first k others.
+
+    Rows left with fewer than k candidates are padded with excluded ids whose
+    score is ``-inf``.
+    """
+    bad = (ids[:, :, None] == row_exclude[:, None, :]).any(axis=2)
+    order = np.argsort(bad, axis=1, kind="stable")[:, :k]
+    ids = np.take_along_axis(ids, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)
+    scores[np.take_along_axis(bad, order, axis=1)] = -np.inf
+    return ids, scores
 
 
 def _check_index(i: object, n: int) -> int:
@@ -609,220 +754,6 @@ def _block_topk(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, vals
 
 
-def _fresh_sibling(path: Path, tag: str) -> Path:
-    return path.parent / f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
 def _sync(f) -> None:
     f.flush()
     os.fsync(f.fileno())
-
-
-def _is_store(path: Path) -> bool:
-    try:
-        with open(path / "meta.json", encoding="utf-8") as f:
-            return json.load(f).get("format") == STORE_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _replace_dir(tmp: Path, path: Path) -> None:
-    """Move the finished directory `tmp` to `path`, replacing an existing store there."""
-    if not os.path.lexists(path):
-        os.rename(tmp, path)
-        return
-    if not path.is_dir() or path.is_symlink() or not (_is_store(path) or not any(path.iterdir())):
-        raise FileExistsError(f"{path} exists and is not a densevec store; refusing to replace it")
-    old = _fresh_sibling(path, "old")
-    os.rename(path, old)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.rename(old, path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _read_store_meta(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read(1 << 24).decode("utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not valid UTF-8 JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    if doc.get("format") != STORE_FORMAT:
-        raise ValueError(f"{path}: format is {doc.get('format')!r}, expected {STORE_FORMAT!r}")
-    if doc.get("format_version") != STORE_FORMAT_VERSION or type(doc.get("format_version")) is not int:
-        raise ValueError(f"{path}: unsupported format_version {doc.get('format_version')!r}")
-    for key, lo in (("dim", 1), ("count", 0)):
-        v = doc.get(key)
-        if type(v) is not int or v < lo:
-            raise ValueError(f"{path}: {key} must be an integer >= {lo}, got {v!r}")
-    if doc.get("dtype") != "float32":
-        raise ValueError(f"{path}: unsupported dtype {doc.get('dtype')!r}")
-    for key in ("normalized", "has_counts"):
-        if type(doc.get(key)) is not bool:
-            raise ValueError(f"{path}: {key} must be true or false, got {doc.get(key)!r}")
-    if not isinstance(doc.get("meta"), dict):
-        raise ValueError(f"{path}: meta must be a JSON object")
-    return doc
-
-
-def _read_vocab(path: Path, count: int) -> tuple[list[str], np.ndarray]:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not valid UTF-8 at byte {e.start}") from None
-    lines = text.split("\n")
-    if lines[-1] != "":
-        raise ValueError(f"{path}: line {len(lines)}: missing final newline (truncated?)")
-    lines.pop()
-    if len(lines) != count:
-        raise ValueError(f"{path}: {len(lines)} lines, meta.json says count={count}")
-    words: list[str] = []
-    counts = np.empty(count, dtype=np.int64)
-    for i, line in enumerate(lines):
-        word, tab, c = line.rpartition("\t")
-        if not tab or not word or not _COUNT_RE.fullmatch(c) or len(c) > 18:
-            raise ValueError(f"{path}: line {i + 1}: expected 'word<TAB>count', got {line[:80]!r}")
-        words.append(word)
-        counts[i] = int(c)
-    return words, counts
-
-
-def _check_npy(path: Path, shape: tuple[int, int]) -> None:
-    try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                hshape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                hshape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-            offset = f.tell()
-            size = os.fstat(f.fileno()).st_size
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing") from None
-    except Exception as e:  # numpy raises assorted errors on garbage headers
-        raise ValueError(f"{path}: not a valid .npy file: {e}") from None
-    if dtype != np.dtype("<f4"):
-        raise ValueError(f"{path}: dtype {dtype}, expected little-endian float32")
-    if fortran:
-        raise ValueError(f"{path}: Fortran order, expected C order")
-    if tuple(hshape) != shape:
-        raise ValueError(f"{path}: shape {tuple(hshape)}, meta.json/vocab.txt say {shape}")
-    expected = offset + 4 * shape[0] * shape[1]
-    if size != expected:
-        raise ValueError(f"{path}: {size} bytes, expected {expected} (truncated or padded)")
-
-
-def _parse_w2v_header(path: Path, head: bytes) -> tuple[int, int]:
-    parts = head.split()
-    if (
-        not head.endswith(b"\n") or len(parts) != 2
-        or not all(p.isdigit() and len(p) < 19 for p in parts)
-    ):
-        raise ValueError(f"{path}: line 1: expected a 'count dim' header, got {head[:80]!r}")
-    n, dim = int(parts[0]), int(parts[1])
-    if dim < 1:
-        raise ValueError(f"{path}: line 1: dim must be >= 1, got {dim}")
-    return n, dim
-
-
-def _read_w2v_text(f, path: Path, n: int, dim: int) -> tuple[list[str], np.ndarray]:
-    vectors = np.empty((n, dim), dtype=np.float32)
-    words: list[str] = []
-    for i in range(n):
-        line_no = i + 2
-        raw = f.readline()
-        if not raw:
-            raise ValueError(f"{path}: line {line_no}: unexpected end of file; header says {n} rows, found {i}")
-        try:
-            parts = raw.decode("utf-8").rstrip().split(" ")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: line {line_no}: not valid UTF-8 at byte {e.start}") from None
-        if len(parts) != dim + 1 or not parts[0]:
-            raise ValueError(f"{path}: line {line_no}: expected a word and {dim} numbers, found {len(parts)} fields")
-        try:
-            vectors[i] = np.array(parts[1:], dtype=np.float32)
-        except ValueError:
-            bad = next(p for p in parts[1:] if not _is_float(p))
-            raise ValueError(f"{path}: line {line_no}: bad number {bad[:40]!r}") from None
-        words.append(parts[0])
-    _check_trailing(f, path, n, b" \t\r\n")
-    return words, vectors
-
-
-def _is_float(s: str) -> bool:
-    try:
-        np.float32(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _read_w2v_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], np.ndarray]:
-    vectors = np.empty((n, dim), dtype=np.float32)
-    words: list[str] = []
-    row = 4 * dim
-    buf = b""
-    pos = 0
-    eof = False
-
-    def fill(need: int) -> bool:
-        nonlocal buf, pos, eof
-        while len(buf) - pos < need and not eof:
-            chunk = f.read(max(_READ_CHUNK, need))
-            eof = not chunk
-            buf = buf[pos:] + chunk
-            pos = 0
-        return len(buf) - pos >= need
-
-    for i in range(n):
-        where = f"{path}: record {i + 1} of {n}"
-        while True:
-            sp = buf.find(b" ", pos, pos + _MAX_WORD_BYTES + 1)
-            if sp >= 0 or len(buf) - pos > _MAX_WORD_BYTES:
-                break
-            before = len(buf) - pos
-            fill(before + 1)
-            if len(buf) - pos == before:
-                raise ValueError(f"{where}: unexpected end of file while reading a word")
-        if sp < 0:
-            raise ValueError(f"{where}: no space after the word within {_MAX_WORD_BYTES} bytes")
-        word_bytes = buf[pos:sp].lstrip(b"\n")
-        if not word_bytes or b"\n" in word_bytes:
-            raise ValueError(f"{where}: malformed word {word_bytes[:40]!r}")
-        try:
-            word = word_bytes.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{where}: word is not valid UTF-8 at byte {e.start}") from None
-        pos = sp + 1
-        if not fill(row):
-            raise ValueError(f"{where}: truncated vector ({len(buf) - pos} of {row} bytes)")
-        vectors[i] = np.frombuffer(buf, dtype="<f4", count=dim, offset=pos)
-        pos += row
-        words.append(word)
-    rest = buf[pos:]
-    if rest.strip(b"\n"):
-        raise ValueError(f"{path}: data after the {n} records the header announces")
-    _check_trailing(f, path, n, b"\n")
-    return words, vectors
-
-
-def _check_trailing(f, path: Path, n: int, allowed: bytes) -> None:
-    while True:
-        chunk = f.read(_READ_CHUNK)
-        if not chunk:
-            return
-        if chunk.strip(allowed):
-            raise ValueError(f"{path}: data after the {n} rows the header announces")

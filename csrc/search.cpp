@@ -1,0 +1,335 @@
+// Exact top-k search: SIMD scans of row chunks into a small score buffer,
+// then a bounded heap per query with an early-reject threshold.
+//
+// Work split: few queries (fewer than threads) split the rows across threads,
+// each with its own heaps, merged at the end; otherwise the queries are split.
+// Each thread takes its queries in blocks of kQueryBlock and streams the rows
+// in chunks of about kChunkBytes, scoring the whole query block against a
+// chunk while it is in cache, so rows are read from memory once per block.
+// Batches of at least kPackedMinQueries float32/float16 dot or cosine queries
+// pack each chunk into column-major panels and score four queries at a time
+// with a kernel bound by FMA throughput (a GEMM-like path). Which kernel runs
+// depends only on the number of queries, never on threads, so results do not
+// depend on threads; a query's scores in such a batch can differ in the last
+// bits from the same query searched alone (different summation order).
+#include "search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <thread>
+
+#include "common.h"
+#include "parallel.h"
+
+namespace dv {
+namespace {
+
+constexpr size_t kQueryBlock = 256;
+constexpr size_t kPackedMinQueries = 8;
+constexpr size_t kChunkBytes = 96 * 1024;
+constexpr size_t kPackedChunkBytes = 16 * 1024;
+constexpr size_t kMinRowsPerThread = 16384;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Candidates are ranked by key (higher is better; l2 keys are negated
+// distances), then by lower row id.
+struct Cand {
+  float key;
+  int64_t id;
+};
+inline bool better(const Cand& a, const Cand& b) {
+  return a.key > b.key || (a.key == b.key && a.id < b.id);
+}
+
+// The k best candidates seen so far; the heap's front is the worst of them.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) { h_.reserve(k); }
+
+  void push(Cand c) {
+    if (h_.size() < k_) {
+      h_.push_back(c);
+      std::push_heap(h_.begin(), h_.end(), better);
+    } else if (better(c, h_.front())) {
+      replace_worst(c);
+    }
+  }
+
+  // Rows id0 + [a, b) with keys key[a, b), in increasing id order: once the
+  // heap is full, a row enters only with a key strictly above the worst.
+  void push_scan(const float* key, int64_t id0, size_t a, size_t b) {
+    size_t i = a;
+    for (; i < b && h_.size() < k_; ++i) push({clean(key[i]), id0 + int64_t(i)});
+    if (i == b) return;
+    float worst = h_.front().key;
+    for (; i < b; ++i) {
+      if (key[i] > worst) {
+        replace_worst({key[i], id0 + int64_t(i)});
+        worst = h_.front().key;
+      }
+    }
+  }
+
+  const std::vector<Cand>& items() const { return h_; }
+
+  // Best first; leaves the heap empty of structure (call once, at the end).
+  const std::vector<Cand>& sorted() {
+    std::sort_heap(h_.begin(), h_.end(), better);
+    return h_;
+  }
+
+ private:
+  static float clean(float s) { return s != s ? kNegInf : s; }  // NaN ranks last
+  void replace_worst(Cand c) {
+    std::pop_heap(h_.begin(), h_.end(), better);
+    h_.back() = c;
+    std::push_heap(h_.begin(), h_.end(), better);
+  }
+
+  size_t k_;
+  std::vector<Cand> h_;
+};
+
+// Queries prepared once: float32 (unit length for cosine), and for int8 rows
+// their int8 quantisation with its scale; squared norms for l2 with a scale.
+struct Queries {
+  size_t m = 0, d = 0;
+  std::vector<float> f, qscale, qq;
+  std::vector<int8_t> i8;
+};
+
+Queries prepare_queries(const float* q, size_t m, size_t d, Metric metric, RowType type) {
+  Queries out;
+  out.m = m, out.d = d;
+  out.f.assign(q, q + m * d);
+  out.qscale.assign(m, 1.0f);
+  out.qq.assign(m, 0.0f);
+  if (type == RowType::I8) out.i8.resize(m * d);
+  for (size_t i = 0; i < m; ++i) {
+    float* f = out.f.data() + i * d;
+    double ss = 0.0;
+    for (size_t j = 0; j < d; ++j) ss += double(f[j]) * f[j];
+    if (metric == Metric::Cosine && ss > 0) {
+      const float nrm = static_cast<float>(std::sqrt(ss));
+      for (size_t j = 0; j < d; ++j) f[j] /= nrm;
+      ss = 0.0;
+      for (size_t j = 0; j < d; ++j) ss += double(f[j]) * f[j];
+    }
+    out.qq[i] = static_cast<float>(ss);
+    if (type != RowType::I8) continue;
+    float amax = 0.0f;
+    for (size_t j = 0; j < d; ++j) amax = std::max(amax, std::fabs(f[j]));
+    const float s = amax > 0 ? amax / 127.0f : 0.0f;
+    out.qscale[i] = s;
+    int8_t* qi = out.i8.data() + i * d;
+    for (size_t j = 0; j < d; ++j)
+      qi[j] = s > 0 ? static_cast<int8_t>(std::lrint(std::clamp(f[j] / s, -127.0f, 127.0f))) : 0;
+  }
+  return out;
+}
+
+// Scores chunks of rows for one thread and feeds them to heaps.
+class Scanner {
+ public:
+  Scanner(const Queries& q, const SearchBase& b, Metric metric, const simd::ScanKernels& sk,
+          const std::vector<int64_t>& exclude)
+      : q_(q), b_(b), metric_(metric), sk_(sk), exclude_(exclude),
+        packed_(q.m >= kPackedMinQueries && b.type != RowType::I8 && !direct_l2()),
+        chunk_(chunk_rows(b, packed_)), buf_(4 * chunk_),
+        ibuf_(b.type == RowType::I8 ? chunk_ : 0), pbuf_(packed_ ? sk.packed_size(chunk_, b.d) : 0) {}
+
+  // Queries [q0, q1) against rows [r0, r1); heaps[i] belongs to query q0 + i.
+  void scan(size_t q0, size_t q1, size_t r0, size_t r1, std::vector<TopK>& heaps) {
+    const size_t d = q_.d;
+    for (size_t c0 = r0; c0 < r1; c0 += chunk_) {
+      const size_t cnt = std::min(chunk_, r1 - c0);
+      if (!packed_) {
+        for (size_t qi = q0; qi < q1; ++qi) {
+          raw(qi, c0, cnt, buf_.data());
+          finish(qi, c0, cnt, buf_.data(), heaps[qi - q0]);
+        }
+        continue;
+      }
+      pack(c0, cnt);
+      for (size_t qi = q0; qi < q1; qi += 4) {
+        const size_t nq = std::min<size_t>(4, q1 - qi);
+        sk_.dot_packed_f32(q_.f.data() + qi * d, nq, pbuf_.data(), cnt, d, buf_.data(), chunk_);
+        for (size_t j = 0; j < nq; ++j)
+          finish(qi + j, c0, cnt, buf_.data() + j * chunk_, heaps[qi + j - q0]);
+      }
+    }
+  }
+
+ private:
+  static size_t chunk_rows(const SearchBase& b, bool packed) {
+    if (packed)  // packed panels stay in L1 while every query of the block passes over them
+      return std::clamp<size_t>(kPackedChunkBytes / (4 * b.d), 16, 4096) / 16 * 16;
+    const size_t elem = b.type == RowType::F32 ? 4 : b.type == RowType::F16 ? 2 : 1;
+    return std::clamp<size_t>(kChunkBytes / (elem * b.d), 16, 4096) / 16 * 16;
+  }
+
+  void pack(size_t c0, size_t cnt) {
+    const size_t d = q_.d;
+    if (b_.type == RowType::F32)
+      sk_.pack_f32(static_cast<const float*>(b_.rows) + c0 * d, cnt, d, pbuf_.data());
+    else
+      sk_.pack_f16(static_cast<const uint16_t*>(b_.rows) + c0 * d, cnt, d, pbuf_.data());
+  }
+
+  bool direct_l2() const { return metric_ == Metric::L2 && b_.scale == nullptr; }
+
+  // Kernel output for rows [c0, c0 + cnt): dot products, or l2 distances.
+  void raw(size_t qi, size_t c0, size_t cnt, float* out) {
+    const size_t d = q_.d;
+    const float* q = q_.f.data() + qi * d;
+    if (b_.type == RowType::F32) {
+      const float* rows = static_cast<const float*>(b_.rows) + c0 * d;
+      (direct_l2() ? sk_.l2_rows_f32 : sk_.dot_rows_f32)(q, rows, cnt, d, out);
+    } else if (b_.type == RowType::F16) {
+      const uint16_t* rows = static_cast<const uint16_t*>(b_.rows) + c0 * d;
+      (direct_l2() ? sk_.l2_rows_f16 : sk_.dot_rows_f16)(q, rows, cnt, d, out);
+    } else {
+      const int8_t* rows = static_cast<const int8_t*>(b_.rows) + c0 * d;
+      sk_.dot_rows_i8(q_.i8.data() + qi * d, rows, cnt, d, ibuf_.data());
+      const float s = q_.qscale[qi];
+      for (size_t i = 0; i < cnt; ++i) out[i] = static_cast<float>(ibuf_[i]) * s;
+    }
+  }
+
+  // Turns raw kernel output into keys (see search.h), then feeds the heap,
+  // skipping excluded rows.
+  void finish(size_t qi, size_t c0, size_t cnt, float* key, TopK& heap) {
+    const float* sc = b_.scale ? b_.scale + c0 : nullptr;
+    const float* nr = b_.norms ? b_.norms + c0 : nullptr;
+    if (direct_l2()) {
+      for (size_t i = 0; i < cnt; ++i) key[i] = -key[i];
+    } else {
+      if (sc)
+        for (size_t i = 0; i < cnt; ++i) key[i] *= sc[i];
+      if (metric_ == Metric::Cosine && nr)
+        for (size_t i = 0; i < cnt; ++i) key[i] = nr[i] > 0 ? key[i] / nr[i] : 0.0f;
+      if (metric_ == Metric::L2) {
+        const float qq = q_.qq[qi];
+        for (size_t i = 0; i < cnt; ++i)
+          key[i] = -std::max(qq - 2.0f * key[i] + nr[i] * nr[i], 0.0f);
+      }
+    }
+    push_skipping(heap, key, c0, cnt);
+  }
+
+  void push_skipping(TopK& heap, const float* key, size_t c0, size_t cnt) {
+    auto ex = std::lower_bound(exclude_.begin(), exclude_.end(), int64_t(c0));
+    size_t a = 0;
+    while (ex != exclude_.end() && size_t(*ex) < c0 + cnt) {
+      const size_t stop = size_t(*ex) - c0;
+      heap.push_scan(key, int64_t(c0), a, stop);
+      a = stop + 1;
+      ++ex;
+    }
+    heap.push_scan(key, int64_t(c0), a, cnt);
+  }
+
+  const Queries& q_;
+  const SearchBase& b_;
+  Metric metric_;
+  const simd::ScanKernels& sk_;
+  const std::vector<int64_t>& exclude_;
+  bool packed_;
+  size_t chunk_;
+  std::vector<float> buf_;
+  std::vector<int32_t> ibuf_;
+  std::vector<float> pbuf_;
+};
+
+// Runs fn(t) for t in [0, n) on n threads (the caller is thread 0); the first
+// exception is rethrown after all have finished.
+template <class Fn>
+void parallel_for(int n, Fn fn) {
+  if (n <= 1) return fn(0);
+  std::vector<std::exception_ptr> errors(n);
+  std::vector<std::thread> workers;
+  workers.reserve(n - 1);
+  auto guarded = [&](int t) {
+    try {
+      fn(t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  for (int t = 1; t < n; ++t) workers.emplace_back(guarded, t);
+  guarded(0);
+  for (auto& w : workers) w.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+void write_result(TopK& heap, Metric metric, size_t k, int64_t* ids, float* scores) {
+  const std::vector<Cand>& c = heap.sorted();
+  for (size_t j = 0; j < k; ++j) {
+    ids[j] = c[j].id;
+    scores[j] = metric == Metric::L2 ? -c[j].key : c[j].key;
+  }
+}
+
+void validate(const SearchBase& b, Metric metric) {
+  DV_CHECK(b.d > 0, "rows must have at least one column");
+  DV_CHECK(b.type != RowType::I8 || b.scale, "int8 rows need a per-row scale");
+  DV_CHECK(metric != Metric::L2 || !b.scale || b.norms,
+           "l2 search over scaled rows needs the row norms");
+}
+
+}  // namespace
+
+std::vector<int64_t> prepare_exclude(std::vector<int64_t> exclude, size_t n) {
+  std::sort(exclude.begin(), exclude.end());
+  exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+  DV_CHECK(exclude.empty() || (exclude.front() >= 0 && size_t(exclude.back()) < n),
+           "exclude ids must be in [0, " << n << ")");
+  return exclude;
+}
+
+size_t search_k(size_t k, size_t n, const std::vector<int64_t>& exclude) {
+  return std::min(k, n - exclude.size());
+}
+
+void search(const float* queries, size_t m, const SearchBase& base, Metric metric, size_t k,
+            const std::vector<int64_t>& exclude, int threads, const simd::Kernels& kernels,
+            SearchOutput out) {
+  validate(base, metric);
+  k = search_k(k, base.n, exclude);
+  if (m == 0 || k == 0) return;
+  const Queries q = prepare_queries(queries, m, base.d, metric, base.type);
+  const simd::ScanKernels& sk = *kernels.scan;
+  const int hw = threads > 0 ? threads : hardware_threads();
+  if (size_t(hw) <= m || hw == 1) {  // split the queries
+    const int t_n = static_cast<int>(std::min<size_t>(hw, m));
+    parallel_for(t_n, [&](int t) {
+      Scanner scanner(q, base, metric, sk, exclude);
+      const size_t a = m * t / t_n, b = m * (t + 1) / t_n;
+      for (size_t q0 = a; q0 < b; q0 += kQueryBlock) {
+        const size_t q1 = std::min(b, q0 + kQueryBlock);
+        std::vector<TopK> heaps(q1 - q0, TopK(k));
+        scanner.scan(q0, q1, 0, base.n, heaps);
+        for (size_t i = q0; i < q1; ++i)
+          write_result(heaps[i - q0], metric, k, out.ids + i * k, out.scores + i * k);
+      }
+    });
+    return;
+  }
+  // few queries: split the rows, merge the per-thread heaps
+  const int t_n = static_cast<int>(std::clamp<size_t>(base.n / kMinRowsPerThread, 1, hw));
+  std::vector<std::vector<TopK>> heaps(t_n, std::vector<TopK>(m, TopK(k)));
+  parallel_for(t_n, [&](int t) {
+    Scanner scanner(q, base, metric, sk, exclude);
+    scanner.scan(0, m, base.n * t / t_n, base.n * (t + 1) / t_n, heaps[t]);
+  });
+  for (size_t i = 0; i < m; ++i) {
+    for (int t = 1; t < t_n; ++t)
+      for (const Cand& c : heaps[t][i].items()) heaps[0][i].push(c);
+    write_result(heaps[0][i], metric, k, out.ids + i * k, out.scores + i * k);
+  }
+}
+
+}  // namespace dv

@@ -1,0 +1,114 @@
+// Portable scan kernels (plain loops): the reference twin of scan_avx2.cpp and
+// scan_avx512.cpp, and the kernels used where neither is available.
+#include <cmath>
+#include <cstring>
+
+#include "simd/kernels.h"
+#include "simd/pack_impl.h"
+
+namespace dv::simd {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  if (exp == 0) {  // zero or subnormal: man * 2^-24
+    const float f = std::ldexp(static_cast<float>(man), -24);
+    return sign ? -f : f;
+  }
+  const uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (man << 13))
+                                  : (sign | ((exp + 112u) << 23) | (man << 13));
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+namespace {
+
+float dot1(const float* q, const float* r, size_t d) {
+  float s = 0.0f;
+  for (size_t j = 0; j < d; ++j) s += q[j] * r[j];
+  return s;
+}
+
+void dot_rows_f32_serial(const float* q, const float* rows, size_t n, size_t d, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = dot1(q, rows + i * d, d);
+}
+
+void dot_rows_f16_serial(const float* q, const uint16_t* rows, size_t n, size_t d, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t* r = rows + i * d;
+    float s = 0.0f;
+    for (size_t j = 0; j < d; ++j) s += q[j] * half_to_float(r[j]);
+    out[i] = s;
+  }
+}
+
+// Symmetric int8: -128 reads as -127 (as in the SIMD kernels).
+inline int32_t clamp8(int8_t x) { return x < -127 ? -127 : x; }
+
+void dot_rows_i8_serial(const int8_t* q, const int8_t* rows, size_t n, size_t d, int32_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const int8_t* r = rows + i * d;
+    int32_t s = 0;
+    for (size_t j = 0; j < d; ++j) s += clamp8(q[j]) * clamp8(r[j]);
+    out[i] = s;
+  }
+}
+
+void l2_rows_f32_serial(const float* q, const float* rows, size_t n, size_t d, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const float* r = rows + i * d;
+    float s = 0.0f;
+    for (size_t j = 0; j < d; ++j) {
+      const float t = q[j] - r[j];
+      s += t * t;
+    }
+    out[i] = s;
+  }
+}
+
+void l2_rows_f16_serial(const float* q, const uint16_t* rows, size_t n, size_t d, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t* r = rows + i * d;
+    float s = 0.0f;
+    for (size_t j = 0; j < d; ++j) {
+      const float t = q[j] - half_to_float(r[j]);
+      s += t * t;
+    }
+    out[i] = s;
+  }
+}
+
+constexpr size_t kPanel = 8;
+
+void pack_f32_serial(const float* rows, size_t n, size_t d, float* packed) {
+  pack_panels<kPanel>(rows, n, d, packed, [](float x) { return x; });
+}
+void pack_f16_serial(const uint16_t* rows, size_t n, size_t d, float* packed) {
+  pack_panels<kPanel>(rows, n, d, packed, half_to_float);
+}
+
+// Same order of operations as dot_rows_f32_serial for every (query, row).
+void dot_packed_f32_serial(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                           float* out, size_t out_stride) {
+  for (size_t k = 0; k < nq; ++k) {
+    const float* qk = q + k * d;
+    for (size_t i = 0; i < n; ++i) {
+      const float* col = packed + (i / kPanel) * d * kPanel + i % kPanel;
+      float s = 0.0f;
+      for (size_t j = 0; j < d; ++j) s += qk[j] * col[j * kPanel];
+      out[k * out_stride + i] = s;
+    }
+  }
+}
+
+}  // namespace
+
+const ScanKernels& scan_kernels_serial() {
+  static const ScanKernels k{dot_rows_f32_serial, dot_rows_f16_serial,   dot_rows_i8_serial,
+                             l2_rows_f32_serial,  l2_rows_f16_serial,    kPanel,
+                             pack_f32_serial,     pack_f16_serial,       dot_packed_f32_serial};
+  return k;
+}
+
+}  // namespace dv::simd

@@ -1,0 +1,114 @@
+"""Helpers of :class:`densevec.Embeddings` for quantisation and exact search.
+
+The scans and the top-k selection run in C++ (``densevec._core.search``, with
+the GIL released); this module prepares its operands, quantises rows and
+rescores short candidate lists in float32.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from densevec import _core
+
+StorageDtype = Literal["float32", "float16", "int8"]
+DTYPES = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2"), "int8": np.dtype("i1")}
+_CHUNK_ROWS = 65536
+_RESCORE_QUERIES = 256
+
+
+def dequantize(rows: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
+    """Rows (any storage dtype) as float32; int8 rows are multiplied by their scale."""
+    out = np.asarray(rows, dtype=np.float32)
+    if scales is not None:
+        out = out * np.asarray(scales, dtype=np.float32)[..., None]
+    return out
+
+
+def row_norms(vectors: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
+    """L2 norm of each dequantised row, float32 ``(n,)``, in chunks (no full copy)."""
+    if vectors.dtype == np.float32:
+        return np.linalg.norm(vectors, axis=1).astype(np.float32)
+    out = np.empty(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), _CHUNK_ROWS):
+        block = np.asarray(vectors[start:start + _CHUNK_ROWS], dtype=np.float32)
+        out[start:start + len(block)] = np.linalg.norm(block, axis=1)
+    if scales is not None:
+        out *= scales
+    return out
+
+
+def quantize_int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row int8: ``scale = max|x| / 127``, ``q = round(x / scale)``.
+
+    Returns the int8 rows ``(n, dim)`` and the float32 scales ``(n,)``; a zero
+    row gets scale 0.
+    """
+    n = len(vectors)
+    q = np.empty(vectors.shape, dtype=np.int8)
+    scales = np.empty(n, dtype=np.float32)
+    for start in range(0, n, _CHUNK_ROWS):
+        block = np.asarray(vectors[start:start + _CHUNK_ROWS], dtype=np.float32)
+        s = (np.abs(block).max(axis=1) / np.float32(127)).astype(np.float32) if block.shape[1] else 0
+        scales[start:start + len(block)] = s
+        safe = np.where(s > 0, s, np.float32(1))[:, None]
+        q[start:start + len(block)] = np.clip(np.rint(block / safe), -127, 127).astype(np.int8)
+    return q, scales
+
+
+def rescore(
+    queries: np.ndarray,
+    cand: np.ndarray,
+    source: np.ndarray,
+    metric: str,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact float32 scores of candidate ids ``(m, R)`` against `source`; the k best.
+
+    Ties are ordered by the lower row id, as in the C++ search.
+    """
+    m = len(queries)
+    ids_out = np.empty((m, min(k, cand.shape[1])), dtype=np.int64)
+    scores_out = np.empty(ids_out.shape, dtype=np.float32)
+    for q0 in range(0, m, _RESCORE_QUERIES):
+        q = queries[q0:q0 + _RESCORE_QUERIES]
+        c = cand[q0:q0 + _RESCORE_QUERIES]
+        rows = np.asarray(source[c.ravel()], dtype=np.float32).reshape(c.shape + (source.shape[1],))
+        if metric == "l2":
+            diff = rows - q[:, None, :]
+            s = np.einsum("mrd,mrd->mr", diff, diff)
+            key = s
+        else:
+            s = np.einsum("mrd,md->mr", rows, q)
+            if metric == "cosine":
+                qn = np.linalg.norm(q, axis=1)[:, None]
+                rn = np.linalg.norm(rows, axis=2) * np.where(qn > 0, qn, np.float32(1))
+                s = np.where(rn > 0, s / np.where(rn > 0, rn, np.float32(1)), np.float32(0))
+            key = -s
+        order = np.lexsort((c, key), axis=-1)[:, :ids_out.shape[1]]
+        ids_out[q0:q0 + len(q)] = np.take_along_axis(c, order, axis=1)
+        scores_out[q0:q0 + len(q)] = np.take_along_axis(s, order, axis=1)
+    return ids_out, scores_out
+
+
+def core_search(
+    queries: np.ndarray,
+    operands: tuple[np.ndarray, np.ndarray | None, np.ndarray | None],
+    k: int,
+    metric: str,
+    exclude: np.ndarray | None,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_core.search`` over ``operands = (rows, scale, norms)``; empty results
+    where there is nothing to search."""
+    rows, scale, norms = operands
+    n_left = len(rows) - (0 if exclude is None else len(exclude))
+    k = min(k, n_left)
+    if k <= 0 or len(queries) == 0:
+        shape = (len(queries), max(k, 0))
+        return np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.float32)
+    return _core.search(
+        np.ascontiguousarray(queries, dtype=np.float32), rows, k, metric,
+        scale, norms, exclude, threads,
+    )
