@@ -1,25 +1,15 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma; only called when the CPU has them).
 #include <immintrin.h>
 
+#include "simd/avx2_common.h"
 #include "simd/kernels.h"
 #include "simd/w2v_impl.h"
 
 namespace dv::simd {
 namespace {
 
-inline float hsum(__m256 v) {
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  __m128 sh = _mm_movehdup_ps(lo);
-  lo = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, lo);
-  return _mm_cvtss_f32(_mm_add_ss(lo, sh));
-}
-
-// Lane mask selecting min(rem, 8) leading floats.
-inline __m256i tail_mask(size_t rem) {
-  const int r = rem >= 8 ? 8 : static_cast<int>(rem);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+using avx2::hsum;
+using avx2::tail_mask;
 
 struct OpsAvx2 {
   static float dot(const float* a, const float* b, size_t n) {

@@ -1,12 +1,6 @@
 // AVX-512 kernels (compiled with -mavx512f/bw/dq/vl; only called when the CPU has
 // them). Tails use masked loads and stores instead of scalar loops.
-// GCC 12 warns about _mm512_undefined_ps() inside its own intrinsics headers
-// (GCC bug 105593); the warning is about the headers, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "simd/avx512_common.h"  // first: it silences a GCC 12 header warning
 
 #include "simd/kernels.h"
 #include "simd/w2v_impl.h"
@@ -14,20 +8,8 @@
 namespace dv::simd {
 namespace {
 
-// Horizontal sum without _mm512_reduce_add_ps (GCC 12 warns inside it).
-inline float hsum(__m512 v) {
-  __m512 s = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  __m256 h = _mm512_castps512_ps256(s);
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  __m128 sh = _mm_movehdup_ps(lo);
-  lo = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, lo);
-  return _mm_cvtss_f32(_mm_add_ss(lo, sh));
-}
-
-inline __mmask16 tail_mask(size_t rem) {
-  return static_cast<__mmask16>((1u << rem) - 1u);
-}
+using avx512::hsum;
+using avx512::tail_mask;
 
 struct OpsAvx512 {
   static float dot(const float* a, const float* b, size_t n) {

@@ -1,13 +1,7 @@
 // AVX-512 scan kernels (compiled with -mavx512f/bw/dq/vl -mf16c; only called
 // when the CPU has them): the same structure as scan_avx2.cpp with 16 lanes;
 // the last d % 16 columns (d % 32 for int8) use masked, zero-filled loads.
-// GCC 12 warns about _mm512_undefined_* inside its own intrinsics headers
-// (GCC bug 105593); the warning is about the headers, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "simd/avx512_common.h"  // first: it silences a GCC 12 header warning
 
 #include "simd/kernels.h"
 #include "simd/pack_impl.h"
@@ -15,25 +9,9 @@
 namespace dv::simd {
 namespace {
 
-inline float hsum(__m512 v) {
-  __m512 s = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  __m256 h = _mm512_castps512_ps256(s);
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  __m128 sh = _mm_movehdup_ps(lo);
-  lo = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, lo);
-  return _mm_cvtss_f32(_mm_add_ss(lo, sh));
-}
-
-inline int32_t hsum_i32(__m512i v) {
-  __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
-
-inline __mmask16 tail_mask(size_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
+using avx512::hsum;
+using avx512::hsum_i32;
+using avx512::tail_mask;
 
 struct F32 {
   using T = float;
