@@ -134,14 +134,6 @@ py::dict build_corpus(const std::vector<std::string>& paths, uint64_t min_count,
   return out;
 }
 
-void validate_stream(const py::array& ids, const py::array& offsets, uint64_t vocab_size) {
-  const uint32_t* i = in_data<uint32_t>(ids, "ids");
-  const uint64_t* o = in_data<uint64_t>(offsets, "offsets");
-  uint64_t ni = static_cast<uint64_t>(ids.size()), no = static_cast<uint64_t>(offsets.size());
-  py::gil_scoped_release release;
-  dv::validate_stream(i, ni, o, no, vocab_size);
-}
-
 void validate_stream_files(const std::string& ids_path, const std::string& offsets_path,
                            uint64_t vocab_size) {
   py::gil_scoped_release release;
@@ -251,13 +243,8 @@ py::dict train_word2vec(py::array win, py::array wout, const py::array& ids,
   dv::W2VStats st;
   {
     py::gil_scoped_release release;
-    uint64_t a = data.offsets[sent_begin], b = data.offsets[sent_end];
-    DV_CHECK(a <= b && b <= static_cast<uint64_t>(ids.size()), "offsets point past the ids");
-    uint32_t max_id = 0;
-    for (uint64_t i = a; i < b; ++i) max_id = std::max(max_id, data.ids[i]);
-    DV_CHECK(b == a || max_id < data.vocab, "ids refer past the vocabulary");
-    for (uint64_t s = sent_begin; s < sent_end; ++s)
-      DV_CHECK(data.offsets[s] <= data.offsets[s + 1], "offsets decrease at sentence " << s);
+    dv::validate_span(data.ids, static_cast<uint64_t>(ids.size()), data.offsets, sent_begin,
+                      sent_end, data.vocab);
     st = dv::train_word2vec(cfg, data, k, prog, poll);
   }
   poller.rethrow();
@@ -433,7 +420,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("max_vocab"), py::arg("max_sentence_length"), py::arg("max_token_bytes"),
         py::arg("range_bytes"), py::arg("threads"), py::arg("tmp_dir"), py::arg("ids_path"),
         py::arg("offsets_path"), py::arg("progress") = py::none());
-  m.def("validate_stream", &validate_stream, py::arg("ids"), py::arg("offsets"), py::arg("vocab_size"));
   m.def("validate_stream_files", &validate_stream_files, py::arg("ids_path"),
         py::arg("offsets_path"), py::arg("vocab_size"));
   m.def("build_alias", &build_alias, py::arg("weights"));

@@ -249,19 +249,16 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
   return result;
 }
 
-void validate_stream(const uint32_t* ids, uint64_t n_ids, const uint64_t* offsets,
-                     uint64_t n_offsets, uint64_t vocab_size) {
-  DV_CHECK(n_offsets >= 1, "sentence offsets are empty");
-  DV_CHECK(offsets[0] == 0, "sentence offsets do not start at 0");
-  DV_CHECK(offsets[n_offsets - 1] == n_ids, "sentence offsets end at "
-                                                << offsets[n_offsets - 1] << " but the stream has "
-                                                << n_ids << " ids");
-  for (uint64_t i = 1; i < n_offsets; ++i)
-    DV_CHECK(offsets[i] >= offsets[i - 1], "sentence offsets decrease at sentence " << i - 1);
+void validate_span(const uint32_t* ids, uint64_t n_ids, const uint64_t* offsets,
+                   uint64_t sent_begin, uint64_t sent_end, uint64_t vocab_size) {
+  for (uint64_t s = sent_begin; s < sent_end; ++s)
+    DV_CHECK(offsets[s] <= offsets[s + 1], "offsets decrease at sentence " << s);
+  const uint64_t a = offsets[sent_begin], b = offsets[sent_end];
+  DV_CHECK(a <= b && b <= n_ids, "offsets point past the ids");
   uint32_t max_id = 0;
-  for (uint64_t i = 0; i < n_ids; ++i) max_id = std::max(max_id, ids[i]);
-  DV_CHECK(n_ids == 0 || max_id < vocab_size,
-           "id " << max_id << " out of range for a vocabulary of " << vocab_size << " words");
+  for (uint64_t i = a; i < b; ++i) max_id = std::max(max_id, ids[i]);
+  DV_CHECK(b == a || max_id < vocab_size,
+           "ids refer past the vocabulary: id " << max_id << " with " << vocab_size << " words");
 }
 
 void validate_stream_files(const std::string& ids_path, const std::string& offsets_path,

@@ -44,10 +44,12 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
                           std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
                           const std::function<bool()>& poll);
 
-// Checks an encoded stream: every id < vocab_size, offsets start at 0, never
-// decrease and end at n_ids. Throws ValueError describing the first problem.
-void validate_stream(const uint32_t* ids, uint64_t n_ids, const uint64_t* offsets,
-                     uint64_t n_offsets, uint64_t vocab_size);
+// Checks the part of an encoded stream that sentences [sent_begin, sent_end)
+// cover: their offsets never decrease and stay within the n_ids ids, and every
+// id there is < vocab_size. The caller guarantees sent_end indexes `offsets`.
+// Throws ValueError describing the first problem.
+void validate_span(const uint32_t* ids, uint64_t n_ids, const uint64_t* offsets,
+                   uint64_t sent_begin, uint64_t sent_end, uint64_t vocab_size);
 
 // The same checks on the files themselves, read in blocks (bounded memory:
 // mapping and scanning a large stream would make all of it resident).

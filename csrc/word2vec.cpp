@@ -124,7 +124,7 @@ struct Worker {
       if (unreported >= kReportEvery) {
         uint64_t global = progress.words.fetch_add(unreported) + unreported;
         unreported = 0;
-        double frac = std::min(1.0, static_cast<double>(cfg.threads == 1 ? local_words : global) /
+        double frac = std::min(1.0, static_cast<double>(global) /
                                         static_cast<double>(std::max<uint64_t>(total_words, 1)));
         alpha = cfg.alpha_begin + static_cast<float>(frac) * (cfg.alpha_end - cfg.alpha_begin);
         progress.alpha.store(alpha, std::memory_order_relaxed);
