@@ -1,23 +1,29 @@
-"""Files of a densevec store directory: checks before anything is mapped.
+"""Files of a densevec store directory: writing, and checks before anything is mapped.
 
 Used by :meth:`densevec.Embeddings.save` and :meth:`densevec.Embeddings.load`;
-every problem raises ``ValueError`` naming the file.
+every problem raises ``ValueError`` naming the file. The vocabulary files of
+format version 2 are described in :mod:`densevec._store_vocab`; version 1
+stores (``vocab.txt``, one ``word<TAB>count`` per line) are still read.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
 import shutil
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from densevec import _search
+from densevec._store_vocab import BLOB, COUNTS, HASH, HASH_NAME, OFFSETS, ListVocab, StoreVocab, encode_vocab
 
 STORE_FORMAT = "densevec-store"
-STORE_FORMAT_VERSION = 1
+STORE_FORMAT_VERSION = 2  # 2: binary vocabulary (see _store_vocab); 1: vocab.txt, still read
+READABLE_VERSIONS = (1, 2)
 _COUNT_RE = re.compile(r"[0-9]+")
 
 
@@ -57,14 +63,16 @@ def _read_store_meta(path: Path) -> dict:
             doc = json.loads(f.read(1 << 24).decode("utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: missing") from None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not valid UTF-8 JSON: {e}") from None
+    except (OSError, ValueError, RecursionError) as e:
+        raise ValueError(f"{path}: not valid UTF-8 JSON: {type(e).__name__}: {e}") from None
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: expected a JSON object")
     if doc.get("format") != STORE_FORMAT:
         raise ValueError(f"{path}: format is {doc.get('format')!r}, expected {STORE_FORMAT!r}")
-    if doc.get("format_version") != STORE_FORMAT_VERSION or type(doc.get("format_version")) is not int:
-        raise ValueError(f"{path}: unsupported format_version {doc.get('format_version')!r}")
+    version = doc.get("format_version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise ValueError(f"{path}: unsupported format_version {version!r} "
+                         f"(this densevec reads {', '.join(map(str, READABLE_VERSIONS))}; a newer one wrote it?)")
     for key, lo in (("dim", 1), ("count", 0)):
         v = doc.get(key)
         if type(v) is not int or v < lo:
@@ -76,6 +84,15 @@ def _read_store_meta(path: Path) -> dict:
             raise ValueError(f"{path}: {key} must be true or false, got {doc.get(key)!r}")
     if not isinstance(doc.get("meta"), dict):
         raise ValueError(f"{path}: meta must be a JSON object")
+    if version >= 2:
+        vocab = doc.get("vocab")
+        if not isinstance(vocab, dict) or vocab.get("hash") != HASH_NAME:
+            raise ValueError(f"{path}: vocab must be an object with hash {HASH_NAME!r}, got {vocab!r}")
+        size, buckets = vocab.get("bytes"), vocab.get("buckets")
+        if type(size) is not int or not 2 * doc["count"] <= size < 1 << 62:
+            raise ValueError(f"{path}: vocab.bytes must be an integer >= 2 * count, got {size!r}")
+        if type(buckets) is not int or not 1 <= buckets < 1 << 62 or buckets & (buckets - 1):
+            raise ValueError(f"{path}: vocab.buckets must be a power of two, got {buckets!r}")
     return doc
 
 
@@ -106,36 +123,161 @@ def _read_vocab(path: Path, count: int) -> tuple[list[str], np.ndarray]:
     return words, counts
 
 
-def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+def _open_npy(path: Path, shape: tuple[int, ...], dtype: np.dtype, mmap: bool) -> np.ndarray:
+    """The array of the ``.npy`` file `path`, checked by :func:`_check_npy` first.
+
+    Memory-mapped read-only when `mmap` (and not empty), else read into memory.
+    """
+    offset = _check_npy(path, shape, dtype)
     try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except Exception as e:  # header was checked; this is an I/O-level failure
+        if mmap and 0 not in shape:
+            return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        with open(path, "rb") as f:
+            f.seek(offset)
+            count = math.prod(shape)
+            arr = np.fromfile(f, dtype=dtype, count=count)
+        if arr.size != count:
+            raise ValueError(f"read {arr.size} of {count} items")
+        return arr.reshape(shape)
+    except (OSError, ValueError) as e:  # the header was checked: the file changed or cannot be read
         raise ValueError(f"{path}: cannot load: {e}") from e
 
 
-def _check_npy(path: Path, shape: tuple[int, ...], dtype_name: str) -> None:
+def _check_npy(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Check the header of the ``.npy`` file `path` against `shape`, `dtype` and its size.
+
+    Returns the offset of the data. ``ValueError`` naming the file on any mismatch.
+    """
     try:
         with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            _check_npy_header_length(f, size)
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
-                hshape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                hshape, fortran, hdtype = np.lib.format.read_array_header_1_0(f)
             elif version == (2, 0):
-                hshape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                hshape, fortran, hdtype = np.lib.format.read_array_header_2_0(f)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             offset = f.tell()
-            size = os.fstat(f.fileno()).st_size
     except FileNotFoundError:
         raise ValueError(f"{path}: missing") from None
     except Exception as e:  # numpy raises assorted errors on garbage headers
         raise ValueError(f"{path}: not a valid .npy file: {e}") from None
-    want = _search.DTYPES[dtype_name]
-    if dtype != want:
-        raise ValueError(f"{path}: dtype {dtype}, expected {want} ({dtype_name}, as meta.json says)")
+    if hdtype != dtype:
+        raise ValueError(f"{path}: dtype {hdtype}, expected {dtype} (as meta.json says)")
     if fortran:
         raise ValueError(f"{path}: Fortran order, expected C order")
     if tuple(hshape) != shape:
-        raise ValueError(f"{path}: shape {tuple(hshape)}, meta.json/vocab.txt say {shape}")
-    expected = offset + want.itemsize * int(np.prod(shape))
+        raise ValueError(f"{path}: shape {tuple(hshape)}, meta.json says {shape}")
+    expected = offset + dtype.itemsize * math.prod(shape)
     if size != expected:
         raise ValueError(f"{path}: {size} bytes, expected {expected} (truncated or padded)")
+    return offset
+
+
+def _check_npy_header_length(f, size: int) -> None:
+    """Refuse a header length beyond the file before numpy reads (and allocates) it."""
+    head = f.read(12)
+    f.seek(0)
+    if len(head) < 10 or not head.startswith(b"\x93NUMPY"):
+        raise ValueError("no .npy magic")
+    length = int.from_bytes(head[8:10], "little") if head[6] == 1 else int.from_bytes(head[8:12], "little")
+    if length > min(size, 1 << 16):
+        raise ValueError(f"header length {length} exceeds the file ({size} bytes) or 64 KiB")
+
+
+# ================================================================ whole stores
+_I64 = np.dtype("<i8")
+_U8 = np.dtype("u1")
+_F32 = np.dtype("<f4")
+
+
+def write_store(
+    path: Path, vectors: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
+    counts: np.ndarray | None, meta: dict,
+) -> Path:
+    """Write a store directory (format version 2) atomically; see :meth:`Embeddings.save`."""
+    dtype_name = {"f": "float32", "e": "float16", "b": "int8"}[vectors.dtype.char]
+    blob, offsets, table, buckets = encode_vocab(words)
+    doc = {
+        "format": STORE_FORMAT,
+        "format_version": STORE_FORMAT_VERSION,
+        "dim": int(vectors.shape[1]),
+        "count": int(vectors.shape[0]),
+        "dtype": dtype_name,
+        "quantization": {"scale": "per-row", "file": "scales.npy"} if scales is not None else None,
+        "normalized": bool(meta.get("normalized", False)),
+        "has_counts": counts is not None,
+        "vocab": {"hash": HASH_NAME, "buckets": buckets, "bytes": int(blob.size)},
+        "meta": meta,
+    }
+    meta_text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    arrays = {"vectors.npy": vectors, BLOB: blob, OFFSETS: offsets, HASH: table}
+    if scales is not None:
+        arrays["scales.npy"] = np.asarray(scales, dtype=np.float32)
+    if counts is not None:
+        arrays[COUNTS] = np.asarray(counts, dtype=np.int64)
+    tmp = _fresh_sibling(path, "tmp")
+    os.mkdir(tmp)
+    try:
+        for name, arr in arrays.items():
+            with open(tmp / name, "wb") as f:
+                np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+                _sync(f)
+        with open(tmp / "meta.json", "w", encoding="utf-8", newline="\n") as f:
+            f.write(meta_text)
+            _sync(f)
+        _replace_dir(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_store(
+    path: Path, mmap: bool, verify: bool,
+) -> tuple[dict, np.ndarray, np.ndarray | None, ListVocab | StoreVocab]:
+    """meta.json, vectors, int8 scales (or None) and vocabulary of the store `path`, all checked.
+
+    Version 2 stores: the vocabulary files are mapped (O(1) checks; all O(n)
+    checks when `verify`). Version 1 stores: ``vocab.txt`` is parsed.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such store")
+    if not path.is_dir():
+        raise ValueError(f"{path}: not a densevec store (not a directory)")
+    doc = _read_store_meta(path / "meta.json")
+    count, dim = doc["count"], doc["dim"]
+    vocab: ListVocab | StoreVocab
+    if doc["format_version"] == 1:
+        words, counts = _read_vocab(path / "vocab.txt", count)
+        try:
+            vocab = ListVocab(words, counts if doc["has_counts"] else None)
+        except ValueError as e:
+            raise ValueError(f"{path / 'vocab.txt'}: {e}") from None
+    else:
+        v = doc["vocab"]
+        vocab = StoreVocab(
+            path,
+            _open_npy(path / BLOB, (v["bytes"],), _U8, mmap),
+            _open_npy(path / OFFSETS, (count + 1,), _I64, mmap),
+            _open_npy(path / HASH, (v["buckets"] + 1 + count,), _I64, mmap),
+            _open_npy(path / COUNTS, (count,), _I64, mmap) if doc["has_counts"] else None,
+            v["buckets"],
+        )
+        if verify:
+            vocab.verify()
+    vectors = _open_npy(path / "vectors.npy", (count, dim), _search.DTYPES[doc["dtype"]], mmap)
+    scales = None
+    if doc["dtype"] == "int8":
+        spath = path / "scales.npy"
+        scales = _open_npy(spath, (count,), _F32, False)
+        if not np.isfinite(scales).all() or (scales < 0).any():
+            raise ValueError(f"{spath}: scales must be finite and non-negative")
+    return doc, vectors, scales, vocab
+
+
+def _sync(f) -> None:
+    f.flush()
+    os.fsync(f.fileno())

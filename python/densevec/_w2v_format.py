@@ -1,19 +1,59 @@
-"""Readers of the word2vec text and binary formats (streaming, validated).
+"""Text and binary vector files: word2vec (``word2vec.c``, gensim), fastText ``.vec``, GloVe.
 
-Used by :meth:`densevec.Embeddings.load_word2vec_format`; every problem raises
-``ValueError`` naming the file and the line or record.
+* word2vec text, fastText ``.vec``: a ``"count dim"`` header line, then
+  ``word v1 ... vdim`` per line (one space between fields; trailing
+  whitespace, as ``word2vec.c`` writes it, is ignored);
+* GloVe text: the same lines without the header (``no_header=True``);
+* word2vec binary: the same header, then per row the UTF-8 word, a space,
+  ``dim`` little-endian float32 and (optionally) a newline.
+
+Used by :meth:`densevec.Embeddings.load_word2vec_format` and
+:meth:`~densevec.Embeddings.save_word2vec_format`. Readers stream: they read
+one line (or a 1 MiB block) at a time into a preallocated float32 matrix, whose
+size is bounded by what the file can hold, so no header can make them allocate
+more than about twice the file size. Every problem raises ``ValueError``
+naming the file and the line (text) or record (binary): a header that is not
+``count dim``, a row with the wrong number of fields, a bad number, invalid
+UTF-8, fewer or more rows than the header announces, and a duplicate word
+(refused, naming both lines; gensim keeps the first and logs a warning).
+Writers write to a temporary name in the destination directory and rename it.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 _MAX_WORD_BYTES = 1 << 16
+_MAX_HEADER_BYTES = 1024
 _READ_CHUNK = 1 << 20
+_BAD_WORD_CHARS = " \t\n\r"
 
 
-def _parse_w2v_header(path: Path, head: bytes) -> tuple[int, int]:
+# ======================================================================= reading
+def read_vectors(path: Path, binary: bool, no_header: bool) -> tuple[list[str], dict[str, int], np.ndarray]:
+    """Words, ``{word: row}`` and float32 ``(n, dim)`` vectors of the file `path`."""
+    if binary and no_header:
+        raise ValueError("no_header=True is for text files (GloVe); binary word2vec files always have a header")
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if no_header:
+            return _read_glove(f, path, size)
+        head = f.readline(_MAX_HEADER_BYTES)
+        n, dim = _parse_header(path, head)
+        left = size - len(head)
+        min_row = 4 * dim + 2 if binary else 2 * dim + 2
+        if n * min_row - 1 > left:
+            raise ValueError(f"{path}: truncated: header says {n} rows of dim {dim}, only {left} bytes follow")
+        if binary:
+            return _read_binary(f, path, n, dim)
+        words, index, vectors, _ = _read_text_rows(f, path, n, dim, first_line=2, exact=True)
+        return words, index, vectors
+
+
+def _parse_header(path: Path, head: bytes) -> tuple[int, int]:
     parts = head.split()
     if (
         not head.endswith(b"\n") or len(parts) != 2
@@ -26,14 +66,41 @@ def _parse_w2v_header(path: Path, head: bytes) -> tuple[int, int]:
     return n, dim
 
 
-def _read_w2v_text(f, path: Path, n: int, dim: int) -> tuple[list[str], np.ndarray]:
+def _read_glove(f, path: Path, size: int) -> tuple[list[str], dict[str, int], np.ndarray]:
+    """Rows without a header: dim from the first line, a capacity from a first pass counting lines."""
+    lines = 0
+    last = b"\n"
+    while chunk := f.read(_READ_CHUNK):
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+    lines += last != b"\n"
+    f.seek(0)
+    first = f.readline().decode("utf-8", "replace").rstrip()  # bad UTF-8 is reported with the rows
+    dim = len(first.split(" ")) - 1 if first else 0
+    if dim < 1:
+        what = "no vectors (empty file or blank first line)" if not first else "expected a word and numbers"
+        raise ValueError(f"{path}: line 1: {what} (GloVe text: 'word v1 v2 ...' per line, no header)")
+    f.seek(0)
+    cap = min(lines, (size + 1) // (2 * dim + 1))  # a row takes at least 2 * dim + 1 bytes
+    words, index, vectors, rows = _read_text_rows(f, path, cap, dim, first_line=1, exact=False)
+    return words, index, (vectors if rows == cap else vectors[:rows].copy())
+
+
+def _read_text_rows(
+    f, path: Path, n: int, dim: int, first_line: int, exact: bool,
+) -> tuple[list[str], dict[str, int], np.ndarray, int]:
+    """Up to `n` rows (exactly `n` when `exact`, else until a blank line or the end)."""
     vectors = np.empty((n, dim), dtype=np.float32)
     words: list[str] = []
-    for i in range(n):
-        line_no = i + 2
+    index: dict[str, int] = {}
+    i = 0
+    while i < n:
+        line_no = first_line + i
         raw = f.readline()
-        if not raw:
-            raise ValueError(f"{path}: line {line_no}: unexpected end of file; header says {n} rows, found {i}")
+        if not raw or (not exact and not raw.strip()):
+            if exact:
+                raise ValueError(f"{path}: line {line_no}: unexpected end of file; header says {n} rows, found {i}")
+            break
         try:
             parts = raw.decode("utf-8").rstrip().split(" ")
         except UnicodeDecodeError as e:
@@ -43,11 +110,17 @@ def _read_w2v_text(f, path: Path, n: int, dim: int) -> tuple[list[str], np.ndarr
         try:
             vectors[i] = np.array(parts[1:], dtype=np.float32)
         except ValueError:
-            bad = next(p for p in parts[1:] if not _is_float(p))
+            bad = next((p for p in parts[1:] if not _is_float(p)), "?")
             raise ValueError(f"{path}: line {line_no}: bad number {bad[:40]!r}") from None
-        words.append(parts[0])
-    _check_trailing(f, path, n, b" \t\r\n")
-    return words, vectors
+        word = parts[0]
+        j = index.setdefault(word, i)
+        if j != i:
+            raise ValueError(f"{path}: line {line_no}: duplicate word {word!r} (first on line {first_line + j})")
+        words.append(word)
+        i += 1
+    what = "rows the header announces" if exact else "rows (a blank line ends the data)"
+    _check_trailing(f, path, f"the {i} {what}", b" \t\r\n")
+    return words, index, vectors, i
 
 
 def _is_float(s: str) -> bool:
@@ -58,9 +131,10 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def _read_w2v_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], np.ndarray]:
+def _read_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], dict[str, int], np.ndarray]:
     vectors = np.empty((n, dim), dtype=np.float32)
     words: list[str] = []
+    index: dict[str, int] = {}
     row = 4 * dim
     buf = b""
     pos = 0
@@ -99,18 +173,64 @@ def _read_w2v_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], np.nda
             raise ValueError(f"{where}: truncated vector ({len(buf) - pos} of {row} bytes)")
         vectors[i] = np.frombuffer(buf, dtype="<f4", count=dim, offset=pos)
         pos += row
+        j = index.setdefault(word, i)
+        if j != i:
+            raise ValueError(f"{where}: duplicate word {word!r} (first in record {j + 1})")
         words.append(word)
-    rest = buf[pos:]
-    if rest.strip(b"\n"):
+    if buf[pos:].strip(b"\n"):
         raise ValueError(f"{path}: data after the {n} records the header announces")
-    _check_trailing(f, path, n, b"\n")
-    return words, vectors
+    _check_trailing(f, path, f"the {n} records the header announces", b"\n")
+    return words, index, vectors
 
 
-def _check_trailing(f, path: Path, n: int, allowed: bytes) -> None:
-    while True:
-        chunk = f.read(_READ_CHUNK)
-        if not chunk:
-            return
+def _check_trailing(f, path: Path, what: str, allowed: bytes) -> None:
+    while chunk := f.read(_READ_CHUNK):
         if chunk.strip(allowed):
-            raise ValueError(f"{path}: data after the {n} rows the header announces")
+            raise ValueError(f"{path}: data after {what}")
+
+
+# ======================================================================= writing
+def write_vectors(
+    path: Path, tmp: Path, n: int, dim: int, chunks: Iterable[tuple[int, list[str], np.ndarray]],
+    binary: bool, write_header: bool,
+) -> Path:
+    """Write `n` rows given as ``(first_row, words, float32 rows)`` chunks to `tmp`, then rename it to `path`.
+
+    Text rows use the shortest decimal that reads back to the same float32.
+    """
+    if binary and not write_header:
+        raise ValueError("write_header=False is for text files (GloVe); binary word2vec files need the header")
+    try:
+        with open(tmp, "xb") as f:
+            if write_header:
+                f.write(f"{n} {dim}\n".encode("ascii"))
+            for start, words, rows in chunks:
+                _check_words(words, start)
+                if binary:
+                    raw = rows.astype("<f4").tobytes()
+                    step = 4 * dim
+                    f.write(b"".join(
+                        w.encode("utf-8") + b" " + raw[j * step:(j + 1) * step] + b"\n" for j, w in enumerate(words)
+                    ))
+                else:
+                    f.write("".join(
+                        w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, rows)
+                    ).encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_words(words: list[str], start: int) -> None:
+    for i, w in enumerate(words):
+        if not w or any(ch in w for ch in _BAD_WORD_CHARS):
+            raise ValueError(f"word {w!r} at index {start + i} cannot be written in a text or word2vec file "
+                             f"(empty or whitespace)")
+        try:
+            w.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"word {w!r} at index {start + i} is not encodable as UTF-8") from None

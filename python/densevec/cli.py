@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 import tempfile
 import time
@@ -154,64 +152,6 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _load_glove(path: Path):
-    """GloVe text: ``word v1 ... vd`` per line, no header (all lines the same dim)."""
-    import numpy as np
-
-    from densevec.vectors import Embeddings
-
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    dim = None
-    with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, start=1):
-            try:
-                parts = raw.decode("utf-8").rstrip().split(" ")
-            except UnicodeDecodeError as e:
-                raise ValueError(f"{path}: line {line_no}: not valid UTF-8 at byte {e.start}") from None
-            if parts == [""]:
-                continue
-            if dim is None:
-                dim = len(parts) - 1
-                if dim < 1:
-                    raise ValueError(f"{path}: line {line_no}: expected a word and numbers")
-            if len(parts) != dim + 1 or not parts[0]:
-                raise ValueError(f"{path}: line {line_no}: expected a word and {dim} numbers, "
-                                 f"found {len(parts)} fields")
-            try:
-                rows.append(np.array(parts[1:], dtype=np.float32))
-            except ValueError:
-                raise ValueError(f"{path}: line {line_no}: bad number") from None
-            words.append(parts[0])
-    if dim is None:
-        raise ValueError(f"{path}: empty file")
-    try:
-        return Embeddings(np.vstack(rows), words)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-
-
-def _save_glove(emb, path: Path) -> None:
-    """GloVe text (word2vec text without the header), written atomically."""
-    for i, w in enumerate(emb.index_to_word):
-        if not w or any(ch in w for ch in " \t\n\r"):
-            raise ValueError(f"word {w!r} at index {i} cannot be written in GloVe format (empty or whitespace)")
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            vectors = emb.vectors
-            for start in range(0, len(emb), 4096):
-                rows = vectors[start:start + 4096]
-                f.write("".join(w + " " + " ".join(map(str, row)) + "\n"
-                                for w, row in zip(emb.index_to_word[start:start + 4096], rows)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _load(path_text: str, fmt: Optional[str] = None):
     """Embeddings from a store or a foreign file; UsageError on a missing or bad input."""
     from densevec.vectors import Embeddings
@@ -223,9 +163,7 @@ def _load(path_text: str, fmt: Optional[str] = None):
         fmt = fmt or _detect_format(path)
         if fmt == "store":
             return Embeddings.load(path)
-        if fmt in ("word2vec-bin", "word2vec-txt"):
-            return Embeddings.load_word2vec_format(path, binary=fmt == "word2vec-bin")
-        return _load_glove(path)
+        return Embeddings.load_word2vec_format(path, binary=fmt == "word2vec-bin", no_header=fmt == "glove")
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
 
@@ -234,10 +172,8 @@ def _save(emb, path: Path, fmt: str) -> None:
     try:
         if fmt == "store":
             emb.save(path)
-        elif fmt in ("word2vec-bin", "word2vec-txt"):
-            emb.save_word2vec_format(path, binary=fmt == "word2vec-bin")
         else:
-            _save_glove(emb, path)
+            emb.save_word2vec_format(path, binary=fmt == "word2vec-bin", write_header=fmt != "glove")
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
 
@@ -529,9 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     convert = sub.add_parser("convert", parents=[common], help="convert between vector formats")
-    convert.add_argument("input", help="store directory, word2vec text/binary or GloVe text file")
+    convert.add_argument("input", help="store directory, word2vec text/binary (word2vec-txt is also "
+                         "fastText's .vec) or GloVe text file")
     convert.add_argument("output")
-    convert.add_argument("--to", required=True, choices=FORMATS)
+    convert.add_argument("--to", required=True, choices=FORMATS,
+                         help="word2vec-txt: also fastText .vec; glove: text without the header line")
     convert.add_argument("--from", dest="from_format", choices=FORMATS, default=None,
                          help="input format (default: detected)")
     convert.set_defaults(func=cmd_convert)

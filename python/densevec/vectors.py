@@ -7,9 +7,12 @@ the names a gensim ``KeyedVectors`` user looks for (``emb["word"]``,
 Files it reads and writes:
 
 * a densevec *store*, a directory ``NAME.dv/`` holding ``vectors.npy``
-  (``numpy.load(mmap_mode="r")`` opens it), ``vocab.txt`` (``word<TAB>count``
-  per line, UTF-8) and ``meta.json``; :meth:`Embeddings.load` memory-maps it;
-* the word2vec text and binary formats of ``word2vec.c`` and gensim.
+  (``numpy.load(mmap_mode="r")`` opens it), a binary vocabulary
+  (``vocab_*.npy``, see :meth:`Embeddings.save`) and ``meta.json``;
+  :meth:`Embeddings.load` memory-maps it and parses nothing;
+* the word2vec text and binary formats of ``word2vec.c`` and gensim, which
+  are also fastText's ``.vec`` and (without the header line) GloVe's text
+  format.
 
 Every file is validated before it is used: bad input raises ``ValueError``
 naming the file and the problem, and every writer writes to a temporary name
@@ -18,26 +21,16 @@ write never leaves a half-written file under the final name.
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence, Union
 
 import numpy as np
 
 from densevec import _search
-from densevec._store_format import (
-    STORE_FORMAT,
-    STORE_FORMAT_VERSION,
-    _check_npy,
-    _fresh_sibling,
-    _load_npy,
-    _read_store_meta,
-    _read_vocab,
-    _replace_dir,
-)
-from densevec._w2v_format import _parse_w2v_header, _read_w2v_binary, _read_w2v_text
+from densevec._store_format import _fresh_sibling, read_store, write_store
+from densevec._store_vocab import ListVocab, StoreVocab
+from densevec._w2v_format import read_vectors, write_vectors
 from densevec._search import StorageDtype
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -48,7 +41,6 @@ COSMUL_EPS = 1e-3  # Levy & Goldberg (2014)
 
 _BLOCK_ELEMS = 1 << 22  # scores held at once by the blocked top-k (16 MiB of float32)
 _QUERY_BLOCK = 1024
-_MAX_HEADER_BYTES = 1024
 
 
 class Embeddings:
@@ -89,47 +81,28 @@ class Embeddings:
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {arr.shape}")
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"vectors must have a floating dtype, got {arr.dtype}")
-        self._init(np.ascontiguousarray(arr, dtype=np.float32), None, words, counts, meta)
+        self._init(np.ascontiguousarray(arr, dtype=np.float32), None, ListVocab(words, counts), meta)
 
     @classmethod
     def _from_storage(
-        cls, vectors: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
-        counts: np.ndarray | None, meta: dict | None,
+        cls, vectors: np.ndarray, scales: np.ndarray | None, vocab: ListVocab | StoreVocab,
+        meta: dict | None,
     ) -> Embeddings:
         """Embeddings over float32/float16/int8 rows as stored (int8 with float32 `scales`)."""
         obj = cls.__new__(cls)
-        obj._init(vectors, scales, words, counts, meta)
+        obj._init(vectors, scales, vocab, meta)
         return obj
 
     def _init(
-        self, arr: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
-        counts: np.ndarray | None, meta: dict | None,
+        self, arr: np.ndarray, scales: np.ndarray | None, vocab: ListVocab | StoreVocab,
+        meta: dict | None,
     ) -> None:
+        if len(vocab) != arr.shape[0]:
+            raise ValueError(f"{len(vocab)} words for {arr.shape[0]} vectors")
         self._vectors = arr
         self._scales = scales
         self._source: np.ndarray | None = None  # float32 rows a quantised copy came from
-        words = list(words)
-        if len(words) != arr.shape[0]:
-            raise ValueError(f"{len(words)} words for {arr.shape[0]} vectors")
-        key_to_index: dict[str, int] = {}
-        for i, w in enumerate(words):
-            if not isinstance(w, str):
-                raise TypeError(f"words must be str, got {type(w).__name__} at index {i}")
-            if w in key_to_index:
-                raise ValueError(f"duplicate word {w!r} at indices {key_to_index[w]} and {i}")
-            key_to_index[w] = i
-        self._words = words
-        self._key_to_index = key_to_index
-        if counts is not None:
-            c = np.asarray(counts)
-            if c.shape != (len(words),):
-                raise ValueError(f"counts must have shape ({len(words)},), got {c.shape}")
-            if c.size and not np.issubdtype(c.dtype, np.integer):
-                raise TypeError(f"counts must be integers, got {c.dtype}")
-            if c.size and c.min() < 0:
-                raise ValueError("counts must be non-negative")
-            counts = c.astype(np.int64)
-        self._counts = counts
+        self._vocab = vocab
         self._meta = dict(meta) if meta is not None else {}
         self._norms: np.ndarray | None = None
         self._unit: np.ndarray | None = None
@@ -157,18 +130,32 @@ class Embeddings:
 
     @property
     def index_to_word(self) -> list[str]:
-        """Words in row order (a list of length n)."""
-        return self._words
+        """Words in row order (a list of length n; do not modify it).
+
+        For a store opened with :meth:`load` the list is built on first use
+        (about 0.1 s per million words, with the full check of the vocabulary
+        files) and cached; lookups (``emb[word]``, ``word in emb``,
+        :meth:`get_index`) and query results never need it.
+        """
+        return self._vocab.index_to_word
 
     @property
     def key_to_index(self) -> dict[str, int]:
-        """Map from word to row index."""
-        return self._key_to_index
+        """Map from word to row index (do not modify it).
+
+        For a store opened with :meth:`load` the dict is built on first use
+        (with :attr:`index_to_word`) and cached; :meth:`get_index` and
+        ``word in emb`` use the store's hash index instead.
+        """
+        return self._vocab.key_to_index
 
     @property
     def counts(self) -> np.ndarray | None:
-        """Word counts, int64 array of shape ``(n,)``, or None when unknown."""
-        return self._counts
+        """Word counts, int64 array of shape ``(n,)``, or None when unknown.
+
+        Memory-mapped for a store opened with ``load(mmap=True)``.
+        """
+        return self._vocab.counts
 
     @property
     def meta(self) -> dict:
@@ -181,10 +168,10 @@ class Embeddings:
         return int(self._vectors.shape[1])
 
     def __len__(self) -> int:
-        return len(self._words)
+        return len(self._vocab)
 
     def __contains__(self, word: object) -> bool:
-        return word in self._key_to_index
+        return self._vocab.index(word) >= 0
 
     def __repr__(self) -> str:
         dt = "" if self.dtype == "float32" else f", dtype={self.dtype}"
@@ -192,10 +179,18 @@ class Embeddings:
 
     def get_index(self, word: str) -> int:
         """Row index of `word`; ``KeyError`` naming the word if it is unknown."""
-        try:
-            return self._key_to_index[word]
-        except KeyError:
-            raise KeyError(f"word {word!r} not in vocabulary") from None
+        i = self._vocab.index(word)
+        if i < 0:
+            raise KeyError(f"word {word!r} not in vocabulary")
+        return i
+
+    def word(self, index: int) -> str:
+        """The word of row `index` (``0 <= index < len(self)``), without building :attr:`index_to_word`."""
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"row index must be an integer, got {index!r}")
+        if not 0 <= index < len(self):
+            raise IndexError(f"row index {index} out of range for {len(self)} rows")
+        return self._vocab.word(int(index))
 
     def __getitem__(self, word: str | Sequence[str]) -> np.ndarray:
         """Vector of one word, shape ``(dim,)``, or of a list of words, shape ``(len(words), dim)``."""
@@ -240,7 +235,7 @@ class Embeddings:
         meta.pop("quantization", None)
         if "dtype" in meta:
             meta["dtype"] = "float32"
-        return Embeddings(self.unit_vectors.copy(), self._words, self._counts, meta)
+        return Embeddings._from_storage(self.unit_vectors.copy(), None, self._vocab, meta)
 
     # ---------------------------------------------------------- similarity
     def similarity(self, a: str, b: str) -> float:
@@ -295,7 +290,7 @@ class Embeddings:
         ids, scores = _search.core_search(
             query[None, :], self._operands("cosine", stop), topn, "cosine", excl[excl < stop], 0,
         )
-        return [(self._words[i], float(s)) for i, s in zip(ids[0], scores[0])]
+        return [(self._vocab.word(int(i)), float(s)) for i, s in zip(ids[0], scores[0])]
 
     def analogy(
         self,
@@ -322,7 +317,7 @@ class Embeddings:
         ids = [np.array([self.get_index(w)], dtype=np.int64) for w in (a, b, c)]
         top_ids, top_scores = self._analogy_topk(*ids, topn=topn, method=method, restrict_vocab=restrict_vocab)
         return [
-            (self._words[i], float(s)) for i, s in zip(top_ids[0], top_scores[0]) if s != -np.inf
+            (self._vocab.word(int(i)), float(s)) for i, s in zip(top_ids[0], top_scores[0]) if s != -np.inf
         ]
 
     def _analogy_topk(
@@ -360,7 +355,7 @@ class Embeddings:
         return _topk(len(a), stop, topn, score, largest=True, row_exclude=row_exclude)
 
     def _clip(self, restrict_vocab: int | None) -> int:
-        n = len(self._words)
+        n = len(self)
         if restrict_vocab is None:
             return n
         if restrict_vocab < 0:
@@ -494,149 +489,116 @@ class Embeddings:
         else:
             raise ValueError(f"dtype must be 'int8' or 'float16', got {dtype!r}")
         meta = dict(self._meta, dtype=dtype, quantization=scheme)
-        out = Embeddings._from_storage(vec, scales, self._words, self._counts, meta)
+        out = Embeddings._from_storage(vec, scales, self._vocab, meta)
         out._source = self._vectors
         return out
 
     # ---------------------------------------------------------------- store
     def save(self, path: PathLike) -> Path:
-        """Write a store directory (``vectors.npy``, ``vocab.txt``, ``meta.json``) atomically.
+        """Write a store directory atomically; :meth:`load` opens it in milliseconds at any size.
 
-        ``vectors.npy`` holds the rows as stored (float32, float16 or int8);
-        int8 stores add ``scales.npy`` (float32, one scale per row), and
-        ``meta.json`` records ``dtype`` and ``quantization``.
+        Files (format version 2; all arrays are ``.npy``, so
+        ``numpy.load(mmap_mode="r")`` opens each one):
 
+        * ``vectors.npy``: the rows as stored, float32, float16 or int8
+          ``(n, dim)``; int8 stores add ``scales.npy`` (float32 ``(n,)``);
+        * ``vocab_blob.npy`` (the UTF-8 words, each followed by a newline),
+          ``vocab_offsets.npy`` (int64 ``(n + 1,)``, where each word starts),
+          ``vocab_hash.npy`` (a bucketed crc32 hash index: word -> row) and,
+          when counts are known, ``vocab_counts.npy`` (int64 ``(n,)``); see
+          ``densevec/_store_vocab.py`` for the exact layout;
+        * ``meta.json``: format and version, ``dim``, ``count``, ``dtype``,
+          ``quantization``, ``normalized``, ``has_counts``, the vocabulary's
+          byte size and bucket count, and :attr:`meta` (algorithm, parameters,
+          corpus fingerprint, densevec version).
+
+        Words must be non-empty, without a newline and encodable as UTF-8.
         The store is built in a temporary sibling directory and renamed into
         place; an existing store at `path` is replaced only once the new one is
         complete. Returns the path of the store.
         """
-        path = Path(path)
-        for i, w in enumerate(self._words):
-            if not w or any(ch in w for ch in "\t\n\r"):
-                raise ValueError(f"word {w!r} at index {i} cannot be stored in vocab.txt (empty or has tab/newline)")
-        doc = {
-            "format": STORE_FORMAT,
-            "format_version": STORE_FORMAT_VERSION,
-            "dim": self.dim,
-            "count": len(self),
-            "dtype": self.dtype,
-            "quantization": {"scale": "per-row", "file": "scales.npy"} if self._scales is not None else None,
-            "normalized": bool(self._meta.get("normalized", False)),
-            "has_counts": self._counts is not None,
-            "meta": self._meta,
-        }
-        meta_text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        counts = self._counts if self._counts is not None else np.zeros(len(self), dtype=np.int64)
-        tmp = _fresh_sibling(path, "tmp")
-        os.mkdir(tmp)
-        try:
-            with open(tmp / "vectors.npy", "wb") as f:
-                np.save(f, np.ascontiguousarray(self._vectors), allow_pickle=False)
-                _sync(f)
-            if self._scales is not None:
-                with open(tmp / "scales.npy", "wb") as f:
-                    np.save(f, np.ascontiguousarray(self._scales, dtype=np.float32), allow_pickle=False)
-                    _sync(f)
-            with open(tmp / "vocab.txt", "w", encoding="utf-8", newline="\n") as f:
-                for start in range(0, len(self), 65536):
-                    chunk = zip(self._words[start:start + 65536], counts[start:start + 65536].tolist())
-                    f.write("".join(f"{w}\t{c}\n" for w, c in chunk))
-                _sync(f)
-            with open(tmp / "meta.json", "w", encoding="utf-8", newline="\n") as f:
-                f.write(meta_text)
-                _sync(f)
-            _replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return write_store(Path(path), self._vectors, self._scales, self.index_to_word, self.counts, self._meta)
 
     @classmethod
-    def load(cls, path: PathLike, mmap: bool = True) -> Embeddings:
+    def load(cls, path: PathLike, mmap: bool = True, verify: bool = False) -> Embeddings:
         """Open a store written by :meth:`save`, memory-mapped read-only by default.
 
-        ``meta.json``, ``vocab.txt`` and the header of ``vectors.npy`` are checked
-        against each other before anything is mapped; a problem raises
-        ``ValueError`` naming the file. A missing `path` raises ``FileNotFoundError``.
-        """
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such store")
-        if not path.is_dir():
-            raise ValueError(f"{path}: not a densevec store (not a directory)")
-        doc = _read_store_meta(path / "meta.json")
-        count, dim = doc["count"], doc["dim"]
-        words, counts = _read_vocab(path / "vocab.txt", count)
-        vpath = path / "vectors.npy"
-        _check_npy(vpath, (count, dim), doc["dtype"])
-        arr = _load_npy(vpath, mmap and count > 0)
-        scales = None
-        if doc["dtype"] == "int8":
-            spath = path / "scales.npy"
-            _check_npy(spath, (count,), "float32")
-            scales = np.array(_load_npy(spath, False))
-            if not np.isfinite(scales).all() or (scales < 0).any():
-                raise ValueError(f"{spath}: scales must be finite and non-negative")
-        try:
-            return cls._from_storage(arr, scales, words, counts if doc["has_counts"] else None, doc["meta"])
-        except ValueError as e:
-            raise ValueError(f"{path / 'vocab.txt'}: {e}") from None
+        Opening reads ``meta.json`` and the ``.npy`` headers and maps the
+        files: no vocabulary is parsed and no dict is built, so it takes about
+        a millisecond whatever the size. The headers are checked against
+        ``meta.json`` and the file sizes before anything is mapped, and every
+        later read of the vocabulary checks what it reads; a problem raises
+        ``ValueError`` naming the file. ``verify=True`` runs the O(n) checks of
+        the vocabulary at once (every offset, UTF-8, unique words, the hash
+        index, counts); they also run when :attr:`index_to_word` or
+        :attr:`key_to_index` is first built. A missing `path` raises
+        ``FileNotFoundError``.
 
-    # ------------------------------------------------------ word2vec format
-    def save_word2vec_format(self, path: PathLike, binary: bool = False) -> Path:
+        Stores of format version 1 (``vocab.txt``, densevec 0.1) are read too,
+        by parsing ``vocab.txt`` (slow for big vocabularies: save them again
+        to convert).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The store directory.
+        mmap : bool
+            Map the files read-only (default) or read them into memory.
+        verify : bool
+            Check the whole vocabulary now.
+        """
+        doc, vectors, scales, vocab = read_store(Path(path), mmap, verify)
+        return cls._from_storage(vectors, scales, vocab, doc["meta"])
+
+    # ----------------------------------------- word2vec, fastText and GloVe text
+    def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True) -> Path:
         """Write the word2vec text or binary format (as ``word2vec.c`` and gensim do), atomically.
 
         Text: a ``"count dim"`` header line, then ``word v1 v2 ...`` per row with
-        the shortest decimal that reads back to the same float32. Binary: the same
-        header, then per row the UTF-8 word, a space, ``dim`` little-endian float32
-        and a newline.
+        the shortest decimal that reads back to the same float32: this is also
+        fastText's ``.vec`` format, and, with ``write_header=False``, the GloVe
+        text format. Binary: the same header, then per row the UTF-8 word, a
+        space, ``dim`` little-endian float32 and a newline. Quantised rows are
+        written dequantised. Words must be non-empty without ASCII whitespace.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        binary : bool
+            word2vec binary instead of text.
+        write_header : bool
+            False: no ``"count dim"`` line (GloVe); text only.
         """
         path = Path(path)
-        for i, w in enumerate(self._words):
-            if not w or any(ch in w for ch in " \t\n\r"):
-                raise ValueError(f"word {w!r} at index {i} cannot be written in word2vec format (empty or whitespace)")
-        tmp = _fresh_sibling(path, "tmp")
-        try:
-            with open(tmp, "xb") as f:
-                f.write(f"{len(self)} {self.dim}\n".encode("ascii"))
-                for start in range(0, len(self), 4096):
-                    rows = self._rows(slice(start, start + 4096))
-                    words = self._words[start:start + 4096]
-                    if binary:
-                        raw = rows.astype("<f4").tobytes()
-                        step = 4 * self.dim
-                        f.write(b"".join(
-                            w.encode("utf-8") + b" " + raw[j * step:(j + 1) * step] + b"\n" for j, w in enumerate(words)
-                        ))
-                    else:
-                        f.write("".join(
-                            w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, rows)
-                        ).encode("utf-8"))
-                _sync(f)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+        n, step = len(self), 4096
+        chunks = ((s, self._vocab.words(s, min(n, s + step)), self._rows(slice(s, s + step)))
+                  for s in range(0, n, step))
+        return write_vectors(path, _fresh_sibling(path, "tmp"), n, self.dim, chunks, binary, write_header)
 
     @classmethod
-    def load_word2vec_format(cls, path: PathLike, binary: bool = False) -> Embeddings:
-        """Read a word2vec text or binary file; ``ValueError`` naming the file and line on malformed input."""
+    def load_word2vec_format(cls, path: PathLike, binary: bool = False, no_header: bool = False) -> Embeddings:
+        """Read a word2vec text or binary file, a fastText ``.vec`` or (``no_header=True``) a GloVe text file.
+
+        The file is streamed (a line or a 1 MiB block at a time) into one
+        float32 matrix. Malformed input raises ``ValueError`` naming the file
+        and the line (text) or record (binary): a bad header, a header that
+        promises more or fewer rows than follow, a row with the wrong number of
+        fields, a bad number, invalid UTF-8. A duplicate word is refused,
+        naming both lines (gensim keeps the first and logs a warning). GloVe
+        files take their dimension from the first line and end at the end of
+        the file (or a blank line followed only by whitespace).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        binary : bool
+            word2vec binary instead of text.
+        no_header : bool
+            The file has no ``"count dim"`` line (GloVe); text only.
+        """
         path = Path(path)
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            head = f.readline(_MAX_HEADER_BYTES)
-            n, dim = _parse_w2v_header(path, head)
-            left = size - len(head)
-            min_row = 4 * dim + 2 if binary else 2 * dim + 2
-            if n * min_row - 1 > left:
-                raise ValueError(f"{path}: truncated: header says {n} rows of dim {dim}, only {left} bytes follow")
-            reader = _read_w2v_binary if binary else _read_w2v_text
-            words, vectors = reader(f, path, n, dim)
-        try:
-            return cls(vectors, words)
-        except ValueError as e:
-            raise ValueError(f"{path}: {e}") from None
+        words, index, vectors = read_vectors(path, binary, no_header)
+        return cls._from_storage(vectors, None, ListVocab(words, None, index), None)
 
 
 # ======================================================================= helpers
@@ -752,8 +714,3 @@ def _block_topk(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids[r] = o
         vals[r] = key[r, o]
     return ids, vals
-
-
-def _sync(f) -> None:
-    f.flush()
-    os.fsync(f.fileno())
