@@ -125,3 +125,15 @@ def test_center_and_normalize():
     np.testing.assert_allclose(np.linalg.norm(n.vectors, axis=1), 1, atol=1e-5)
     assert n.meta["normalized"]
     np.testing.assert_allclose(n.unit_vectors, c.unit_vectors, atol=1e-6)  # cosine geometry unchanged
+
+
+def test_distortion_refuses_other_corpus_and_pca_keeps_fingerprint():
+    emb = low_rank(n=100, dim=10)
+    emb = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "aaa"})
+    small, _ = reduce.pca(emb, 3, sample=50)
+    assert small.meta["corpus_fingerprint"] == "aaa"
+    assert reduce.distortion(emb, small, sample=50).n_components == 3
+    other = Embeddings(small.vectors, small.index_to_word, meta={"corpus_fingerprint": "bbb"})
+    with pytest.raises(ValueError, match="distortion.*allow_mixed"):
+        reduce.distortion(emb, other, sample=50)
+    assert reduce.distortion(emb, other, sample=50, allow_mixed=True).n_components == 3

@@ -1,4 +1,4 @@
-"""Embeddings: lookup, similarity queries, exact search.
+"""Embeddings: lookup, similarity queries, exact search, combining two embeddings.
 
 Stores: test_store.py; foreign formats: test_interop.py; fuzzing: test_fuzz.py."""
 from __future__ import annotations
@@ -259,3 +259,47 @@ def test_search_shapes_and_edge_cases():
     with pytest.raises(IndexError):
         emb.search(np.zeros(4), exclude=[10])
 
+
+# ---------------------------------------------------------------- one space per corpus
+def fingerprinted(fp, n=30, seed=1):
+    return random_embeddings(n=n, dim=6, seed=seed, meta={} if fp is None else {"corpus_fingerprint": fp})
+
+
+def test_search_with_queries_from_another_embeddings():
+    emb = fingerprinted("aaa")
+    same = fingerprinted("aaa", n=5, seed=2)
+    for got, want in zip(emb.search(same, k=3), emb.search(same.vectors, k=3)):
+        assert np.array_equal(got, want)
+    half = same.quantize("float16")  # quantised queries are searched as float32
+    for got, want in zip(emb.search(half, k=3), emb.search(half.vectors.astype(np.float32), k=3)):
+        assert np.array_equal(got, want)
+    other = fingerprinted("bbb", n=5, seed=3)
+    with pytest.raises(ValueError, match="allow_mixed") as info:
+        emb.search(other, k=3)
+    assert "'aaa'" in str(info.value) and "'bbb'" in str(info.value)
+    for got, want in zip(emb.search(other, k=3, allow_mixed=True), emb.search(other.vectors, k=3)):
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("a, b, refused", [
+    ("aaa", "aaa", False), (None, None, False), ("aaa", "bbb", True), ("aaa", None, True), (None, "bbb", True),
+])
+def test_missing_fingerprint_counts_as_a_value(a, b, refused):
+    left, right = fingerprinted(a), fingerprinted(b, n=4, seed=5)
+    if refused:
+        with pytest.raises(ValueError, match="different corpora"):
+            left.search(right)
+    else:
+        assert left.search(right)[0].shape == (4, 10)
+
+
+def test_rescore_with_other_corpus_refused(tmp_path):
+    emb = fingerprinted("aaa", n=60)
+    stored = Embeddings.load(emb.quantize("int8").save(tmp_path / "q.dv"))  # no float32 source attached
+    q = emb.vectors[:4]
+    want = stored.search(q, k=5, rescore=20, rescore_with=emb)
+    relabelled = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "bbb"})
+    with pytest.raises(ValueError, match="rescore_with.*allow_mixed"):
+        stored.search(q, k=5, rescore=20, rescore_with=relabelled)
+    got = stored.search(q, k=5, rescore=20, rescore_with=relabelled, allow_mixed=True)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))

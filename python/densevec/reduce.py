@@ -28,7 +28,7 @@ from typing import Literal, Optional, Union
 import numpy as np
 
 from densevec import evaluate
-from densevec.vectors import Embeddings
+from densevec.vectors import Embeddings, check_same_space
 
 PathLike = Union[str, "os.PathLike[str]"]
 SvdSolver = Literal["auto", "full", "randomized"]
@@ -216,13 +216,15 @@ def pca(
     proj = xc @ vt.T.astype(xc.dtype)
     if whiten:
         proj = proj / np.sqrt(np.where(variance > 0, variance, 1.0))
-    reduced = Embeddings(proj.astype(np.float32), emb.index_to_word, emb.counts)
+    same_corpus = {k: emb.meta[k] for k in ("corpus_fingerprint",) if k in emb.meta}
+    reduced = Embeddings(proj.astype(np.float32), emb.index_to_word, emb.counts, same_corpus)
 
     report = distortion(emb, reduced, sample=sample, k=k, pairs=pairs, seed=seed,
                         analogies=analogies, restrict_vocab=restrict_vocab)
     report.explained_variance_ratio = float(min(ratio.sum(), 1.0))
     report.whiten = bool(whiten)
     meta = {
+        **same_corpus,
         "algorithm": "pca",
         "normalized": False,
         "reduced_from": dict(emb.meta, dim=dim, count=n),
@@ -248,12 +250,16 @@ def distortion(
     seed: int = 0,
     analogies: Optional[PathLike] = None,
     restrict_vocab: int = 30000,
+    allow_mixed: bool = False,
 ) -> DistortionReport:
     """Compare two versions of the same vocabulary (same words in the same rows).
 
     Used by :func:`pca`; works for any transformation (quantisation,
-    centring, ...). ``explained_variance_ratio`` is set to NaN here.
+    centring, ...). ``explained_variance_ratio`` is set to NaN here. Both
+    must record the same ``meta["corpus_fingerprint"]`` (``ValueError``
+    otherwise, unless ``allow_mixed=True``: see :meth:`Embeddings.search`).
     """
+    check_same_space(before, after, "distortion", allow_mixed)
     if before.index_to_word != after.index_to_word:
         raise ValueError("distortion needs the same words in the same order in both embeddings")
     n = len(before)

@@ -58,7 +58,8 @@ class Embeddings:
     meta : dict, optional
         Free-form, JSON-serialisable description of what produced the vectors
         (algorithm, parameters, ...). ``meta["normalized"]`` is True when the rows
-        have unit length.
+        have unit length; ``meta["corpus_fingerprint"]`` (set by training)
+        names the corpus, see below.
 
     Notes
     -----
@@ -67,6 +68,12 @@ class Embeddings:
     Quantised embeddings (float16, or int8 with a per-row scale) come from
     :meth:`quantize` or from a quantised store; the constructor always makes
     float32 embeddings.
+
+    One embedding space per corpus: operations that combine two
+    ``Embeddings`` (``search(queries=other)``, ``search(rescore_with=other)``,
+    ``densevec.reduce.distortion``) raise ``ValueError`` when their
+    ``meta["corpus_fingerprint"]`` differ, unless called with
+    ``allow_mixed=True``.
     """
 
     def __init__(
@@ -383,7 +390,7 @@ class Embeddings:
     # --------------------------------------------------------------- search
     def search(
         self,
-        queries: np.ndarray,
+        queries: np.ndarray | Embeddings,
         k: int = 10,
         metric: Metric = "cosine",
         exclude: Iterable[str | int] | None = None,
@@ -391,12 +398,15 @@ class Embeddings:
         threads: int = 0,
         rescore: int | None = None,
         rescore_with: Embeddings | None = None,
+        allow_mixed: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact k-nearest-neighbour search over all rows (C++ SIMD scan, GIL released).
 
         Parameters
         ----------
-        queries : numpy.ndarray, shape (m, dim) or (dim,)
+        queries : numpy.ndarray of shape (m, dim) or (dim,), or Embeddings
+            Query vectors; an :class:`Embeddings` object searches with every one
+            of its rows (as float32), after the corpus check of `allow_mixed`.
         k : int
             Neighbours per query; fewer if fewer rows are left after `exclude`.
         metric : {"cosine", "dot", "l2"}
@@ -417,6 +427,13 @@ class Embeddings:
         rescore_with : Embeddings, optional
             float32 embeddings with the same rows, for `rescore` (needed for a
             quantised store opened with :meth:`load`).
+        allow_mixed : bool
+            When `queries` or `rescore_with` is another :class:`Embeddings`, it
+            must record the same ``meta["corpus_fingerprint"]`` as this one
+            (vectors trained on different corpora live in different spaces);
+            a difference raises ``ValueError`` unless ``allow_mixed=True``.
+            A missing fingerprint (foreign formats) counts as one value: two
+            without a fingerprint pass, one with and one without do not.
 
         Returns
         -------
@@ -426,7 +443,13 @@ class Embeddings:
             scores rank last. Quantised embeddings score their stored rows
             (int8: the query is quantised to int8 too, see ``csrc/search.h``).
         """
-        q = np.asarray(queries, dtype=np.float32)
+        if isinstance(queries, Embeddings):
+            check_same_space(self, queries, "search(queries=...)", allow_mixed)
+            q = queries._rows(slice(None)) if len(queries) else np.zeros((0, queries.dim), np.float32)
+        else:
+            q = np.asarray(queries, dtype=np.float32)
+        if rescore_with is not None:
+            check_same_space(self, rescore_with, "search(rescore_with=...)", allow_mixed)
         single = q.ndim == 1
         if single:
             q = q[None, :]
@@ -602,6 +625,21 @@ class Embeddings:
 
 
 # ======================================================================= helpers
+def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool = False) -> None:
+    """``ValueError`` when `a` and `b` record different corpus fingerprints, unless `allow_mixed`.
+
+    The fingerprint is ``meta["corpus_fingerprint"]`` (set by training; kept
+    by :meth:`Embeddings.normalize`, :meth:`Embeddings.quantize`, stores and
+    ``densevec.reduce``); a missing one counts as the value None.
+    """
+    fa, fb = a.meta.get("corpus_fingerprint"), b.meta.get("corpus_fingerprint")
+    if fa != fb and not allow_mixed:
+        raise ValueError(
+            f"{what}: the embeddings come from different corpora (corpus_fingerprint {fa!r} vs {fb!r}), "
+            f"so their vectors live in different spaces; pass allow_mixed=True to combine them anyway"
+        )
+
+
 def _as_items(x: object) -> list:
     if x is None:
         return []
