@@ -5,12 +5,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "cooccur.h"
 #include "corpus.h"
+#include "glove.h"
 #include "sampling.h"
 #include "search.h"
 #include "simd/kernels.h"
@@ -399,6 +404,159 @@ py::array dot_packed(const py::array& queries, const py::array& rows, const std:
   return py::array(out);
 }
 
+// ------------------------------------------------------------------ GloVe
+// A C-contiguous array of fixed-size records of any dtype (numpy structured
+// arrays, raw bytes): returns its base pointer and record count.
+template <class Rec>
+Rec* records_arg(const py::array& a, const char* name, bool writeable) {
+  DV_CHECK(a.flags() & py::array::c_style, name << " must be C-contiguous");
+  DV_CHECK(!writeable || a.writeable(), name << " must be writeable");
+  const uint64_t bytes = static_cast<uint64_t>(a.nbytes());
+  DV_CHECK(bytes % sizeof(Rec) == 0,
+           name << " holds " << bytes << " bytes, not a whole number of " << sizeof(Rec) << "-byte records");
+  return static_cast<Rec*>(const_cast<void*>(a.data()));
+}
+
+py::dict count_cooccurrence(const py::array& ids, const py::array& offsets, uint32_t vocab_size,
+                            uint32_t window, bool symmetric, bool harmonic, uint64_t memory_bytes,
+                            int threads, const std::string& tmp_dir, const std::string& out_path,
+                            uint64_t chunk_tokens, py::object progress) {
+  const uint32_t* id = in_data<uint32_t>(ids, "ids");
+  const uint64_t* off = in_data<uint64_t>(offsets, "offsets");
+  DV_CHECK(offsets.size() >= 1, "offsets must have at least one entry");
+  const uint64_t n_sent = static_cast<uint64_t>(offsets.size()) - 1;
+  dv::CoocConfig cfg;
+  cfg.window = window;
+  cfg.symmetric = symmetric;
+  cfg.harmonic = harmonic;
+  cfg.memory_bytes = memory_bytes;
+  cfg.threads = threads;
+  cfg.tmp_dir = tmp_dir;
+  cfg.chunk_tokens = chunk_tokens;
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(done.load()); });
+  dv::CoocStats st;
+  {
+    py::gil_scoped_release release;
+    dv::validate_span(id, static_cast<uint64_t>(ids.size()), off, 0, n_sent, vocab_size);
+    try {
+      st = dv::count_cooccurrence(cfg, id, static_cast<uint64_t>(ids.size()), off, n_sent,
+                                  vocab_size, out_path, done, stop, poll);
+    } catch (...) {
+      ::unlink(out_path.c_str());
+      py::gil_scoped_acquire gil;
+      poller.rethrow();
+      throw;
+    }
+  }
+  poller.rethrow();
+  py::dict out;
+  out["nnz"] = st.nnz;
+  out["events"] = st.events;
+  out["runs_spilled"] = st.runs_spilled;
+  out["dense_cells"] = st.dense_cells;
+  out["hash_slots"] = st.hash_slots;
+  out["max_product"] = st.max_product;
+  return out;
+}
+
+void validate_cooc(const py::array& records, uint32_t vocab_size) {
+  const dv::CoocRecord* r = records_arg<const dv::CoocRecord>(records, "records", false);
+  const uint64_t n = static_cast<uint64_t>(records.nbytes()) / sizeof(dv::CoocRecord);
+  py::gil_scoped_release release;
+  dv::validate_cooc(r, n, vocab_size);
+}
+
+py::array_t<uint64_t> glove_prepare(const py::array& records, uint32_t vocab_size, double x_max,
+                                    double alpha, uint64_t seed, uint32_t tile_rows,
+                                    uint64_t bucket_records, int threads, py::array out) {
+  const dv::CoocRecord* r = records_arg<const dv::CoocRecord>(records, "records", false);
+  dv::GloveRec* o = records_arg<dv::GloveRec>(out, "out", true);
+  const uint64_t n = static_cast<uint64_t>(records.nbytes()) / sizeof(dv::CoocRecord);
+  DV_CHECK(static_cast<uint64_t>(out.nbytes()) == n * sizeof(dv::GloveRec),
+           "out must hold " << n << " 16-byte records");
+  std::atomic<bool> stop{false};
+  Poller poller{py::none()};
+  auto poll = poller.make([](py::object&) {});
+  std::vector<uint64_t> tiles;
+  {
+    py::gil_scoped_release release;
+    tiles = dv::glove_prepare(r, n, vocab_size, x_max, alpha, seed, tile_rows, bucket_records,
+                              threads, o, stop, poll);
+  }
+  poller.rethrow();
+  return to_numpy(std::move(tiles));
+}
+
+dv::GloveModel glove_model(py::array& word, py::array& ctx, py::array& word_bias, py::array& ctx_bias) {
+  dv::GloveModel m;
+  m.word = out_data<float>(word, "word", 2);
+  m.ctx = out_data<float>(ctx, "ctx", 2);
+  m.word_bias = out_data<float>(word_bias, "word_bias", 2);
+  m.ctx_bias = out_data<float>(ctx_bias, "ctx_bias", 2);
+  const auto V = word.shape(0);
+  DV_CHECK(V > 0 && V < (py::ssize_t(1) << 32), "word must have between 1 and 2^32-1 rows");
+  DV_CHECK(ctx.shape(0) == V && word_bias.shape(0) == V && ctx_bias.shape(0) == V,
+           "word, ctx and the biases must have the same number of rows");
+  DV_CHECK(word.shape(1) == ctx.shape(1), "word and ctx differ in width");
+  DV_CHECK(word.shape(1) % 32 == 0 && word.shape(1) > 0,
+           "word rows must hold 2 * ld floats with ld a multiple of 16, got " << word.shape(1));
+  DV_CHECK(word_bias.shape(1) == 2 && ctx_bias.shape(1) == 2, "biases must have shape (V, 2)");
+  m.vocab = static_cast<uint32_t>(V);
+  m.ld = static_cast<size_t>(word.shape(1)) / 2;
+  return m;
+}
+
+py::dict glove_epoch(py::array word, py::array ctx, py::array word_bias, py::array ctx_bias,
+                     const py::array& records, const py::array& tiles, float eta,
+                     uint64_t seed, uint64_t epoch, uint64_t max_chunk, int threads,
+                     const std::string& isa, py::object progress) {
+  const dv::GloveModel m = glove_model(word, ctx, word_bias, ctx_bias);
+  const dv::GloveRec* r = records_arg<const dv::GloveRec>(records, "records", false);
+  const uint64_t n = static_cast<uint64_t>(records.nbytes()) / sizeof(dv::GloveRec);
+  const uint64_t* tl = in_data<uint64_t>(tiles, "tiles");
+  DV_CHECK(tiles.size() >= 2, "tiles must hold at least two offsets");
+  const uint64_t n_tiles = static_cast<uint64_t>(tiles.size()) - 1;
+  DV_CHECK(eta > 0 && std::isfinite(eta), "learning_rate must be positive, got " << eta);
+  dv::GloveEpochConfig cfg;
+  cfg.eta = eta;
+  cfg.seed = seed;
+  cfg.epoch = epoch;
+  cfg.max_chunk = max_chunk;
+  cfg.threads = threads;
+  const dv::simd::Kernels& k = kernels_arg(isa);
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(done.load()); });
+  dv::GloveEpochStats st;
+  {
+    py::gil_scoped_release release;
+    for (uint64_t i = 0; i < n; ++i)
+      DV_CHECK(r[i].row < m.vocab && r[i].col < m.vocab,
+               "training record " << i << " refers to a word past the " << m.vocab << "-row model");
+    st = dv::glove_epoch(cfg, m, r, n, tl, n_tiles, k, done, stop, poll);
+  }
+  poller.rethrow();
+  py::dict out;
+  out["cost"] = st.cost;
+  out["records"] = st.records;
+  out["diverged"] = st.diverged;
+  out["interrupted"] = stop.load() && !st.diverged;
+  return out;
+}
+
+// One AdaGrad step on explicit rows (2 * ld floats each), for kernel tests.
+void glove_adagrad(py::array w, py::array c, float step, const std::string& isa) {
+  float* wp = out_data<float>(w, "w", 1);
+  float* cp = out_data<float>(c, "c", 1);
+  DV_CHECK(w.size() == c.size(), "w and c differ in length");
+  DV_CHECK(w.size() % 32 == 0 && w.size() > 0, "rows must hold 2 * ld floats, ld a multiple of 16");
+  kernels_arg(isa).glove_adagrad(wp, cp, step, static_cast<size_t>(w.size()) / 2);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -446,4 +604,18 @@ PYBIND11_MODULE(_core, m) {
           return scan_rows(q, rows, true, isa);
         }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
   m.def("dot_packed", &dot_packed, py::arg("queries"), py::arg("rows"), py::arg("isa") = "");
+  m.def("count_cooccurrence", &count_cooccurrence, py::arg("ids"), py::arg("offsets"),
+        py::arg("vocab_size"), py::arg("window"), py::arg("symmetric"), py::arg("harmonic"),
+        py::arg("memory_bytes"), py::arg("threads"), py::arg("tmp_dir"), py::arg("out_path"),
+        py::arg("chunk_tokens") = 1 << 20, py::arg("progress") = py::none());
+  m.def("validate_cooc", &validate_cooc, py::arg("records"), py::arg("vocab_size"));
+  m.def("glove_prepare", &glove_prepare, py::arg("records"), py::arg("vocab_size"),
+        py::arg("x_max"), py::arg("alpha"), py::arg("seed"), py::arg("tile_rows"),
+        py::arg("bucket_records"), py::arg("threads"), py::arg("out"));
+  m.def("glove_epoch", &glove_epoch, py::arg("word"), py::arg("ctx"), py::arg("word_bias"),
+        py::arg("ctx_bias"), py::arg("records"), py::arg("tiles"), py::arg("eta"), py::arg("seed"),
+        py::arg("epoch"), py::arg("max_chunk") = 1 << 16, py::arg("threads") = 1, py::arg("isa") = "",
+        py::arg("progress") = py::none());
+  m.def("glove_adagrad", &glove_adagrad, py::arg("w"), py::arg("c"), py::arg("step"),
+        py::arg("isa") = "");
 }

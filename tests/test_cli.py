@@ -55,9 +55,20 @@ def test_train_cbow_hs_reports(world, tmp_path):
     assert Embeddings.load(out).meta["params"]["loss"] == "hs"
 
 
+def test_train_glove(world, tmp_path):
+    out = tmp_path / "glove.dv"
+    proc = run("train", world["corpus"], "-o", out, "--model", "glove", "--dim", 8, "--epochs", 2,
+               "--min-count", 2, "--threads", 1, cache=tmp_path)
+    assert "counted" in proc.stdout and "trained glove" in proc.stdout and "saved" in proc.stdout
+    emb = Embeddings.load(out)
+    assert emb.meta["algorithm"] == "glove" and emb.meta["params"]["window"] == 10
+    assert emb.meta["epochs_completed"] == 2
+
+
 @pytest.mark.parametrize("args", [
     ["missing.txt"],
-    ["{corpus}", "--model", "glove"],
+    ["{corpus}", "--model", "glove", "--x-max", "0"],
+    ["{corpus}", "--model", "glove", "--learning-rate", "1e30", "--epochs", "2"],
     ["{corpus}", "--min-count", "100000000"],
     ["{corpus}", "--loss", "ns", "--negative", "0"],
 ])

@@ -94,6 +94,29 @@ struct OpsAvx2 {
 
 float dot_f32_avx2(const float* a, const float* b, size_t n) { return OpsAvx2::dot(a, b, n); }
 void axpy_f32_avx2(float a, const float* x, float* y, size_t n) { OpsAvx2::axpy(a, x, y, n); }
+
+// 1/sqrt(g): the 12-bit estimate plus one Newton step.
+inline __m256 rsqrt_nr(__m256 g) {
+  const __m256 y = _mm256_rsqrt_ps(g);
+  const __m256 hy = _mm256_mul_ps(_mm256_set1_ps(0.5f), y);
+  const __m256 t = _mm256_fnmadd_ps(_mm256_mul_ps(g, y), y, _mm256_set1_ps(3.0f));
+  return _mm256_mul_ps(hy, t);
+}
+
+void glove_adagrad_avx2(float* w, float* c, float step, size_t ld) {
+  const __m256 s = _mm256_set1_ps(step);
+  float* gw = w + ld;
+  float* gc = c + ld;
+  for (size_t j = 0; j < ld; j += 8) {
+    const __m256 wv = _mm256_loadu_ps(w + j), cv = _mm256_loadu_ps(c + j);
+    const __m256 gwv = _mm256_loadu_ps(gw + j), gcv = _mm256_loadu_ps(gc + j);
+    const __m256 dw = _mm256_mul_ps(s, cv), dc = _mm256_mul_ps(s, wv);
+    _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(dw, rsqrt_nr(gwv), wv));
+    _mm256_storeu_ps(c + j, _mm256_fnmadd_ps(dc, rsqrt_nr(gcv), cv));
+    _mm256_storeu_ps(gw + j, _mm256_fmadd_ps(dw, dw, gwv));
+    _mm256_storeu_ps(gc + j, _mm256_fmadd_ps(dc, dc, gcv));
+  }
+}
 double sg_window_avx2(const W2VWindow& w) { return sg_window_impl<OpsAvx2>(w); }
 double cbow_window_avx2(const W2VWindow& w, bool mean) { return cbow_window_impl<OpsAvx2>(w, mean); }
 
@@ -101,7 +124,7 @@ double cbow_window_avx2(const W2VWindow& w, bool mean) { return cbow_window_impl
 
 const Kernels& kernels_avx2() {
   static const Kernels k{"avx2", dot_f32_avx2, axpy_f32_avx2, sg_window_avx2, cbow_window_avx2,
-                         &scan_kernels_avx2()};
+                         glove_adagrad_avx2, &scan_kernels_avx2()};
   return k;
 }
 

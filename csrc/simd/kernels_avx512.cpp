@@ -101,6 +101,29 @@ struct OpsAvx512 {
 
 float dot_f32_avx512(const float* a, const float* b, size_t n) { return OpsAvx512::dot(a, b, n); }
 void axpy_f32_avx512(float a, const float* x, float* y, size_t n) { OpsAvx512::axpy(a, x, y, n); }
+
+// 1/sqrt(g): the 14-bit estimate plus one Newton step.
+inline __m512 rsqrt_nr(__m512 g) {
+  const __m512 y = _mm512_rsqrt14_ps(g);
+  const __m512 hy = _mm512_mul_ps(_mm512_set1_ps(0.5f), y);
+  const __m512 t = _mm512_fnmadd_ps(_mm512_mul_ps(g, y), y, _mm512_set1_ps(3.0f));
+  return _mm512_mul_ps(hy, t);
+}
+
+void glove_adagrad_avx512(float* w, float* c, float step, size_t ld) {
+  const __m512 s = _mm512_set1_ps(step);
+  float* gw = w + ld;
+  float* gc = c + ld;
+  for (size_t j = 0; j < ld; j += 16) {
+    const __m512 wv = _mm512_loadu_ps(w + j), cv = _mm512_loadu_ps(c + j);
+    const __m512 gwv = _mm512_loadu_ps(gw + j), gcv = _mm512_loadu_ps(gc + j);
+    const __m512 dw = _mm512_mul_ps(s, cv), dc = _mm512_mul_ps(s, wv);
+    _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(dw, rsqrt_nr(gwv), wv));
+    _mm512_storeu_ps(c + j, _mm512_fnmadd_ps(dc, rsqrt_nr(gcv), cv));
+    _mm512_storeu_ps(gw + j, _mm512_fmadd_ps(dw, dw, gwv));
+    _mm512_storeu_ps(gc + j, _mm512_fmadd_ps(dc, dc, gcv));
+  }
+}
 double sg_window_avx512(const W2VWindow& w) { return sg_window_impl<OpsAvx512>(w); }
 double cbow_window_avx512(const W2VWindow& w, bool mean) {
   return cbow_window_impl<OpsAvx512>(w, mean);
@@ -110,7 +133,7 @@ double cbow_window_avx512(const W2VWindow& w, bool mean) {
 
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512", dot_f32_avx512, axpy_f32_avx512, sg_window_avx512,
-                         cbow_window_avx512,
+                         cbow_window_avx512, glove_adagrad_avx512,
                          &scan_kernels_avx512()};
   return k;
 }

@@ -1,4 +1,6 @@
 // Portable reference kernels: plain loops, no intrinsics.
+#include <cmath>
+
 #include "simd/kernels.h"
 #include "simd/w2v_impl.h"
 
@@ -28,6 +30,18 @@ struct OpsSerial {
 
 float dot_f32_serial(const float* a, const float* b, size_t n) { return OpsSerial::dot(a, b, n); }
 void axpy_f32_serial(float a, const float* x, float* y, size_t n) { OpsSerial::axpy(a, x, y, n); }
+
+void glove_adagrad_serial(float* w, float* c, float step, size_t ld) {
+  float* gw = w + ld;
+  float* gc = c + ld;
+  for (size_t j = 0; j < ld; ++j) {
+    const float dw = step * c[j], dc = step * w[j];
+    w[j] -= dw / std::sqrt(gw[j]);
+    c[j] -= dc / std::sqrt(gc[j]);
+    gw[j] += dw * dw;
+    gc[j] += dc * dc;
+  }
+}
 double sg_window_serial(const W2VWindow& w) { return sg_window_impl<OpsSerial>(w); }
 double cbow_window_serial(const W2VWindow& w, bool mean) {
   return cbow_window_impl<OpsSerial>(w, mean);
@@ -37,7 +51,7 @@ double cbow_window_serial(const W2VWindow& w, bool mean) {
 
 const Kernels& kernels_serial() {
   static const Kernels k{"serial", dot_f32_serial, axpy_f32_serial, sg_window_serial,
-                         cbow_window_serial,
+                         cbow_window_serial, glove_adagrad_serial,
                          &scan_kernels_serial()};
   return k;
 }

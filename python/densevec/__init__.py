@@ -9,6 +9,10 @@ from densevec._core import __version__
 from densevec.corpus import Corpus, Vocab
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
+from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec import datasets, evaluate
 
-__all__ = ["__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "datasets", "evaluate"]
+__all__ = [
+    "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
+    "cooccurrence", "datasets", "evaluate",
+]

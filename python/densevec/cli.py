@@ -206,14 +206,26 @@ def _print_json(doc: Any) -> None:
 # ================================================================ commands
 def cmd_train(args: argparse.Namespace) -> int:
     from densevec.corpus import Corpus
-    from densevec.word2vec import Word2Vec
 
     say = _say(args)
     corpus_path = _data_file(args.corpus, "corpus", args.quiet)
+    glove = args.model == "glove"
+    window = args.window if args.window is not None else (10 if glove else 5)
+    epochs = args.epochs if args.epochs is not None else (15 if glove else 5)
     try:
-        model = Word2Vec(dim=args.dim, mode=args.model, loss=args.loss, window=args.window,
-                         negative=args.negative, sample=args.sample, alpha=args.alpha, epochs=args.epochs,
-                         min_count=args.min_count, threads=args.threads, seed=args.seed)
+        if glove:
+            from densevec.glove import GloVe
+
+            model: Any = GloVe(dim=args.dim, x_max=args.x_max, learning_rate=args.learning_rate,
+                               epochs=epochs, window=window, memory_gb=args.memory_gb,
+                               min_count=args.min_count, threads=args.threads, seed=args.seed)
+        else:
+            from densevec.word2vec import Word2Vec
+
+            model = Word2Vec(dim=args.dim, mode=args.model, loss=args.loss, window=window,
+                             negative=args.negative, sample=args.sample, alpha=args.alpha,
+                             epochs=epochs, min_count=args.min_count, threads=args.threads,
+                             seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
@@ -228,13 +240,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         emb = model.fit(corpus, progress=not args.quiet)
-    except ValueError as e:
+    except (ValueError, FloatingPointError) as e:
         raise UsageError(str(e)) from None
     seconds = time.perf_counter() - t0
-    words = sum(h["words"] for h in model.history)
-    say(f"trained {args.model}/{args.loss} dim={args.dim} epochs={args.epochs} in {seconds:.1f} s "
-        f"({words / max(seconds, 1e-9):,.0f} words/s); loss per word by epoch: "
-        + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
+    if glove:
+        cooc = model.cooccurrence_
+        say(f"counted {cooc.nnz:,} co-occurring pairs (window {window}) in "
+            f"{cooc.stats.get('seconds', 0.0):.1f} s")
+        say(f"trained glove dim={args.dim} epochs={epochs} in {seconds:.1f} s "
+            f"({sum(h['seconds'] for h in model.history) / len(model.history):.2f} s per epoch); "
+            "cost by epoch: " + ", ".join(f"{h['cost']:.4f}" for h in model.history))
+    else:
+        words = sum(h["words"] for h in model.history)
+        say(f"trained {args.model}/{args.loss} dim={args.dim} epochs={epochs} in {seconds:.1f} s "
+            f"({words / max(seconds, 1e-9):,.0f} words/s); loss per word by epoch: "
+            + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
     _save(emb, Path(args.output), "store")
     say(f"saved {len(emb)} vectors to {args.output}")
     return 0
@@ -413,22 +433,31 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or chatter")
 
     train = sub.add_parser(
-        "train", parents=[common], help="train word2vec (skip-gram or CBOW) on a text file",
-        description="Train word2vec on CORPUS (a UTF-8 text file, one sentence per line, or a dataset "
-        "name such as text8) and save the vectors as a densevec store.",
+        "train", parents=[common], help="train word2vec (skip-gram or CBOW) or GloVe on a text file",
+        description="Train word2vec or GloVe on CORPUS (a UTF-8 text file, one sentence per line, or a "
+        "dataset name such as text8) and save the vectors as a densevec store.",
     )
     train.add_argument("corpus", help="text file, or a dataset name (see densevec.datasets.REGISTRY)")
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
-    train.add_argument("--model", choices=("skipgram", "cbow"), default="skipgram")
+    train.add_argument("--model", choices=("skipgram", "cbow", "glove"), default="skipgram")
     train.add_argument("--loss", choices=("ns", "hs"), default="ns",
-                       help="negative sampling or hierarchical softmax")
+                       help="word2vec: negative sampling or hierarchical softmax")
     train.add_argument("--dim", type=_positive_int, default=100)
-    train.add_argument("--window", type=_positive_int, default=5)
-    train.add_argument("--negative", type=_nonneg_int, default=5)
-    train.add_argument("--sample", type=_nonneg_float, default=1e-3, help="subsampling threshold (0: off)")
+    train.add_argument("--window", type=_positive_int, default=None,
+                       help="context window (default 5 for word2vec, 10 for GloVe)")
+    train.add_argument("--negative", type=_nonneg_int, default=5, help="word2vec: noise words")
+    train.add_argument("--sample", type=_nonneg_float, default=1e-3,
+                       help="word2vec: subsampling threshold (0: off)")
     train.add_argument("--alpha", type=_positive_float, default=None,
-                       help="initial learning rate (default 0.025 skip-gram, 0.05 CBOW)")
-    train.add_argument("--epochs", type=_positive_int, default=5)
+                       help="word2vec: initial learning rate (default 0.025 skip-gram, 0.05 CBOW)")
+    train.add_argument("--learning-rate", type=_positive_float, default=0.05,
+                       help="GloVe: AdaGrad learning rate")
+    train.add_argument("--x-max", type=_positive_float, default=100.0,
+                       help="GloVe: counts above this get full weight")
+    train.add_argument("--memory-gb", type=_positive_float, default=4.0,
+                       help="GloVe: memory for co-occurrence counting (spills to disk beyond it)")
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="passes (default 5 for word2vec, 15 for GloVe)")
     train.add_argument("--min-count", type=_positive_int, default=5)
     train.add_argument("--threads", type=_nonneg_int, default=0, help="0 = all cores")
     train.add_argument("--seed", type=_nonneg_int, default=1)

@@ -1,0 +1,39 @@
+"""A corpus with planted word groups, shared by the word2vec and GloVe tests."""
+from __future__ import annotations
+
+import numpy as np
+
+GROUPS, MEMBERS, CONTEXTS = 8, 5, 6
+
+
+def planted_sentences(n=4000, seed=0):
+    """Each sentence holds one member of a group with words of that group's own
+    context set and some shared noise: members of a group never co-occur, but
+    share contexts, so they must end up near each other."""
+    rng = np.random.default_rng(seed)
+    noise = [f"noise{i}" for i in range(60)]
+    out = []
+    for _ in range(n):
+        g = rng.integers(GROUPS)
+        member = f"m{g}_{rng.integers(MEMBERS)}"
+        ctx = [f"c{g}_{k}" for k in rng.choice(CONTEXTS, size=4, replace=False)]
+        words = [member] + ctx + list(rng.choice(noise, size=2))
+        rng.shuffle(words)
+        out.append(words)
+    return out
+
+
+def group_separation(emb):
+    """(mean same-group cosine - mean other-group cosine, nearest-member precision)."""
+    members = [f"m{g}_{i}" for g in range(GROUPS) for i in range(MEMBERS)]
+    idx = [emb.index_to_word.index(m) for m in members]
+    v = np.asarray(emb.vectors)[idx].astype(np.float64)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    sim = v @ v.T
+    group = np.repeat(np.arange(GROUPS), MEMBERS)
+    same = group[:, None] == group[None, :]
+    off_diag = ~np.eye(len(members), dtype=bool)
+    margin = sim[same & off_diag].mean() - sim[~same].mean()
+    np.fill_diagonal(sim, -np.inf)
+    precision = np.mean(group[np.argmax(sim, axis=1)] == group)
+    return margin, precision
