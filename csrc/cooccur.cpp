@@ -196,9 +196,10 @@ class Accumulator {
  public:
   // The hash table starts small and doubles while it (with the copy a
   // doubling needs) stays within hash_bytes; past that it is spilled instead.
-  Accumulator(const DenseLayout& layout, uint64_t hash_bytes, int key_bits, std::string run_prefix,
-              TempFiles& temps)
+  Accumulator(const DenseLayout& layout, const double* weights, uint64_t hash_bytes, int key_bits,
+              std::string run_prefix, TempFiles& temps)
       : L_(layout),
+        weights_(weights),
         dense_(layout.cells()),
         table_(max_slots(hash_bytes)),
         hash_bytes_(hash_bytes),
@@ -207,6 +208,11 @@ class Accumulator {
         temps_(temps) {
     set_slots(std::min<uint64_t>(table_.size(), 1u << 16));
     clear_table();
+    const uint64_t cells = std::max<uint64_t>(layout.cells(), 1);
+    while ((cells >> bucket_shift_) > kBuckets) ++bucket_shift_;
+    batch_cap_ = std::min<uint64_t>(1u << 19, std::max<uint64_t>(1u << 10, cells));
+    batch_.resize(batch_cap_);
+    sorted_.resize(batch_cap_);
   }
 
   static uint64_t max_slots(uint64_t bytes) {
@@ -215,22 +221,23 @@ class Accumulator {
     return s;
   }
 
-  void push(uint32_t r, uint32_t c, double w) {
+  // Adds weights[code] to cell (r, c).
+  void push(uint32_t r, uint32_t c, uint32_t code) {
+    if (c < L_.hi[r]) {
+      batch_[n_batch_++] = DenseEvent{static_cast<uint32_t>(L_.off[r] + (c - L_.lo(r))), code};
+      if (n_batch_ == batch_cap_) flush_dense();
+      return;
+    }
     Pending& p = ring_[head_ & (kLag - 1)];
     if (head_ >= kLag) apply(p);
-    p.w = w;
-    if (c < L_.hi[r]) {
-      p.cell = &dense_[L_.off[r] + (c - L_.lo(r))];
-      __builtin_prefetch(p.cell, 1);
-    } else {
-      p.cell = nullptr;
-      p.key = static_cast<uint64_t>(r) * L_.V + c;
-      __builtin_prefetch(&table_[slot_of(p.key)], 1);
-    }
+    p.w = weights_[code];
+    p.key = static_cast<uint64_t>(r) * L_.V + c;
+    __builtin_prefetch(&table_[slot_of(p.key)], 1);
     ++head_;
   }
 
   void flush() {
+    flush_dense();
     for (uint64_t i = head_ >= kLag ? head_ - kLag : 0; i < head_; ++i) apply(ring_[i & (kLag - 1)]);
     head_ = 0;
   }
@@ -248,11 +255,30 @@ class Accumulator {
 
  private:
   static constexpr uint64_t kLag = 16;
+  static constexpr uint64_t kBuckets = 1024;
   struct Pending {
-    double* cell;
     uint64_t key;
     double w;
   };
+  struct DenseEvent {
+    uint32_t cell;
+    uint32_t code;
+  };
+
+  // Dense updates are batched and grouped by region of the block (a stable
+  // counting sort, so each cell still sees its additions in order), then
+  // applied region by region: each region fits in cache, where updating the
+  // block in event order would miss on almost every pair.
+  void flush_dense() {
+    if (n_batch_ == 0) return;
+    uint32_t count[kBuckets + 1] = {};
+    for (uint64_t i = 0; i < n_batch_; ++i) ++count[(batch_[i].cell >> bucket_shift_) + 1];
+    for (uint64_t b = 1; b <= kBuckets; ++b) count[b] += count[b - 1];
+    for (uint64_t i = 0; i < n_batch_; ++i) sorted_[count[batch_[i].cell >> bucket_shift_]++] = batch_[i];
+    double* d = dense_.data();
+    for (uint64_t i = 0; i < n_batch_; ++i) d[sorted_[i].cell] += weights_[sorted_[i].code];
+    n_batch_ = 0;
+  }
 
   uint64_t slot_of(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ull) >> shift_; }
 
@@ -293,10 +319,6 @@ class Accumulator {
   }
 
   void apply(const Pending& p) {
-    if (p.cell) {
-      *p.cell += p.w;
-      return;
-    }
     uint64_t s = slot_of(p.key);
     while (true) {
       Entry& e = table_[s];
@@ -347,6 +369,7 @@ class Accumulator {
   }
 
   const DenseLayout& L_;
+  const double* weights_;
   HugeArray<double> dense_;
   HugeArray<Entry> table_;
   uint64_t hash_bytes_;
@@ -362,6 +385,10 @@ class Accumulator {
   uint64_t n_sorted_ = 0;
   Pending ring_[kLag] = {};
   uint64_t head_ = 0;
+  int bucket_shift_ = 0;
+  uint64_t batch_cap_ = 0;
+  uint64_t n_batch_ = 0;
+  std::vector<DenseEvent> batch_, sorted_;
 };
 
 // K-way merge of sorted runs, summing equal keys.
@@ -516,9 +543,14 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
   }
   const uint64_t n_chunks = chunks.size() - 1;
 
-  std::vector<double> inv(cfg.window + 1, 1.0);
-  if (cfg.harmonic)
-    for (uint32_t d = 1; d <= cfg.window; ++d) inv[d] = 1.0 / d;
+  // Weight codes: d for a pair at distance d, window + 1 + d for a word
+  // paired with itself (both orientations land on the diagonal).
+  const uint32_t W = cfg.window;
+  std::vector<double> weights(2 * (static_cast<size_t>(W) + 1), 0.0);
+  for (uint32_t d = 1; d <= W; ++d) {
+    weights[d] = cfg.harmonic ? 1.0 / d : 1.0;
+    weights[W + 1 + d] = 2 * weights[d];
+  }
 
   TempFiles temps;
   std::vector<std::unique_ptr<Accumulator>> acc(T);
@@ -528,7 +560,7 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
       T,
       [&](int t) {
         acc[t] = std::make_unique<Accumulator>(
-            layout, hash_bytes, key_bits, cfg.tmp_dir + "/run-" + std::to_string(t) + "-", temps);
+            layout, weights.data(), hash_bytes, key_bits, cfg.tmp_dir + "/run-" + std::to_string(t) + "-", temps);
         Accumulator& a = *acc[t];
         uint64_t ev = 0;
         for (;;) {
@@ -542,12 +574,12 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
               const uint64_t dmax = std::min<uint64_t>(cfg.window, i);
               for (uint64_t d = 1; d <= dmax; ++d) {
                 const uint32_t left = sent[i - d];
-                const double w = inv[d];
+                const uint32_t code = static_cast<uint32_t>(d);
                 if (!tri) {
-                  a.push(left, right, w);
+                  a.push(left, right, code);
                 } else {  // branch-free: the order of the two words is a coin flip
                   const uint32_t lo = std::min(left, right), hi = std::max(left, right);
-                  a.push(lo, hi, left == right ? 2 * w : w);  // both orientations on the diagonal
+                  a.push(lo, hi, left == right ? code + W + 1 : code);
                 }
               }
               ev += dmax;

@@ -160,7 +160,7 @@ GloveEpochStats glove_epoch(const GloveEpochConfig& cfg, const GloveModel& m, co
       chunks.emplace_back(b, std::min(tiles[t + 1], b + cfg.max_chunk));
   const uint64_t n_chunks = chunks.size();
 
-  const size_t ld = m.ld, stride = 2 * ld;
+  const size_t ld = m.ld, stride = 3 * ld;
   const float eta = cfg.eta;
   std::vector<double> cost(T, 0.0);
   std::vector<uint64_t> count(T, 0);
@@ -187,9 +187,9 @@ GloveEpochStats glove_epoch(const GloveEpochConfig& cfg, const GloveModel& m, co
             const GloveRec& r = recs[j];
             float* w = m.word + r.row * stride;
             float* c = m.ctx + r.col * stride;
-            float* bw = m.word_bias + 2 * static_cast<size_t>(r.row);
-            float* bc = m.ctx_bias + 2 * static_cast<size_t>(r.col);
-            const float diff = k.dot_f32(w, c, ld) + bw[0] + bc[0] - r.logx;
+            double* bw = m.word_bias + 2 * static_cast<size_t>(r.row);
+            double* bc = m.ctx_bias + 2 * static_cast<size_t>(r.col);
+            const float diff = static_cast<float>(k.dot_f32(w, c, ld) + bw[0] + bc[0] - r.logx);
             const float fdiff = r.weight * diff;
             if (!std::isfinite(fdiff)) {
               diverged.store(true);
@@ -200,8 +200,8 @@ GloveEpochStats glove_epoch(const GloveEpochConfig& cfg, const GloveModel& m, co
             k.glove_adagrad(w, c, step, ld);
             bw[0] -= step / std::sqrt(bw[1]);
             bc[0] -= step / std::sqrt(bc[1]);
-            bw[1] += step * step;
-            bc[1] += step * step;
+            bw[1] += static_cast<double>(step) * step;
+            bc[1] += static_cast<double>(step) * step;
           }
           c_n += e - b;
           done.fetch_add(e - b, std::memory_order_relaxed);

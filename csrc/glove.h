@@ -37,14 +37,15 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
                                     uint64_t bucket_records, int threads, GloveRec* out,
                                     std::atomic<bool>& stop, const std::function<bool()>& poll);
 
-// Parameters, updated in place. word and ctx hold, per word, 2 * ld floats:
+// Parameters, updated in place. word and ctx hold, per word, 3 * ld floats:
 // the vector (dim values, then zeros up to ld) and its AdaGrad accumulators
-// (ld values, starting at 1). The biases hold, per word, [bias, accumulator].
+// (ld doubles, starting at 1). The biases hold, per word, [bias, accumulator]
+// as doubles.
 struct GloveModel {
   float* word;
   float* ctx;
-  float* word_bias;
-  float* ctx_bias;
+  double* word_bias;
+  double* ctx_bias;
   uint32_t vocab;
   size_t ld;  // a multiple of 16
 };

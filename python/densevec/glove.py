@@ -25,11 +25,20 @@ float32 resolution).
 ``f(x) = min(1, (x / x_max)^alpha)``, by AdaGrad on every parameter, as
 Stanford's ``glove``: a parameter with gradient ``g`` moves by
 ``-lr * g / sqrt(G)`` and then ``G += (lr * g)^2``, starting from ``G = 1``;
-vectors and biases start uniform in ``[-0.5/dim, 0.5/dim)``. The records are
-shuffled once (uniformly, in buckets that fit in memory) and every epoch visits
-blocks of 4096 of them in a fresh random order, threads taking blocks and
-updating the shared parameters without locks (Hogwild). ``threads=1`` with a
-fixed ``seed`` is bit-reproducible.
+vectors and biases start uniform in ``[-0.5/dim, 0.5/dim)``. Vectors are
+float32; the AdaGrad accumulators and the biases are float64 (an accumulator
+only grows, and in float32 the small late increments of frequent words would
+round away).
+
+Record order: the records are grouped into tiles of 256 x 256 words (rows by
+columns) and shuffled uniformly inside each tile, once; every epoch visits the
+tiles in a fresh random order, the threads taking chunks of them and updating
+the shared parameters without locks (Hogwild). A tile touches at most 512
+parameter rows, which stay in cache while it is trained: 2-3 times faster per
+epoch than a uniform shuffle, whose every record fetches two rows from memory,
+at the same cost per epoch and the same accuracy (measured on big.txt, see
+``benchmarks/results/glove.md``). ``threads=1`` with a fixed ``seed`` is
+bit-reproducible.
 """
 from __future__ import annotations
 
@@ -68,10 +77,7 @@ FORMAT_VERSION = 1
 RECORD_DTYPE = np.dtype([("row", "<u4"), ("col", "<u4"), ("value", "<f4")])
 _TRAIN_DTYPE = np.dtype([("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
 _WEIGHTINGS = ("harmonic", "uniform")
-# Records are grouped in tiles of _TILE_ROWS x _TILE_ROWS words (shuffled
-# inside each tile, tiles visited in a random order every epoch), so that the
-# rows a tile updates stay in cache: 2-3x faster per epoch than a uniform
-# shuffle at the same cost per epoch (see the module docstring).
+# Tile side for the record order (see the module docstring).
 _TILE_ROWS = 256
 
 
@@ -502,13 +508,15 @@ class GloVe:
         rng = np.random.default_rng(self.seed)
 
         def init_block() -> np.ndarray:
-            block = np.zeros((n_words, 2, ld), dtype=np.float32)
-            block[:, 0, :dim] = (rng.random((n_words, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-            block[:, 1, :] = 1.0
-            return block.reshape(n_words, 2 * ld)
+            # per word: the vector (ld float32, zero past dim), then its
+            # AdaGrad accumulators (ld float64, starting at 1)
+            block = np.zeros((n_words, 3 * ld), dtype=np.float32)
+            block[:, :dim] = (rng.random((n_words, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+            block[:, ld:].view(np.float64)[:] = 1.0
+            return block
 
         def init_bias() -> np.ndarray:
-            b = np.ones((n_words, 2), dtype=np.float32)
+            b = np.ones((n_words, 2), dtype=np.float64)  # [bias, accumulator]
             b[:, 0] = (rng.random(n_words, dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
             return b
 
@@ -524,12 +532,12 @@ class GloVe:
             del records
             cleanup()
 
-        wv = word.reshape(n_words, 2, ld)[:, 0, :dim]
-        cv = ctx.reshape(n_words, 2, ld)[:, 0, :dim]
+        wv = word[:, :dim]
+        cv = ctx[:, :dim]
         self.word_vectors_ = np.ascontiguousarray(wv)
         self.context_vectors_ = np.ascontiguousarray(cv)
-        self.word_biases_ = word_bias[:, 0].copy()
-        self.context_biases_ = ctx_bias[:, 0].copy()
+        self.word_biases_ = word_bias[:, 0].astype(np.float32)
+        self.context_biases_ = ctx_bias[:, 0].astype(np.float32)
         if self.output == "sum":
             vectors = self.word_vectors_ + self.context_vectors_
         elif self.output == "word":
