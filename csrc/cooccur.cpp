@@ -391,30 +391,51 @@ class Accumulator {
   std::vector<DenseEvent> batch_, sorted_;
 };
 
-// K-way merge of sorted runs, summing equal keys.
+// K-way merge of sorted runs, summing equal keys (in run order, so the sum
+// does not depend on the order the heap happens to hold them in).
 class Merger {
  public:
   struct Run {
     const Entry* p;
     uint64_t n;
   };
-  explicit Merger(std::vector<Run> runs) : runs_(std::move(runs)), pos_(runs_.size(), 0) {}
+  explicit Merger(std::vector<Run> runs) : runs_(std::move(runs)), pos_(runs_.size(), 0) {
+    for (uint32_t i = 0; i < runs_.size(); ++i)
+      if (runs_[i].n > 0) heap_.push_back(Head{runs_[i].p[0].key, i});
+    std::make_heap(heap_.begin(), heap_.end(), later);
+  }
   bool next(uint64_t& key, double& value) {
-    uint64_t best = kEmpty;
-    for (size_t i = 0; i < runs_.size(); ++i)
-      if (pos_[i] < runs_[i].n && runs_[i].p[pos_[i]].key < best) best = runs_[i].p[pos_[i]].key;
-    if (best == kEmpty) return false;
+    if (heap_.empty()) return false;
+    const uint64_t best = heap_.front().key;
     double sum = 0;
-    for (size_t i = 0; i < runs_.size(); ++i)
-      if (pos_[i] < runs_[i].n && runs_[i].p[pos_[i]].key == best) sum += runs_[i].p[pos_[i]++].value;
+    while (!heap_.empty() && heap_.front().key == best) {
+      std::pop_heap(heap_.begin(), heap_.end(), later);
+      Head& h = heap_.back();
+      const Run& r = runs_[h.run];
+      sum += r.p[pos_[h.run]].value;
+      if (++pos_[h.run] < r.n) {
+        h.key = r.p[pos_[h.run]].key;
+        std::push_heap(heap_.begin(), heap_.end(), later);
+      } else {
+        heap_.pop_back();
+      }
+    }
     key = best;
     value = sum;
     return true;
   }
 
  private:
+  struct Head {
+    uint64_t key;
+    uint32_t run;
+  };
+  static bool later(const Head& a, const Head& b) {
+    return a.key > b.key || (a.key == b.key && a.run > b.run);
+  }
   std::vector<Run> runs_;
   std::vector<uint64_t> pos_;
+  std::vector<Head> heap_;
 };
 
 // Streams rows [r0, r1) of the upper-triangle (symmetric) or full (directed)
@@ -466,19 +487,32 @@ class OutputMap {
     if (fd_ < 0) throw IOError(path + ": cannot create: " + errno_text());
     size_ = n * sizeof(CoocRecord);
     if (size_ == 0) return;
-    // Allocating the blocks up front and mapping them in one go spares the
-    // scattered writes a page fault (and block allocation) each.
+    // Blocks are allocated up front; see also prefault().
     if (::posix_fallocate(fd_, 0, static_cast<off_t>(size_)) != 0 &&
         ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
       fail("cannot size");
     }
-    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) fail("cannot map");
     data_ = static_cast<CoocRecord*>(p);
   }
   OutputMap(const OutputMap&) = delete;
   OutputMap& operator=(const OutputMap&) = delete;
   CoocRecord* data() { return data_; }
+  // Maps part `part` of `parts` of the file writable ahead of the scattered
+  // writes, so that the page faults happen in order and on every thread.
+  void prefault(int part, int parts) {
+    if (!data_) return;
+    const size_t page = 4096;
+    const size_t b = size_ / page * part / parts * page, e = part + 1 == parts ? size_ : size_ / page * (part + 1) / parts * page;
+    if (e <= b) return;
+    char* base = reinterpret_cast<char*>(data_);
+#ifdef MADV_POPULATE_WRITE
+    if (::madvise(base + b, e - b, MADV_POPULATE_WRITE) == 0) return;
+#endif
+    volatile char* v = base;
+    for (size_t i = b; i < e; i += page) v[i] = 0;  // the file is all zeros so far
+  }
   void close() {
     if (data_) {
       int rc = ::munmap(data_, size_);
@@ -666,6 +700,7 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
   }
   OutputMap out(out_path, total);
   CoocRecord* rec = out.data();
+  run_parallel(T, [&](int t) { out.prefault(t, T); }, poll, stop);  // before any record lands
   run_parallel(
       T,
       [&](int t) {
