@@ -454,37 +454,42 @@ py::dict count_cooccurrence(const py::array& ids, const py::array& offsets, uint
   poller.rethrow();
   py::dict out;
   out["nnz"] = st.nnz;
+  out["stored"] = st.stored;
   out["events"] = st.events;
   out["runs_spilled"] = st.runs_spilled;
   out["dense_cells"] = st.dense_cells;
   out["hash_slots"] = st.hash_slots;
   out["max_product"] = st.max_product;
+  out["count_seconds"] = st.count_seconds;
+  out["size_seconds"] = st.size_seconds;
+  out["write_seconds"] = st.write_seconds;
   return out;
 }
 
-void validate_cooc(const py::array& records, uint32_t vocab_size) {
+void validate_cooc(const py::array& records, uint32_t vocab_size, bool upper) {
   const dv::CoocRecord* r = records_arg<const dv::CoocRecord>(records, "records", false);
   const uint64_t n = static_cast<uint64_t>(records.nbytes()) / sizeof(dv::CoocRecord);
   py::gil_scoped_release release;
-  dv::validate_cooc(r, n, vocab_size);
+  dv::validate_cooc(r, n, vocab_size, upper);
 }
 
-py::array_t<uint64_t> glove_prepare(const py::array& records, uint32_t vocab_size, double x_max,
-                                    double alpha, uint64_t seed, uint32_t tile_rows,
+py::array_t<uint64_t> glove_prepare(const py::array& records, bool upper, uint32_t vocab_size,
+                                    double x_max, double alpha, uint64_t seed, uint32_t tile_rows,
                                     uint64_t bucket_records, int threads, py::array out) {
   const dv::CoocRecord* r = records_arg<const dv::CoocRecord>(records, "records", false);
   dv::GloveRec* o = records_arg<dv::GloveRec>(out, "out", true);
   const uint64_t n = static_cast<uint64_t>(records.nbytes()) / sizeof(dv::CoocRecord);
-  DV_CHECK(static_cast<uint64_t>(out.nbytes()) == n * sizeof(dv::GloveRec),
-           "out must hold " << n << " 16-byte records");
+  DV_CHECK(static_cast<uint64_t>(out.nbytes()) % sizeof(dv::GloveRec) == 0,
+           "out must hold whole 16-byte records");
+  const uint64_t n_out = static_cast<uint64_t>(out.nbytes()) / sizeof(dv::GloveRec);
   std::atomic<bool> stop{false};
   Poller poller{py::none()};
   auto poll = poller.make([](py::object&) {});
   std::vector<uint64_t> tiles;
   {
     py::gil_scoped_release release;
-    tiles = dv::glove_prepare(r, n, vocab_size, x_max, alpha, seed, tile_rows, bucket_records,
-                              threads, o, stop, poll);
+    tiles = dv::glove_prepare(r, n, upper, vocab_size, x_max, alpha, seed, tile_rows,
+                              bucket_records, threads, o, n_out, stop, poll);
   }
   poller.rethrow();
   return to_numpy(std::move(tiles));
@@ -610,8 +615,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("vocab_size"), py::arg("window"), py::arg("symmetric"), py::arg("harmonic"),
         py::arg("memory_bytes"), py::arg("threads"), py::arg("tmp_dir"), py::arg("out_path"),
         py::arg("chunk_tokens") = 1 << 20, py::arg("progress") = py::none());
-  m.def("validate_cooc", &validate_cooc, py::arg("records"), py::arg("vocab_size"));
-  m.def("glove_prepare", &glove_prepare, py::arg("records"), py::arg("vocab_size"),
+  m.def("validate_cooc", &validate_cooc, py::arg("records"), py::arg("vocab_size"),
+        py::arg("upper") = false);
+  m.def("glove_prepare", &glove_prepare, py::arg("records"), py::arg("upper"), py::arg("vocab_size"),
         py::arg("x_max"), py::arg("alpha"), py::arg("seed"), py::arg("tile_rows"),
         py::arg("bucket_records"), py::arg("threads"), py::arg("out"));
   m.def("glove_epoch", &glove_epoch, py::arg("word"), py::arg("ctx"), py::arg("word_bias"),

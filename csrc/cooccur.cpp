@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -30,6 +31,10 @@ constexpr uint64_t kDenseCapBytes = 512ull << 20;  // per thread
 
 std::string errno_text() { return std::strerror(errno); }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // A zero-filled array in anonymous memory, backed by transparent huge pages
 // where the system allows: the accumulators are hit at random, and 4 KiB pages
 // would make most of those hits TLB misses too.
@@ -44,7 +49,7 @@ class HugeArray {
     if (p == MAP_FAILED)
       throw IOError("cannot allocate " + std::to_string(bytes_ >> 20) + " MiB for counting: " + errno_text());
 #ifdef MADV_HUGEPAGE
-    if (bytes_ >= kHuge) ::madvise(p, bytes_, MADV_HUGEPAGE);
+    if (bytes_ >= kHuge && !getenv("DVNOHUGE")) ::madvise(p, bytes_, MADV_HUGEPAGE);
 #endif
     data_ = static_cast<T*>(p);
   }
@@ -499,19 +504,18 @@ class OutputMap {
   OutputMap(const OutputMap&) = delete;
   OutputMap& operator=(const OutputMap&) = delete;
   CoocRecord* data() { return data_; }
-  // Maps part `part` of `parts` of the file writable ahead of the scattered
-  // writes, so that the page faults happen in order and on every thread.
-  void prefault(int part, int parts) {
-    if (!data_) return;
-    const size_t page = 4096;
-    const size_t b = size_ / page * part / parts * page, e = part + 1 == parts ? size_ : size_ / page * (part + 1) / parts * page;
-    if (e <= b) return;
-    char* base = reinterpret_cast<char*>(data_);
+  // Faults records [first, last) in writable ahead of the writes (Linux
+  // 5.14+; elsewhere the writes fault the pages in themselves).
+  void prefault(uint64_t first, uint64_t last) {
 #ifdef MADV_POPULATE_WRITE
-    if (::madvise(base + b, e - b, MADV_POPULATE_WRITE) == 0) return;
+    const uint64_t page = 4096;
+    const uint64_t b = (first * sizeof(CoocRecord) + page - 1) / page * page;
+    const uint64_t e = last * sizeof(CoocRecord) / page * page;
+    if (data_ && e > b) ::madvise(reinterpret_cast<char*>(data_) + b, e - b, MADV_POPULATE_WRITE);
+#else
+    (void)first;
+    (void)last;
 #endif
-    volatile char* v = base;
-    for (size_t i = b; i < e; i += page) v[i] = 0;  // the file is all zeros so far
   }
   void close() {
     if (data_) {
@@ -587,6 +591,7 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
   }
 
   TempFiles temps;
+  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<Accumulator>> acc(T);
   std::vector<uint64_t> events(T, 0);
   std::atomic<uint64_t> next_chunk{0};
@@ -628,6 +633,8 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
   DV_CHECK(!stop.load(), "co-occurrence counting was interrupted");
 
   CoocStats st;
+  st.count_seconds = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
   for (int t = 0; t < T; ++t) st.events += (tri ? 2 : 1) * events[t];
   st.dense_cells = layout.cells();
   st.hash_slots = all_dense ? 0 : Accumulator::max_slots(hash_bytes);
@@ -647,10 +654,10 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
   st.runs_spilled = mapped.size();
 
   // The merge runs on `T` threads over row ranges of about equal work (dense
-  // cells plus sparse entries). Pass 1 counts each output row's records;
-  // with symmetric counting row r holds the mirrored entries (r, c < r) first,
-  // from the ranges in order, then its own triangle row. Pass 2 writes every
-  // record in place, so the file does not depend on the thread count.
+  // cells plus sparse entries). Pass 1 counts each row's records, pass 2
+  // writes every range's records in place (each range is one sequential
+  // stretch of the file), so the file does not depend on the thread count.
+  // With symmetric counting the file holds the upper triangle (row <= col).
   const uint64_t V = vocab;
   auto work_below = [&](uint32_t r) {
     uint64_t w = layout.off[r];
@@ -671,55 +678,52 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
     bounds.push_back(lo);
   }
   bounds.push_back(vocab);
-  std::vector<uint64_t> upper(vocab, 0);
-  std::vector<std::vector<uint64_t>> lower(T, std::vector<uint64_t>(tri ? vocab : 0, 0));
+  std::vector<uint64_t> per_row(vocab, 0), diagonal(T, 0);
   run_parallel(
       T,
       [&](int t) {
-        std::vector<uint64_t>& low = lower[t];
+        uint64_t diag = 0;
         merge_rows(layout, dense, runs_for_rows(runs, V, bounds[t], bounds[t + 1]), bounds[t],
                    bounds[t + 1], [&](uint32_t r, uint32_t c, double) {
-                     ++upper[r];
-                     if (tri && r != c) ++low[c];
+                     ++per_row[r];
+                     diag += r == c;
                    });
+        diagonal[t] = diag;
       },
       poll, stop);
   DV_CHECK(!stop.load(), "co-occurrence counting was interrupted");
-  // cur_lower[t][c]: where range t writes its next mirrored entry of row c.
-  std::vector<std::vector<uint64_t>> cur_lower(T, std::vector<uint64_t>(tri ? vocab : 0));
-  std::vector<uint64_t> cur_upper(vocab);
-  uint64_t total = 0;
+  st.size_seconds = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  std::vector<uint64_t> cursor(vocab);
+  uint64_t total = 0, diag = 0;
   for (uint32_t r = 0; r < vocab; ++r) {
-    if (tri)
-      for (int t = 0; t < T; ++t) {
-        cur_lower[t][r] = total;
-        total += lower[t][r];
-      }
-    cur_upper[r] = total;
-    total += upper[r];
+    cursor[r] = total;
+    total += per_row[r];
   }
+  for (int t = 0; t < T; ++t) diag += diagonal[t];
   OutputMap out(out_path, total);
   CoocRecord* rec = out.data();
-  run_parallel(T, [&](int t) { out.prefault(t, T); }, poll, stop);  // before any record lands
+  std::vector<uint64_t> range_start(T + 1);
+  for (int t = 0; t <= T; ++t) range_start[t] = t < T ? cursor[bounds[t]] : total;
   run_parallel(
       T,
       [&](int t) {
-        std::vector<uint64_t>& low = cur_lower[t];
+        out.prefault(range_start[t], range_start[t + 1]);
         merge_rows(layout, dense, runs_for_rows(runs, V, bounds[t], bounds[t + 1]), bounds[t],
                    bounds[t + 1], [&](uint32_t r, uint32_t c, double v) {
-                     const float f = static_cast<float>(v);
-                     rec[cur_upper[r]++] = CoocRecord{r, c, f};
-                     if (tri && r != c) rec[low[c]++] = CoocRecord{c, r, f};
+                     rec[cursor[r]++] = CoocRecord{r, c, static_cast<float>(v)};
                    });
       },
       poll, stop);
   DV_CHECK(!stop.load(), "co-occurrence counting was interrupted");
   out.close();
-  st.nnz = total;
+  st.write_seconds = seconds_since(t0);
+  st.stored = total;
+  st.nnz = tri ? 2 * total - diag : total;
   return st;
 }
 
-void validate_cooc(const CoocRecord* recs, uint64_t n, uint32_t vocab) {
+void validate_cooc(const CoocRecord* recs, uint64_t n, uint32_t vocab, bool upper) {
   uint64_t prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     const CoocRecord& r = recs[i];
@@ -728,6 +732,9 @@ void validate_cooc(const CoocRecord* recs, uint64_t n, uint32_t vocab) {
                        << vocab << "-word vocabulary");
     DV_CHECK(std::isfinite(r.value) && r.value > 0,
              "record " << i << " has value " << r.value << " (expected a positive finite count)");
+    DV_CHECK(!upper || r.row <= r.col,
+             "record " << i << " (" << r.row << ", " << r.col << ") lies below the diagonal of an "
+                       << "upper-triangle (symmetric) matrix");
     const uint64_t key = static_cast<uint64_t>(r.row) * vocab + r.col;
     DV_CHECK(i == 0 || key > prev, "record " << i << " is out of (row, col) order or repeated");
     prev = key;

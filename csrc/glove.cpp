@@ -24,10 +24,11 @@ inline uint32_t bucket_of(uint64_t seed, uint64_t i, uint32_t n_buckets) {
 
 }  // namespace
 
-std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t vocab, double x_max,
-                                    double alpha, uint64_t seed, uint32_t tile_rows,
+std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, bool upper, uint32_t vocab,
+                                    double x_max, double alpha, uint64_t seed, uint32_t tile_rows,
                                     uint64_t bucket_records, int threads, GloveRec* out,
-                                    std::atomic<bool>& stop, const std::function<bool()>& poll) {
+                                    uint64_t n_out, std::atomic<bool>& stop,
+                                    const std::function<bool()>& poll) {
   DV_CHECK(x_max > 0 && std::isfinite(x_max), "x_max must be positive, got " << x_max);
   DV_CHECK(alpha >= 0 && std::isfinite(alpha), "alpha must be >= 0, got " << alpha);
   DV_CHECK(bucket_records > 0, "bucket_records must be positive");
@@ -39,13 +40,15 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
     tiles_per_side = (static_cast<uint64_t>(vocab) + tile_rows - 1) / tile_rows;
     nb64 = tiles_per_side * tiles_per_side;
   } else {
-    nb64 = std::max<uint64_t>(1, (n + bucket_records - 1) / bucket_records);
+    nb64 = std::max<uint64_t>(1, (n_out + bucket_records - 1) / bucket_records);
   }
   DV_CHECK(nb64 < (1ull << 31), "too many shuffle buckets (tile_rows too small?)");
   const uint32_t nb = static_cast<uint32_t>(nb64);
-  auto bucket_of_rec = [&](uint64_t i, const CoocRecord& r) -> uint32_t {
+  // Record i stands for (row, col) and, in an upper triangle off the
+  // diagonal, also (col, row): emitted as numbers 2i and 2i + 1.
+  auto bucket_of_rec = [&](uint64_t i, uint32_t row, uint32_t col) -> uint32_t {
     if (tile_rows > 0)
-      return static_cast<uint32_t>((r.row / tile_rows) * tiles_per_side + r.col / tile_rows);
+      return static_cast<uint32_t>((row / tile_rows) * tiles_per_side + col / tile_rows);
     return bucket_of(shuffle_seed, i, nb);
   };
 
@@ -63,11 +66,13 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
         std::vector<uint64_t>& c = counts[t];
         for (uint64_t i = b; i < e; ++i) {
           const CoocRecord& r = in[i];
-          if (r.row >= vocab || r.col >= vocab || !(r.value > 0) || !std::isfinite(r.value)) {
+          if (r.row >= vocab || r.col >= vocab || !(r.value > 0) || !std::isfinite(r.value) ||
+              (upper && r.row > r.col)) {
             bad[t] = i;
             return;
           }
-          ++c[bucket_of_rec(i, r)];
+          ++c[bucket_of_rec(2 * i, r.row, r.col)];
+          if (upper && r.row != r.col) ++c[bucket_of_rec(2 * i + 1, r.col, r.row)];
         }
       },
       poll, stop);
@@ -78,6 +83,8 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
     DV_CHECK(r.row < vocab && r.col < vocab, "co-occurrence record " << bad[t] << " refers to word "
                                                  << std::max(r.row, r.col) << ", past the " << vocab
                                                  << "-word vocabulary");
+    DV_CHECK(r.row <= r.col || !upper, "co-occurrence record " << bad[t]
+                                         << " lies below the diagonal of an upper triangle");
     DV_CHECK(false, "co-occurrence record " << bad[t] << " has value " << r.value
                                             << " (expected a positive finite count)");
   }
@@ -92,6 +99,7 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
     }
   }
   bucket_start[nb] = pos;
+  DV_CHECK(pos == n_out, "the output holds " << n_out << " records, the input expands to " << pos);
 
   // Pass 2: deal the records to their buckets, computing log x and f(x).
   const double inv_xmax = 1.0 / x_max;
@@ -108,7 +116,11 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
           g.col = r.col;
           g.logx = static_cast<float>(std::log(x));
           g.weight = x >= x_max ? 1.0f : static_cast<float>(std::pow(x * inv_xmax, alpha));
-          out[cur[bucket_of_rec(i, r)]++] = g;
+          out[cur[bucket_of_rec(2 * i, r.row, r.col)]++] = g;
+          if (upper && r.row != r.col) {
+            std::swap(g.row, g.col);
+            out[cur[bucket_of_rec(2 * i + 1, r.col, r.row)]++] = g;
+          }
         }
       },
       poll, stop);
@@ -133,7 +145,7 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t v
       poll, stop);
   DV_CHECK(!stop.load(), "interrupted");
   if (tile_rows > 0) return bucket_start;
-  return {0, n};
+  return {0, n_out};
 }
 
 GloveEpochStats glove_epoch(const GloveEpochConfig& cfg, const GloveModel& m, const GloveRec* recs,

@@ -20,8 +20,11 @@ struct GloveRec {
 };
 static_assert(sizeof(GloveRec) == 16, "GloveRec must be 16 bytes");
 
-// Fills out[0..n) with the records of in[0..n) in a cache-friendly random
-// order, with logx = log(x) and weight = min(1, (x / x_max)^alpha).
+// Fills out[0..n_out) with the training records of in[0..n), in a
+// cache-friendly random order, with logx = log(x) and
+// weight = min(1, (x / x_max)^alpha). With `upper`, in[] is the upper triangle
+// of a symmetric matrix and each off-diagonal record yields both (row, col)
+// and (col, row); n_out must be the resulting count.
 //
 // The (row, col) plane is cut into tiles of tile_rows x tile_rows words;
 // records are grouped by tile (tiles in row-major order) and shuffled
@@ -30,12 +33,14 @@ static_assert(sizeof(GloveRec) == 16, "GloveRec must be 16 bytes");
 // bucket_records (Rao-Sandelius: records dealt to random buckets, each
 // shuffled), i.e. a uniform shuffle of everything. Returns the tile starts
 // (tiles + 1 offsets into out). The order depends only on seed, not on the
-// thread count. Throws ValueError on a record outside the vocabulary or with
-// a value that is not positive and finite.
-std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, uint32_t vocab, double x_max,
-                                    double alpha, uint64_t seed, uint32_t tile_rows,
+// thread count. Throws ValueError on a record outside the vocabulary, below
+// the diagonal of an upper triangle, or with a value that is not positive
+// and finite.
+std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, bool upper, uint32_t vocab,
+                                    double x_max, double alpha, uint64_t seed, uint32_t tile_rows,
                                     uint64_t bucket_records, int threads, GloveRec* out,
-                                    std::atomic<bool>& stop, const std::function<bool()>& poll);
+                                    uint64_t n_out, std::atomic<bool>& stop,
+                                    const std::function<bool()>& poll);
 
 // Parameters, updated in place. word and ctx hold, per word, 3 * ld floats:
 // the vector (dim values, then zeros up to ld) and its AdaGrad accumulators

@@ -56,12 +56,17 @@ def reference_counts(corpus, window, symmetric, harmonic):
 
 def assert_equals_reference(cooc, ref):
     keys = sorted(ref)
-    rec = cooc.records
-    assert cooc.nnz == len(keys)
-    got = list(zip(rec["row"].tolist(), rec["col"].tolist()))
-    assert got == keys
+    rows, cols, vals = cooc.coo()
+    assert cooc.nnz == len(keys) == len(rows)
+    assert list(zip(rows.tolist(), cols.tolist())) == keys
     want = np.array([ref[k] for k in keys], dtype=np.float64)
-    np.testing.assert_allclose(np.asarray(rec["value"], dtype=np.float64), want, rtol=2e-7)
+    np.testing.assert_allclose(vals.astype(np.float64), want, rtol=2e-7)
+    rec = cooc.records
+    if cooc.upper:  # stored: the upper triangle
+        assert np.all(rec["row"] <= rec["col"])
+        assert len(rec) == sum(1 for i, j in keys if i <= j)
+    else:
+        assert len(rec) == len(keys)
 
 
 # ------------------------------------------------------------------ counting
@@ -73,6 +78,7 @@ def test_counts_equal_reference(corpus, window, symmetric, spill):
     cooc = cooccurrence(corpus, window=window, symmetric=symmetric,
                         memory_gb=TINY_GB if spill else 1.0, threads=threads)
     assert (cooc.stats["runs_spilled"] > 0) == spill
+    assert cooc.upper == symmetric
     assert_equals_reference(cooc, reference_counts(corpus, window, symmetric, True))
     if symmetric:
         m = cooc.to_dense()
@@ -155,7 +161,7 @@ def test_save_load_round_trip_and_scipy(corpus, tmp_path):
     cooc = cooccurrence(corpus, window=4)
     path = cooc.save(tmp_path / "c.cooc")
     back = Cooccurrence.load(path)
-    assert back.nnz == cooc.nnz and back.window == 4 and back.symmetric
+    assert back.nnz == cooc.nnz and back.window == 4 and back.symmetric and back.upper
     assert back.vocab.index_to_word == corpus.vocab.index_to_word
     assert np.array_equal(np.asarray(back.records), np.asarray(cooc.records))
     assert back.corpus_fingerprint == corpus.fingerprint
@@ -194,6 +200,9 @@ def _patch_record(path, i, **fields):
     (lambda p: _patch_record(p, 3, value=-1.0), "positive finite"),
     (lambda p: _patch_record(p, 3, value=np.nan), "positive finite"),
     (lambda p: _patch_record(p, 3, row=0, col=0), "order"),
+    (lambda p: _patch_record(p, 5, row=7, col=2), "below the diagonal"),
+    (lambda p: (p / "meta.json").write_text(
+        (p / "meta.json").read_text().replace('"nnz": ', '"nnz": 1')), "nnz"),
 ])
 def test_damaged_store_is_refused(saved, damage, match):
     damage(saved)
@@ -286,13 +295,15 @@ def test_epoch_matches_numpy_reference(corpus, isa):
     cooc = cooccurrence(corpus, window=3)
     n, V, ld = cooc.nnz, len(cooc.vocab), 16
     train = np.empty(n, dtype=[("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
-    tiles = _core.glove_prepare(cooc.records, V, 10.0, 0.75, 3, 0, 1 << 20, 1, train)
+    tiles = _core.glove_prepare(cooc.records, True, V, 10.0, 0.75, 3, 0, 1 << 20, 1, train)
     assert list(tiles) == [0, n]
-    # the training copy: a permutation of the records with log x and f(x)
+    # the training copy: a permutation of the full matrix's non-zeros with log x and f(x)
+    rows, cols, vals = cooc.coo()
     order = np.lexsort((train["col"], train["row"]))
-    np.testing.assert_array_equal(train["row"][order], cooc.records["row"])
-    np.testing.assert_allclose(train["logx"][order], np.log(cooc.records["value"]), rtol=1e-6)
-    x = np.asarray(cooc.records["value"], dtype=np.float64)
+    np.testing.assert_array_equal(train["row"][order], rows)
+    np.testing.assert_array_equal(train["col"][order], cols)
+    np.testing.assert_allclose(train["logx"][order], np.log(vals), rtol=1e-6)
+    x = vals.astype(np.float64)
     np.testing.assert_allclose(train["weight"][order], np.minimum(1, (x / 10.0) ** 0.75), rtol=1e-6)
     rng = np.random.default_rng(0)
     word = np.zeros((V, 3 * ld), np.float32)
@@ -321,7 +332,7 @@ def test_tiles_group_records(corpus):
     cooc = cooccurrence(corpus, window=5)
     V = len(cooc.vocab)
     train = np.empty(cooc.nnz, dtype=[("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
-    tiles = _core.glove_prepare(cooc.records, V, 100.0, 0.75, 1, 16, 1 << 20, 2, train)
+    tiles = _core.glove_prepare(cooc.records, True, V, 100.0, 0.75, 1, 16, 1 << 20, 2, train)
     side = -(-V // 16)
     assert len(tiles) == side * side + 1 and tiles[-1] == cooc.nnz
     tile_of = (train["row"] // 16) * side + train["col"] // 16

@@ -15,7 +15,10 @@ Each thread accumulates in double precision: the pairs of frequent words in a
 dense block (pairs whose frequency ranks have a small product), the others in a
 hash table that is sorted and spilled to a temporary file whenever it fills its
 share of ``memory_gb``. The dense blocks and sorted runs are merged at the end
-into records sorted by ``(row, col)`` and stored as float32. The counts do not
+into records sorted by ``(row, col)`` and stored as float32 (a symmetric
+matrix as its upper triangle, ``row <= col``: half the disk and no transposing
+pass; :meth:`Cooccurrence.coo` and :meth:`Cooccurrence.to_scipy` give the full
+matrix, and training expands each record to both orientations). The counts do not
 depend on the thread count except through the order of floating-point
 additions (differences of a few units in the last place of a double, far below
 float32 resolution).
@@ -73,7 +76,7 @@ from densevec.vectors import Embeddings
 __all__ = ["Cooccurrence", "cooccurrence", "GloVe", "RECORD_DTYPE"]
 
 FORMAT = "densevec-cooccurrence"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RECORD_DTYPE = np.dtype([("row", "<u4"), ("col", "<u4"), ("value", "<f4")])
 _TRAIN_DTYPE = np.dtype([("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
 _WEIGHTINGS = ("harmonic", "uniform")
@@ -118,8 +121,11 @@ class Cooccurrence:
     vocab : Vocab
         Row/column ``i`` is word ``vocab.index_to_word[i]``.
     records : numpy.ndarray
-        Structured array (``row`` uint32, ``col`` uint32, ``value`` float32)
-        of the ``nnz`` non-zeros, memory-mapped, sorted by ``(row, col)``.
+        Structured array (``row`` uint32, ``col`` uint32, ``value`` float32),
+        memory-mapped, sorted by ``(row, col)``: every non-zero, or for a
+        symmetric matrix (``upper`` True) those with ``row <= col``.
+    upper : bool
+        ``records`` hold the upper triangle of a symmetric matrix.
     window, symmetric, weighting
         The counting parameters.
     meta : dict
@@ -143,14 +149,17 @@ class Cooccurrence:
                                     f"expected {FORMAT_VERSION}")
         try:
             nnz = int(meta["nnz"])
+            stored = int(meta["stored"])
+            self.upper = bool(meta["upper"])
             vocab_size = int(meta["vocab_size"])
             self.window = int(meta["window"])
             self.symmetric = bool(meta["symmetric"])
             self.weighting = str(meta["weighting"])
         except (KeyError, TypeError, ValueError):
             raise CooccurrenceError(f"{meta_path}: missing or malformed fields") from None
-        if nnz < 0 or vocab_size < 1:
-            raise CooccurrenceError(f"{meta_path}: bad sizes (nnz {nnz}, vocab_size {vocab_size})")
+        if nnz < 0 or stored < 0 or vocab_size < 1 or stored > nnz or nnz > (2 * stored if self.upper else stored):
+            raise CooccurrenceError(f"{meta_path}: bad sizes (nnz {nnz}, stored {stored}, "
+                                    f"vocab_size {vocab_size})")
         self.meta = meta
         if _vocab is not None:
             self.vocab = _vocab
@@ -172,25 +181,31 @@ class Cooccurrence:
             size = rpath.stat().st_size
         except FileNotFoundError:
             raise CooccurrenceError(f"{rpath}: missing") from None
-        if size != nnz * RECORD_DTYPE.itemsize:
-            raise CooccurrenceError(f"{rpath}: {size} bytes, expected {nnz * RECORD_DTYPE.itemsize} "
-                                    f"for {nnz} records (truncated or foreign)")
-        if nnz == 0:
+        if size != stored * RECORD_DTYPE.itemsize:
+            raise CooccurrenceError(f"{rpath}: {size} bytes, expected {stored * RECORD_DTYPE.itemsize} "
+                                    f"for {stored} records (truncated or foreign)")
+        if stored == 0:
             self.records = np.zeros(0, dtype=RECORD_DTYPE)
         else:
-            self.records = np.memmap(rpath, dtype=RECORD_DTYPE, mode="r", shape=(nnz,))
+            self.records = np.memmap(rpath, dtype=RECORD_DTYPE, mode="r", shape=(stored,))
+        self._nnz = nnz
         if validate:
             try:
-                _core.validate_cooc(self.records, vocab_size)
+                _core.validate_cooc(self.records, vocab_size, self.upper)
             except ValueError as e:
                 raise CooccurrenceError(f"{rpath}: {e}") from None
+            if self.upper:
+                diag = int(np.count_nonzero(self.records["row"] == self.records["col"]))
+                if 2 * stored - diag != nnz:
+                    raise CooccurrenceError(f"{meta_path}: nnz {nnz} does not match the "
+                                            f"{stored} stored records ({diag} on the diagonal)")
         self._finalizer: weakref.finalize | None = None
 
     # ------------------------------------------------------------ accessors
     @property
     def nnz(self) -> int:
-        """Number of non-zero entries (records)."""
-        return int(self.records.shape[0])
+        """Number of non-zeros of the (full) matrix."""
+        return self._nnz
 
     def __len__(self) -> int:
         return self.nnz
@@ -213,26 +228,36 @@ class Cooccurrence:
         return (f"Cooccurrence({len(self.vocab)} words, nnz={self.nnz}, window={self.window}, "
                 f"symmetric={self.symmetric}, weighting={self.weighting!r})")
 
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, cols, values)`` of every non-zero of the full matrix, sorted
+        by ``(row, col)``, as in-memory arrays of length :attr:`nnz`."""
+        r = self.records
+        rows, cols, vals = np.asarray(r["row"]), np.asarray(r["col"]), np.asarray(r["value"])
+        if not self.upper:
+            return rows.copy(), cols.copy(), vals.copy()
+        off = rows != cols
+        rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
+        vals = np.concatenate([vals, vals[off]])
+        order = np.lexsort((cols, rows))
+        return rows[order], cols[order], vals[order]
+
     def to_scipy(self):
-        """The matrix as a ``scipy.sparse.csr_matrix`` of float32 (needs scipy)."""
+        """The full matrix as a ``scipy.sparse.csr_matrix`` of float32 (needs scipy)."""
         try:
             import scipy.sparse as sp
         except ImportError:
             raise ImportError("Cooccurrence.to_scipy needs scipy: pip install scipy") from None
-        r = self.records
-        return sp.csr_matrix(
-            (np.asarray(r["value"]), (np.asarray(r["row"]), np.asarray(r["col"]))),
-            shape=self.shape, dtype=np.float32,
-        )
+        rows, cols, vals = self.coo()
+        return sp.csr_matrix((vals, (rows, cols)), shape=self.shape, dtype=np.float32)
 
     def to_dense(self) -> np.ndarray:
-        """The matrix as a dense float32 array (small vocabularies only)."""
+        """The full matrix as a dense float32 array (small vocabularies only)."""
         n = len(self.vocab)
         if n * n > 1 << 28:
             raise ValueError(f"a dense {n} x {n} matrix is too large; use to_scipy()")
         out = np.zeros((n, n), dtype=np.float32)
-        r = self.records
-        out[np.asarray(r["row"]), np.asarray(r["col"])] = np.asarray(r["value"])
+        rows, cols, vals = self.coo()
+        out[rows, cols] = vals
         return out
 
     # ------------------------------------------------------------ open / save
@@ -343,13 +368,16 @@ def cooccurrence(
             "densevec_version": _core.__version__,
             "vocab_size": len(corpus.vocab),
             "nnz": int(st["nnz"]),
+            "stored": int(st["stored"]),
+            "upper": bool(symmetric),
             "window": window,
             "symmetric": bool(symmetric),
             "weighting": weighting,
             "corpus_fingerprint": corpus.fingerprint,
             "vocab_sha256": _sha256(tmp / "vocab.txt"),
             "memory_gb": float(memory_gb),
-            "stats": {k: int(v) for k, v in st.items()} | {"seconds": seconds, "threads": n_threads},
+            "stats": {k: (float(v) if k.endswith("seconds") else int(v)) for k, v in st.items()}
+            | {"seconds": seconds, "threads": n_threads},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     except BaseException:
@@ -585,8 +613,8 @@ class GloVe:
             # Buckets of at most ~64 MiB (or a quarter of the budget) are
             # shuffled in memory, each by one thread.
             bucket = max(1 << 12, min(64 << 20, budget // 4) // _TRAIN_DTYPE.itemsize)
-            tiles = _core.glove_prepare(cooc.records, len(cooc.vocab), self.x_max, self.alpha,
-                                        self.seed, _TILE_ROWS, bucket, threads, out)
+            tiles = _core.glove_prepare(cooc.records, cooc.upper, len(cooc.vocab), self.x_max,
+                                        self.alpha, self.seed, _TILE_ROWS, bucket, threads, out)
         except BaseException:
             del out
             cleanup()
