@@ -49,7 +49,7 @@ class HugeArray {
     if (p == MAP_FAILED)
       throw IOError("cannot allocate " + std::to_string(bytes_ >> 20) + " MiB for counting: " + errno_text());
 #ifdef MADV_HUGEPAGE
-    if (bytes_ >= kHuge && !getenv("DVNOHUGE")) ::madvise(p, bytes_, MADV_HUGEPAGE);
+    if (bytes_ >= kHuge) ::madvise(p, bytes_, MADV_HUGEPAGE);
 #endif
     data_ = static_cast<T*>(p);
   }
