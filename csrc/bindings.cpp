@@ -506,12 +506,11 @@ dv::GloveModel glove_model(py::array& word, py::array& ctx, py::array& word_bias
   DV_CHECK(ctx.shape(0) == V && word_bias.shape(0) == V && ctx_bias.shape(0) == V,
            "word, ctx and the biases must have the same number of rows");
   DV_CHECK(word.shape(1) == ctx.shape(1), "word and ctx differ in width");
-  DV_CHECK(word.shape(1) % 48 == 0 && word.shape(1) > 0,
-           "word rows must hold 3 * ld floats (ld floats, ld doubles) with ld a multiple of 16, got "
-               << word.shape(1));
+  DV_CHECK(word.shape(1) % 32 == 0 && word.shape(1) > 0,
+           "word rows must hold 2 * ld floats with ld a multiple of 16, got " << word.shape(1));
   DV_CHECK(word_bias.shape(1) == 2 && ctx_bias.shape(1) == 2, "biases must have shape (V, 2)");
   m.vocab = static_cast<uint32_t>(V);
-  m.ld = static_cast<size_t>(word.shape(1)) / 3;
+  m.ld = static_cast<size_t>(word.shape(1)) / 2;
   return m;
 }
 
@@ -554,14 +553,13 @@ py::dict glove_epoch(py::array word, py::array ctx, py::array word_bias, py::arr
   return out;
 }
 
-// One AdaGrad step on explicit rows (3 * ld floats each: ld floats, ld
-// doubles), for kernel tests.
+// One AdaGrad step on explicit rows (2 * ld floats each), for kernel tests.
 void glove_adagrad(py::array w, py::array c, float step, const std::string& isa) {
   float* wp = out_data<float>(w, "w", 1);
   float* cp = out_data<float>(c, "c", 1);
   DV_CHECK(w.size() == c.size(), "w and c differ in length");
-  DV_CHECK(w.size() % 48 == 0 && w.size() > 0, "rows must hold 3 * ld floats, ld a multiple of 16");
-  kernels_arg(isa).glove_adagrad(wp, cp, step, static_cast<size_t>(w.size()) / 3);
+  DV_CHECK(w.size() % 32 == 0 && w.size() > 0, "rows must hold 2 * ld floats, ld a multiple of 16");
+  kernels_arg(isa).glove_adagrad(wp, cp, step, static_cast<size_t>(w.size()) / 2);
 }
 
 }  // namespace

@@ -172,7 +172,7 @@ GloveEpochStats glove_epoch(const GloveEpochConfig& cfg, const GloveModel& m, co
       chunks.emplace_back(b, std::min(tiles[t + 1], b + cfg.max_chunk));
   const uint64_t n_chunks = chunks.size();
 
-  const size_t ld = m.ld, stride = 3 * ld;
+  const size_t ld = m.ld, stride = 2 * ld;
   const float eta = cfg.eta;
   std::vector<double> cost(T, 0.0);
   std::vector<uint64_t> count(T, 0);

@@ -42,10 +42,10 @@ std::vector<uint64_t> glove_prepare(const CoocRecord* in, uint64_t n, bool upper
                                     uint64_t n_out, std::atomic<bool>& stop,
                                     const std::function<bool()>& poll);
 
-// Parameters, updated in place. word and ctx hold, per word, 3 * ld floats:
+// Parameters, updated in place. word and ctx hold, per word, 2 * ld floats:
 // the vector (dim values, then zeros up to ld) and its AdaGrad accumulators
-// (ld doubles, starting at 1). The biases hold, per word, [bias, accumulator]
-// as doubles.
+// (ld values, starting at 1). The biases hold, per word, [bias, accumulator]
+// as doubles (two scalars per record: precision for free).
 struct GloveModel {
   float* word;
   float* ctx;

@@ -103,28 +103,18 @@ inline __m256 rsqrt_nr(__m256 g) {
   return _mm256_mul_ps(hy, t);
 }
 
-// Eight double accumulators at g, rounded to floats.
-inline __m256 load_acc(const double* g) {
-  return _mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(g + 4)), _mm256_cvtpd_ps(_mm256_loadu_pd(g)));
-}
-
-// g[0..8) += d (widened to double).
-inline void add_acc(double* g, __m256 d) {
-  _mm256_storeu_pd(g, _mm256_add_pd(_mm256_loadu_pd(g), _mm256_cvtps_pd(_mm256_castps256_ps128(d))));
-  _mm256_storeu_pd(g + 4, _mm256_add_pd(_mm256_loadu_pd(g + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
-}
-
 void glove_adagrad_avx2(float* w, float* c, float step, size_t ld) {
   const __m256 s = _mm256_set1_ps(step);
-  double* gw = reinterpret_cast<double*>(w + ld);
-  double* gc = reinterpret_cast<double*>(c + ld);
+  float* gw = w + ld;
+  float* gc = c + ld;
   for (size_t j = 0; j < ld; j += 8) {
     const __m256 wv = _mm256_loadu_ps(w + j), cv = _mm256_loadu_ps(c + j);
+    const __m256 gwv = _mm256_loadu_ps(gw + j), gcv = _mm256_loadu_ps(gc + j);
     const __m256 dw = _mm256_mul_ps(s, cv), dc = _mm256_mul_ps(s, wv);
-    _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(dw, rsqrt_nr(load_acc(gw + j)), wv));
-    _mm256_storeu_ps(c + j, _mm256_fnmadd_ps(dc, rsqrt_nr(load_acc(gc + j)), cv));
-    add_acc(gw + j, _mm256_mul_ps(dw, dw));
-    add_acc(gc + j, _mm256_mul_ps(dc, dc));
+    _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(dw, rsqrt_nr(gwv), wv));
+    _mm256_storeu_ps(c + j, _mm256_fnmadd_ps(dc, rsqrt_nr(gcv), cv));
+    _mm256_storeu_ps(gw + j, _mm256_fmadd_ps(dw, dw, gwv));
+    _mm256_storeu_ps(gc + j, _mm256_fmadd_ps(dc, dc, gcv));
   }
 }
 double sg_window_avx2(const W2VWindow& w) { return sg_window_impl<OpsAvx2>(w); }

@@ -110,29 +110,18 @@ inline __m512 rsqrt_nr(__m512 g) {
   return _mm512_mul_ps(hy, t);
 }
 
-// Sixteen double accumulators at g, rounded to floats.
-inline __m512 load_acc(const double* g) {
-  const __m256 lo = _mm512_cvtpd_ps(_mm512_loadu_pd(g)), hi = _mm512_cvtpd_ps(_mm512_loadu_pd(g + 8));
-  return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
-}
-
-// g[0..16) += d (widened to double).
-inline void add_acc(double* g, __m512 d) {
-  _mm512_storeu_pd(g, _mm512_add_pd(_mm512_loadu_pd(g), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
-  _mm512_storeu_pd(g + 8, _mm512_add_pd(_mm512_loadu_pd(g + 8), _mm512_cvtps_pd(_mm512_extractf32x8_ps(d, 1))));
-}
-
 void glove_adagrad_avx512(float* w, float* c, float step, size_t ld) {
   const __m512 s = _mm512_set1_ps(step);
-  double* gw = reinterpret_cast<double*>(w + ld);
-  double* gc = reinterpret_cast<double*>(c + ld);
+  float* gw = w + ld;
+  float* gc = c + ld;
   for (size_t j = 0; j < ld; j += 16) {
     const __m512 wv = _mm512_loadu_ps(w + j), cv = _mm512_loadu_ps(c + j);
+    const __m512 gwv = _mm512_loadu_ps(gw + j), gcv = _mm512_loadu_ps(gc + j);
     const __m512 dw = _mm512_mul_ps(s, cv), dc = _mm512_mul_ps(s, wv);
-    _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(dw, rsqrt_nr(load_acc(gw + j)), wv));
-    _mm512_storeu_ps(c + j, _mm512_fnmadd_ps(dc, rsqrt_nr(load_acc(gc + j)), cv));
-    add_acc(gw + j, _mm512_mul_ps(dw, dw));
-    add_acc(gc + j, _mm512_mul_ps(dc, dc));
+    _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(dw, rsqrt_nr(gwv), wv));
+    _mm512_storeu_ps(c + j, _mm512_fnmadd_ps(dc, rsqrt_nr(gcv), cv));
+    _mm512_storeu_ps(gw + j, _mm512_fmadd_ps(dw, dw, gwv));
+    _mm512_storeu_ps(gc + j, _mm512_fmadd_ps(dc, dc, gcv));
   }
 }
 double sg_window_avx512(const W2VWindow& w) { return sg_window_impl<OpsAvx512>(w); }

@@ -32,14 +32,14 @@ float dot_f32_serial(const float* a, const float* b, size_t n) { return OpsSeria
 void axpy_f32_serial(float a, const float* x, float* y, size_t n) { OpsSerial::axpy(a, x, y, n); }
 
 void glove_adagrad_serial(float* w, float* c, float step, size_t ld) {
-  double* gw = reinterpret_cast<double*>(w + ld);
-  double* gc = reinterpret_cast<double*>(c + ld);
+  float* gw = w + ld;
+  float* gc = c + ld;
   for (size_t j = 0; j < ld; ++j) {
     const float dw = step * c[j], dc = step * w[j];
-    w[j] -= dw / std::sqrt(static_cast<float>(gw[j]));
-    c[j] -= dc / std::sqrt(static_cast<float>(gc[j]));
-    gw[j] += static_cast<double>(dw * dw);
-    gc[j] += static_cast<double>(dc * dc);
+    w[j] -= dw / std::sqrt(gw[j]);
+    c[j] -= dc / std::sqrt(gc[j]);
+    gw[j] += dw * dw;
+    gc[j] += dc * dc;
   }
 }
 double sg_window_serial(const W2VWindow& w) { return sg_window_impl<OpsSerial>(w); }

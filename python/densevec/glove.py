@@ -28,10 +28,11 @@ float32 resolution).
 ``f(x) = min(1, (x / x_max)^alpha)``, by AdaGrad on every parameter, as
 Stanford's ``glove``: a parameter with gradient ``g`` moves by
 ``-lr * g / sqrt(G)`` and then ``G += (lr * g)^2``, starting from ``G = 1``;
-vectors and biases start uniform in ``[-0.5/dim, 0.5/dim)``. Vectors are
-float32; the AdaGrad accumulators and the biases are float64 (an accumulator
-only grows, and in float32 the small late increments of frequent words would
-round away).
+vectors and biases start uniform in ``[-0.5/dim, 0.5/dim)``. Vectors and their
+AdaGrad accumulators are float32, biases and theirs float64. (float64 vector
+accumulators, which keep the small late increments of frequent words exactly,
+gave the same analogy accuracy and WordSim353 correlation on big.txt at 1.5x
+the time per epoch.)
 
 Record order: the records are grouped into tiles of 256 x 256 words (rows by
 columns) and shuffled uniformly inside each tile, once; every epoch visits the
@@ -536,11 +537,11 @@ class GloVe:
         rng = np.random.default_rng(self.seed)
 
         def init_block() -> np.ndarray:
-            # per word: the vector (ld float32, zero past dim), then its
-            # AdaGrad accumulators (ld float64, starting at 1)
-            block = np.zeros((n_words, 3 * ld), dtype=np.float32)
+            # per word: the vector (ld values, zero past dim), then its
+            # AdaGrad accumulators (ld values, starting at 1)
+            block = np.zeros((n_words, 2 * ld), dtype=np.float32)
             block[:, :dim] = (rng.random((n_words, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-            block[:, ld:].view(np.float64)[:] = 1.0
+            block[:, ld:] = 1.0
             return block
 
         def init_bias() -> np.ndarray:
