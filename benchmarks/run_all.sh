@@ -14,3 +14,6 @@ python benchmarks/compare_word2vec.py --corpus "$CORPUS" --mode skipgram --loss 
   --quality-epochs 0 --out benchmarks/results/word2vec-skipgram-hs.md
 python benchmarks/compare_word2vec.py --corpus "$CORPUS" --mode cbow --loss hs --peers gensim \
   --quality-epochs 0 --out benchmarks/results/word2vec-cbow-hs.md
+python benchmarks/bench_glove.py --corpus "$CORPUS" --out benchmarks/results/glove.md
+python benchmarks/bench_search.py
+python benchmarks/bench_store.py --out benchmarks/results/store.md

@@ -484,65 +484,71 @@ std::vector<Merger::Run> runs_for_rows(const std::vector<Merger::Run>& runs, uin
   return out;
 }
 
-// The output file, mapped for scattered writes.
-class OutputMap {
+// The output file: each thread writes its own stretch through a buffer
+// (pwrite at known offsets), so that the records never sit in this
+// process's memory.
+class OutputFile {
  public:
-  OutputMap(const std::string& path, uint64_t n) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  OutputFile(const std::string& path, uint64_t n) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd_ < 0) throw IOError(path + ": cannot create: " + errno_text());
-    size_ = n * sizeof(CoocRecord);
-    if (size_ == 0) return;
-    // Blocks are allocated up front; see also prefault().
-    if (::posix_fallocate(fd_, 0, static_cast<off_t>(size_)) != 0 &&
-        ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    const off_t size = static_cast<off_t>(n * sizeof(CoocRecord));
+    if (size > 0 && ::posix_fallocate(fd_, 0, size) != 0 && ::ftruncate(fd_, size) != 0)
       fail("cannot size");
-    }
-    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (p == MAP_FAILED) fail("cannot map");
-    data_ = static_cast<CoocRecord*>(p);
   }
-  OutputMap(const OutputMap&) = delete;
-  OutputMap& operator=(const OutputMap&) = delete;
-  CoocRecord* data() { return data_; }
-  // Faults records [first, last) in writable ahead of the writes (Linux
-  // 5.14+; elsewhere the writes fault the pages in themselves).
-  void prefault(uint64_t first, uint64_t last) {
-#ifdef MADV_POPULATE_WRITE
-    const uint64_t page = 4096;
-    const uint64_t b = (first * sizeof(CoocRecord) + page - 1) / page * page;
-    const uint64_t e = last * sizeof(CoocRecord) / page * page;
-    if (data_ && e > b) ::madvise(reinterpret_cast<char*>(data_) + b, e - b, MADV_POPULATE_WRITE);
-#else
-    (void)first;
-    (void)last;
-#endif
-  }
-  void close() {
-    if (data_) {
-      int rc = ::munmap(data_, size_);
-      data_ = nullptr;
-      if (rc != 0) fail("cannot unmap");
-    }
-    if (fd_ >= 0) {
-      int rc = ::close(fd_);
-      fd_ = -1;
-      if (rc != 0) throw IOError(path_ + ": cannot close: " + errno_text());
-    }
-  }
-  ~OutputMap() {
-    if (data_) ::munmap(data_, size_);
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile() {
     if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Buffered sequential writer from record `first` on.
+  class Writer {
+   public:
+    Writer(OutputFile& f, uint64_t first) : f_(f), next_(first) { buf_.reserve(kBuffer); }
+    void put(const CoocRecord& r) {
+      buf_.push_back(r);
+      if (buf_.size() == kBuffer) flush();
+    }
+    void flush() {
+      f_.write_at(next_, buf_.data(), buf_.size());
+      next_ += buf_.size();
+      buf_.clear();
+    }
+
+   private:
+    static constexpr size_t kBuffer = 1 << 16;
+    OutputFile& f_;
+    uint64_t next_;
+    std::vector<CoocRecord> buf_;
+  };
+
+  void write_at(uint64_t first, const CoocRecord* recs, size_t n) {
+    const char* p = reinterpret_cast<const char*>(recs);
+    size_t left = n * sizeof(CoocRecord);
+    off_t off = static_cast<off_t>(first * sizeof(CoocRecord));
+    while (left > 0) {
+      const ssize_t w = ::pwrite(fd_, p, left, off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) fail("cannot write");
+      p += w;
+      off += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+
+  void close() {
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) throw IOError(path_ + ": cannot close: " + errno_text());
   }
 
  private:
   [[noreturn]] void fail(const char* what) {
-    std::string msg = path_ + ": " + what + " the output (disk full?): " + errno_text();
-    throw IOError(msg);
+    throw IOError(path_ + ": " + what + " the output (disk full?): " + errno_text());
   }
   std::string path_;
   int fd_ = -1;
-  size_t size_ = 0;
-  CoocRecord* data_ = nullptr;
 };
 
 }  // namespace
@@ -701,18 +707,16 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_
     total += per_row[r];
   }
   for (int t = 0; t < T; ++t) diag += diagonal[t];
-  OutputMap out(out_path, total);
-  CoocRecord* rec = out.data();
-  std::vector<uint64_t> range_start(T + 1);
-  for (int t = 0; t <= T; ++t) range_start[t] = t < T ? cursor[bounds[t]] : total;
+  OutputFile out(out_path, total);
   run_parallel(
       T,
       [&](int t) {
-        out.prefault(range_start[t], range_start[t + 1]);
+        OutputFile::Writer w(out, bounds[t] < vocab ? cursor[bounds[t]] : total);
         merge_rows(layout, dense, runs_for_rows(runs, V, bounds[t], bounds[t + 1]), bounds[t],
                    bounds[t + 1], [&](uint32_t r, uint32_t c, double v) {
-                     rec[cursor[r]++] = CoocRecord{r, c, static_cast<float>(v)};
+                     w.put(CoocRecord{r, c, static_cast<float>(v)});
                    });
+        w.flush();
       },
       poll, stop);
   DV_CHECK(!stop.load(), "co-occurrence counting was interrupted");
