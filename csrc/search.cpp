@@ -1,5 +1,7 @@
 // Exact top-k search: SIMD scans of row chunks into a small score buffer,
-// then a bounded heap per query with an early-reject threshold.
+// then a bounded heap per query with an early-reject threshold. int8 rows
+// skip the buffer: their kernel computes the keys and applies the heap's
+// threshold itself (filter_rows_i8), and only the rows that pass reach the heap.
 //
 // Work split: few queries (fewer than threads) split the rows across threads,
 // each with its own heaps, merged at the end; otherwise the queries are split.
@@ -72,6 +74,20 @@ class TopK {
     }
   }
 
+  // Offers rows in increasing id order, as push_scan does for one of them.
+  void offer(float key, int64_t id) {
+    if (h_.size() < k_)
+      push({clean(key), id});
+    else if (key > h_.front().key)
+      replace_worst({key, id});
+  }
+
+  // What a row's key must beat to enter: the worst key once the heap is
+  // full, else NaN (every row enters).
+  float threshold() const {
+    return h_.size() < k_ ? std::numeric_limits<float>::quiet_NaN() : h_.front().key;
+  }
+
   const std::vector<Cand>& items() const { return h_; }
 
   // Best first; leaves the heap empty of structure (call once, at the end).
@@ -137,14 +153,19 @@ class Scanner {
           const std::vector<int64_t>& exclude)
       : q_(q), b_(b), metric_(metric), sk_(sk), exclude_(exclude),
         packed_(q.m >= kPackedMinQueries && b.type != RowType::I8 && !direct_l2()),
-        chunk_(chunk_rows(b, packed_)), buf_(4 * chunk_),
-        ibuf_(b.type == RowType::I8 ? chunk_ : 0), pbuf_(packed_ ? sk.packed_size(chunk_, b.d) : 0) {}
+        chunk_(chunk_rows(b, packed_)), buf_(b.type == RowType::I8 ? 0 : 4 * chunk_),
+        hit_idx_(b.type == RowType::I8 ? chunk_ : 0), hit_key_(hit_idx_.size()),
+        pbuf_(packed_ ? sk.packed_size(chunk_, b.d) : 0) {}
 
   // Queries [q0, q1) against rows [r0, r1); heaps[i] belongs to query q0 + i.
   void scan(size_t q0, size_t q1, size_t r0, size_t r1, std::vector<TopK>& heaps) {
     const size_t d = q_.d;
     for (size_t c0 = r0; c0 < r1; c0 += chunk_) {
       const size_t cnt = std::min(chunk_, r1 - c0);
+      if (b_.type == RowType::I8) {
+        for (size_t qi = q0; qi < q1; ++qi) scan_i8(qi, c0, cnt, heaps[qi - q0]);
+        continue;
+      }
       if (!packed_) {
         for (size_t qi = q0; qi < q1; ++qi) {
           raw(qi, c0, cnt, buf_.data());
@@ -190,11 +211,33 @@ class Scanner {
     } else if (b_.type == RowType::F16) {
       const uint16_t* rows = static_cast<const uint16_t*>(b_.rows) + c0 * d;
       (direct_l2() ? sk_.l2_rows_f16 : sk_.dot_rows_f16)(q, rows, cnt, d, out);
-    } else {
-      const int8_t* rows = static_cast<const int8_t*>(b_.rows) + c0 * d;
-      sk_.dot_rows_i8(q_.i8.data() + qi * d, rows, cnt, d, ibuf_.data());
-      const float s = q_.qscale[qi];
-      for (size_t i = 0; i < cnt; ++i) out[i] = static_cast<float>(ibuf_[i]) * s;
+    }
+  }
+
+  // int8 rows [c0, c0 + cnt): the kernel computes the keys (I8Keys: the
+  // formula finish applies to scaled rows) and tests them against the heap's
+  // threshold; the rows that pass are offered in order, skipping excluded
+  // ones. The threshold only rises while they are offered, so every row that
+  // enters the heap passed the kernel's test: the result is that of push_scan.
+  void scan_i8(size_t qi, size_t c0, size_t cnt, TopK& heap) {
+    const size_t d = q_.d;
+    simd::I8Keys keys;
+    keys.kind = metric_ == Metric::Cosine ? simd::I8Keys::Cosine
+                : metric_ == Metric::L2   ? simd::I8Keys::L2
+                                          : simd::I8Keys::Dot;
+    keys.qscale = q_.qscale[qi];
+    keys.scale = b_.scale + c0;
+    keys.norms = b_.norms ? b_.norms + c0 : nullptr;
+    keys.qq = q_.qq[qi];
+    const int8_t* rows = static_cast<const int8_t*>(b_.rows) + c0 * d;
+    const size_t hits = sk_.filter_rows_i8(q_.i8.data() + qi * d, rows, cnt, d, keys, heap.threshold(),
+                                           hit_idx_.data(), hit_key_.data());
+    auto ex = std::lower_bound(exclude_.begin(), exclude_.end(), int64_t(c0));
+    for (size_t h = 0; h < hits; ++h) {
+      const int64_t id = int64_t(c0) + hit_idx_[h];
+      while (ex != exclude_.end() && *ex < id) ++ex;
+      if (ex != exclude_.end() && *ex == id) continue;
+      heap.offer(hit_key_[h], id);
     }
   }
 
@@ -239,7 +282,8 @@ class Scanner {
   bool packed_;
   size_t chunk_;
   std::vector<float> buf_;
-  std::vector<int32_t> ibuf_;
+  std::vector<uint32_t> hit_idx_;
+  std::vector<float> hit_key_;
   std::vector<float> pbuf_;
 };
 

@@ -196,6 +196,91 @@ def test_nan_rows_rank_last():
     assert list(ids[0]) == [0, 3, 2, 1]
 
 
+# The int8 scan computes keys and applies the top-k threshold inside the
+# kernel (filter_rows_i8). d covers short rows (< 32 columns), every block
+# count the AVX2 kernel unrolls (1..12, with and without a tail) and the
+# runtime loop beyond (d >= 416); n covers partial groups of 8 rows and several
+# chunks; k = 1200 outgrows the first chunk (the threshold stays open).
+I8_DIMS = [1, 3, 17, 31, 32, 33, 64, 100, 128, 160, 300, 301, 384, 416, 450]
+
+
+def int8_problem(n, d, m, seed):
+    """int8 rows (with -128, read as -127), odd scales (zero, NaN, repeats for
+    ties), norms (some zero) and integer queries whose int8 scale is exactly 1."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-128, 128, size=(n, d)).astype(np.int8)
+    rows[3] = rows[n // 2]  # duplicate rows with the same scale: equal keys, lower id first
+    scale = rng.uniform(0.001, 0.02, size=n).astype(np.float32)
+    scale[n // 2] = scale[3]
+    scale[[5, n - 1]] = 0.0
+    scale[7] = np.nan
+    norms = (np.linalg.norm(np.maximum(rows, -127).astype(np.float64), axis=1) * scale).astype(np.float32)
+    norms[[11, n - 2]] = 0.0
+    q = rng.integers(-127, 128, size=(m, d)).astype(np.float32)
+    q[:, 0] = 127
+    return rows, scale, norms, q
+
+
+def int8_keys_reference(rows, scale, norms, q, metric):
+    """Keys as csrc/simd/kernels.h (I8Keys) defines them, step by step in float32."""
+    dots = (q.astype(np.int64) @ np.maximum(rows, -127).astype(np.int64).T).astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        key = dots * np.float32(1.0) * scale  # the query's int8 scale is 1
+        if metric == "l2":
+            qq = (q.astype(np.float64) ** 2).sum(1).astype(np.float32)[:, None]
+            t = qq - np.float32(2) * key + norms * norms
+            return np.where(t < 0, np.float32(0), t)  # distances; NaN stays NaN
+    return key
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("d", I8_DIMS)
+@pytest.mark.parametrize("metric", ["dot", "l2"])
+def test_int8_fused_scan_equals_float32_reference(isa, d, metric):
+    n = 2000 + d % 7
+    rows, scale, norms, q = int8_problem(n, d, 3, seed=d)
+    exclude = np.array([0, 3, 8, n - 1, 1000], dtype=np.int64)
+    ref = int8_keys_reference(rows, scale, norms, q, metric)
+    rank = np.where(np.isnan(ref), np.inf if metric == "l2" else -np.inf, ref)  # NaN ranks last
+    for k in (10, 1200):
+        ids, scores = _core.search(q, rows, k, metric, scale, norms, exclude, 1, isa)
+        expected = ref_topk(rank, k, metric == "dot", exclude=set(exclude.tolist()))
+        assert np.array_equal(ids, expected)
+        want = np.take_along_axis(rank, expected, 1).astype(np.float32)
+        assert np.array_equal(scores.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("isa", [i for i in ISAS if i != "serial"])
+@pytest.mark.parametrize("d", I8_DIMS)
+@pytest.mark.parametrize("metric", ["dot", "cosine", "l2"])
+def test_int8_fused_scan_bit_identical_to_serial(isa, d, metric):
+    """Float queries (any int8 scale), cosine included: every ISA returns the
+    serial kernel's ids and score bits, single queries and a batch."""
+    n = 5000 + d % 5
+    rows, scale, norms, _ = int8_problem(n, d, 1, seed=100 + d)
+    q = np.random.default_rng(d).standard_normal((6, d)).astype(np.float32)
+    exclude = np.array([2, 4095, 4096, n - 3], dtype=np.int64)
+    for k in (1, 10, 1200):
+        want = _core.search(q, rows, k, metric, scale, norms, exclude, 1, "serial")
+        for qs in (q, q[:1]):
+            got = _core.search(qs, rows, k, metric, scale, norms, exclude, 1, isa)
+            assert np.array_equal(got[0], want[0][:len(qs)])
+            assert np.array_equal(got[1].view(np.uint32), want[1][:len(qs)].view(np.uint32))
+    if metric == "cosine":  # without norms the rows count as unit length
+        want = _core.search(q, rows, 10, "cosine", scale, None, None, 1, "serial")
+        got = _core.search(q, rows, 10, "cosine", scale, None, None, 1, isa)
+        assert np.array_equal(got[0], want[0])
+        assert np.array_equal(got[1].view(np.uint32), want[1].view(np.uint32))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_int8_nan_keys_rank_last_and_fill_the_heap(isa):
+    rows = np.array([[1], [1], [2], [1]], dtype=np.int8)
+    scale = np.array([np.nan, 1.0, 1.0, np.nan], dtype=np.float32)
+    ids, scores = _core.search(np.ones((1, 1), np.float32), rows, 4, "dot", scale, None, None, 1, isa)
+    assert list(ids[0]) == [2, 1, 0, 3] and list(scores[0][2:]) == [-np.inf, -np.inf]
+
+
 @pytest.mark.parametrize("m", [1, 3, 70])
 @pytest.mark.parametrize("metric", ["dot", "cosine", "l2"])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])

@@ -40,6 +40,20 @@ struct W2VWindow {
   const SigmoidTable* sig;
 };
 
+// Search keys of int8 rows (see csrc/search.h), computed in float32 in this
+// order, the same in every ISA (scores are bit-identical across them):
+//   key = float(<q, row i>) * qscale;  key *= scale[i];  then
+//   Cosine (norms given): key = norms[i] > 0 ? key / norms[i] : 0
+//   L2:                   key = -max(qq - 2 * key + norms[i] * norms[i], 0)
+// (max(x, 0) keeps a NaN x). scale and norms start at the first row scanned.
+struct I8Keys {
+  enum Kind { Dot, Cosine, L2 } kind = Dot;
+  float qscale = 1.0f;
+  const float* scale = nullptr;  // required
+  const float* norms = nullptr;  // Cosine: optional (none = unit rows); L2: required
+  float qq = 0.0f;               // L2: |q|^2
+};
+
 // Scans of one query over n contiguous rows of dim d (row i starts at
 // rows + i * d; no alignment needed), for exact search (csrc/search.cpp).
 struct ScanKernels {
@@ -67,6 +81,15 @@ struct ScanKernels {
   void (*dot_packed_f32)(const float* q, size_t nq, const float* packed, size_t n, size_t d,
                          float* out, size_t out_stride);
   size_t packed_size(size_t n, size_t d) const { return (n + panel - 1) / panel * panel * d; }
+
+  // int8 scan fused with the first step of top-k selection: for every row i
+  // (ascending) whose key (see I8Keys; q as in dot_rows_i8) is not <= thr,
+  // writes idx[c] = i and key[c] = its key, and returns how many there are
+  // (at most n). NaN keys always pass, and thr = NaN passes every row; the
+  // caller ranks what passes. Most rows fail once the top-k is full, so their
+  // scores never leave registers.
+  size_t (*filter_rows_i8)(const int8_t* q, const int8_t* rows, size_t n, size_t d,
+                           const I8Keys& keys, float thr, uint32_t* idx, float* key);
 };
 
 const ScanKernels& scan_kernels_serial();

@@ -3,6 +3,7 @@
 // the last d % 16 columns (d % 32 for int8) use masked, zero-filled loads.
 #include "simd/avx512_common.h"  // first: it silences a GCC 12 header warning
 
+#include "simd/i8_keys_avx2.h"
 #include "simd/kernels.h"
 #include "simd/pack_impl.h"
 
@@ -141,6 +142,21 @@ void dot_rows_i8_avx512(const int8_t* q, const int8_t* rows, size_t n, size_t d,
   }
 }
 
+// Fused int8 scan + threshold: the dot products above in blocks of 64 rows,
+// keys and test with the AVX2 code the AVX2 kernel uses (same keys).
+size_t filter_rows_i8_avx512(const int8_t* q, const int8_t* rows, size_t n, size_t d, const I8Keys& k,
+                             float thr, uint32_t* idx, float* key) {
+  using avx2::filter_from_dots;
+  switch (k.kind) {
+    case I8Keys::Cosine:
+      return filter_from_dots<I8Keys::Cosine>(dot_rows_i8_avx512, q, rows, n, d, k, thr, idx, key);
+    case I8Keys::L2:
+      return filter_from_dots<I8Keys::L2>(dot_rows_i8_avx512, q, rows, n, d, k, thr, idx, key);
+    default:
+      return filter_from_dots<I8Keys::Dot>(dot_rows_i8_avx512, q, rows, n, d, k, thr, idx, key);
+  }
+}
+
 constexpr size_t kPanel = 16;
 
 void pack_f32_avx512(const float* rows, size_t n, size_t d, float* packed) {
@@ -196,7 +212,8 @@ void dot_packed_f32_avx512(const float* q, size_t nq, const float* packed, size_
 const ScanKernels& scan_kernels_avx512() {
   static const ScanKernels k{dot_rows_f32_avx512, dot_rows_f16_avx512, dot_rows_i8_avx512,
                              l2_rows_f32_avx512,  l2_rows_f16_avx512,  kPanel,
-                             pack_f32_avx512,     pack_f16_avx512,     dot_packed_f32_avx512};
+                             pack_f32_avx512,     pack_f16_avx512,     dot_packed_f32_avx512,
+                             filter_rows_i8_avx512};
   return k;
 }
 

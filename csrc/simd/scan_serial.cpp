@@ -1,6 +1,7 @@
 // Portable scan kernels (plain loops): the reference twin of scan_avx2.cpp and
 // scan_avx512.cpp, and the kernels used where neither is available.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "simd/kernels.h"
@@ -55,6 +56,33 @@ void dot_rows_i8_serial(const int8_t* q, const int8_t* rows, size_t n, size_t d,
   }
 }
 
+// The key formula of I8Keys, step by step (no fused multiply-add: this file
+// is compiled without FMA, and the vector kernels use separate multiplies and
+// adds in the same order).
+inline float i8_key(int32_t dot, const I8Keys& k, size_t i) {
+  float key = static_cast<float>(dot) * k.qscale;
+  key *= k.scale[i];
+  if (k.kind == I8Keys::Cosine && k.norms) {
+    key = k.norms[i] > 0 ? key / k.norms[i] : 0.0f;
+  } else if (k.kind == I8Keys::L2) {
+    const float t = k.qq - 2.0f * key + k.norms[i] * k.norms[i];
+    key = -(t < 0.0f ? 0.0f : t);
+  }
+  return key;
+}
+
+size_t filter_rows_i8_serial(const int8_t* q, const int8_t* rows, size_t n, size_t d,
+                             const I8Keys& keys, float thr, uint32_t* idx, float* key) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int32_t dot;
+    dot_rows_i8_serial(q, rows + i * d, 1, d, &dot);
+    const float k = i8_key(dot, keys, i);
+    if (!(k <= thr)) idx[c] = static_cast<uint32_t>(i), key[c++] = k;
+  }
+  return c;
+}
+
 void l2_rows_f32_serial(const float* q, const float* rows, size_t n, size_t d, float* out) {
   for (size_t i = 0; i < n; ++i) {
     const float* r = rows + i * d;
@@ -107,7 +135,8 @@ void dot_packed_f32_serial(const float* q, size_t nq, const float* packed, size_
 const ScanKernels& scan_kernels_serial() {
   static const ScanKernels k{dot_rows_f32_serial, dot_rows_f16_serial,   dot_rows_i8_serial,
                              l2_rows_f32_serial,  l2_rows_f16_serial,    kPanel,
-                             pack_f32_serial,     pack_f16_serial,       dot_packed_f32_serial};
+                             pack_f32_serial,     pack_f16_serial,       dot_packed_f32_serial,
+                             filter_rows_i8_serial};
   return k;
 }
 
