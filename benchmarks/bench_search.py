@@ -8,7 +8,10 @@ something):
 
 * single-query latency (1 thread, median over 30 queries) and the scan rate in
   GB/s of the stored rows, next to this machine's single-thread read bandwidth
-  (numpy sum over a 1 GB array);
+  (numpy sum over a 1 GB array). The engines take turns: 6 rounds of 5
+  queries each, the order rotating every round, so that drift of the machine
+  over seconds (+-10% on a shared VM) affects every engine alike and ratios
+  between them (int8 against float32, densevec against faiss) hold within a run;
 * batch throughput for 1000 queries with 1 and 2 threads;
 * recall@10 of float16 and int8 (and int8 rescored in float32 from its best 40)
   against exact float32 search, and the share of queries whose int8+rescore
@@ -31,6 +34,7 @@ from pathlib import Path
 
 K = 10
 N_SINGLE = 30
+ROUNDS = 6  # single queries: N_SINGLE / ROUNDS per engine per round
 N_BATCH = 1000
 RESCORE = 40
 SIZES = [(100_000, 100), (100_000, 300), (1_000_000, 100), (1_000_000, 300)]
@@ -61,14 +65,27 @@ def bandwidth_gbs() -> float:
     return a.nbytes / best / 1e9
 
 
-def median_time(fn, queries) -> float:
-    times = []
-    for q in queries:
-        t = time.perf_counter()
-        fn(q)
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
+def interleaved_median_ms(fns: dict, queries) -> dict:
+    """Median single-query time in ms of each engine, the engines taking turns.
+
+    Every engine answers the same queries: ROUNDS rounds, each a slice of the
+    queries for every engine in turn (the order rotating by one per round);
+    one untimed warm-up query each first.
+    """
+    names = list(fns)
+    for name in names:
+        fns[name](queries[0])
+    times: dict = {name: [] for name in names}
+    per = len(queries) // ROUNDS
+    for r in range(ROUNDS):
+        part = queries[r * per:(r + 1) * per]
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            for q in part:
+                t = time.perf_counter()
+                fn(q)
+                times[name].append(time.perf_counter() - t)
+    return {name: 1e3 * sorted(v)[len(v) // 2] for name, v in times.items()}
 
 
 def numpy_single(x, q):
@@ -114,32 +131,29 @@ def run_size(n: int, d: int, threads: int, single: bool) -> dict:
         peers["faiss"] = index
     except ImportError:
         pass
+    i8 = variants["i8"]
+    if single:
+        fns = {name: (lambda q, e=e: e.search(q, k=K, metric="dot", threads=1)) for name, e in variants.items()}
+        fns["i8+rescore"] = lambda q: i8.search(q, k=K, metric="dot", threads=1, rescore=RESCORE)
+        fns["numpy"] = lambda q: numpy_single(x, q)
+        if "faiss" in peers:
+            fns["faiss"] = lambda q, index=peers["faiss"]: index.search(q[None], K)
+        res["single_ms"] = interleaved_median_ms(fns, qs[:N_SINGLE])
     for name, e in variants.items():
         res["bytes"][name] = e.vectors.nbytes
-        if single:
-            res["single_ms"][name] = 1e3 * median_time(
-                lambda q, e=e: e.search(q, k=K, metric="dot", threads=1), qs[:N_SINGLE])
         t = time.perf_counter()
         ids, _ = e.search(qs, k=K, metric="dot", threads=threads)
         res["batch_qps"][name] = N_BATCH / (time.perf_counter() - t)
         res.setdefault("ids", {})[name] = ids
-    i8 = variants["i8"]
-    if single:
-        res["single_ms"]["i8+rescore"] = 1e3 * median_time(
-            lambda q: i8.search(q, k=K, metric="dot", threads=1, rescore=RESCORE), qs[:N_SINGLE])
     t = time.perf_counter()
     ids, _ = i8.search(qs, k=K, metric="dot", threads=threads, rescore=RESCORE)
     res["batch_qps"]["i8+rescore"] = N_BATCH / (time.perf_counter() - t)
     res["ids"]["i8+rescore"] = ids
-    if single:
-        res["single_ms"]["numpy"] = 1e3 * median_time(lambda q: numpy_single(x, q), qs[:N_SINGLE])
     t = time.perf_counter()
     numpy_batch(x, qs)
     res["batch_qps"]["numpy"] = N_BATCH / (time.perf_counter() - t)
     if "faiss" in peers:
         index = peers["faiss"]
-        if single:
-            res["single_ms"]["faiss"] = 1e3 * median_time(lambda q: index.search(q[None], K), qs[:N_SINGLE])
         t = time.perf_counter()
         index.search(qs, K)
         res["batch_qps"]["faiss"] = N_BATCH / (time.perf_counter() - t)
@@ -187,7 +201,8 @@ def table(one: dict, two: dict) -> str:
         f"CPU: {cpu_model()}, SIMD level used: {_core.simd_active()}; "
         f"single-thread read bandwidth (numpy sum over 1 GiB): **{bw:.1f} GB/s**.",
         f"Rows around 1000 random centres (+ noise, random scale); {N_SINGLE} single queries "
-        f"(median), batches of {N_BATCH} queries; int8+rescore rescores the best {RESCORE} in float32.",
+        f"(median; the engines take turns, {ROUNDS} rounds of {N_SINGLE // ROUNDS} queries each), "
+        f"batches of {N_BATCH} queries; int8+rescore rescores the best {RESCORE} in float32.",
         "",
         "| rows x dim | engine | single query ms (1 thr) | scan GB/s | % of bw | batch q/s 1 thr | batch q/s 2 thr | recall@10 |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
