@@ -162,6 +162,23 @@ def _read_vocab(path: Path) -> tuple[list[str], np.ndarray]:
     return words, counts
 
 
+def _read_meta(path: Path, fmt: str, version: int, what: str,
+               error: type[ValueError] = ValueError) -> dict:
+    """Reads a directory's ``meta.json`` and checks its format name and
+    version, raising ``error`` naming the file otherwise."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: missing; not {what}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise error(f"{path}: unreadable: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise error(f"{path}: not {what} (format {fmt!r} expected)")
+    if meta.get("format_version") != version:
+        raise error(f"{path}: format version {meta.get('format_version')!r}, expected {version}")
+    return meta
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -224,18 +241,7 @@ class Corpus:
     def __init__(self, directory: PathLike, _built: Vocab | None = None):
         self.path = Path(directory)
         meta_path = self.path / "meta.json"
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CorpusError(f"{meta_path}: missing; not an encoded corpus") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CorpusError(f"{meta_path}: unreadable: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise CorpusError(f"{meta_path}: not a densevec corpus")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise CorpusError(
-                f"{meta_path}: format version {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
-            )
+        meta = _read_meta(meta_path, FORMAT, FORMAT_VERSION, "an encoded corpus", CorpusError)
         try:
             n_tokens = int(meta["n_tokens"])
             n_sentences = int(meta["n_sentences"])

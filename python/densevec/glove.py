@@ -67,6 +67,7 @@ from densevec.corpus import (
     PathLike,
     Vocab,
     _install_dir,
+    _read_meta,
     _read_vocab,
     _sha256,
     _write_vocab,
@@ -137,17 +138,8 @@ class Cooccurrence:
     def __init__(self, directory: PathLike, _vocab: Vocab | None = None, validate: bool = True):
         self.path = Path(directory)
         meta_path = self.path / "meta.json"
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CooccurrenceError(f"{meta_path}: missing; not a co-occurrence directory") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CooccurrenceError(f"{meta_path}: unreadable: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise CooccurrenceError(f"{meta_path}: not a densevec co-occurrence matrix")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise CooccurrenceError(f"{meta_path}: format version {meta.get('format_version')!r}, "
-                                    f"expected {FORMAT_VERSION}")
+        meta = _read_meta(meta_path, FORMAT, FORMAT_VERSION, "a densevec co-occurrence matrix",
+                          CooccurrenceError)
         try:
             nnz = int(meta["nnz"])
             stored = int(meta["stored"])
