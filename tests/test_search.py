@@ -473,3 +473,18 @@ def test_search_arguments():
         emb.quantize("int8").search(q, k=10, rescore=20, rescore_with=emb.quantize("float16"))
     # rescoring float32 embeddings is a no-op on the ranking
     assert np.array_equal(emb.search(q, k=10, rescore=30)[0], emb.search(q, k=10)[0])
+
+
+def test_int8_rescored_top10_on_trained_vectors():
+    # word2vec vectors of the generated world corpus (706 words), every word a query
+    from densevec import datasets
+    from densevec.corpus import Corpus
+    from densevec.word2vec import Word2Vec
+
+    corpus = Corpus.from_sentences(datasets.world_sentences(20000, seed=3), min_count=1)
+    emb = Word2Vec(dim=48, epochs=2, threads=2, seed=1).fit(corpus, progress=False)
+    q = np.asarray(emb.vectors)
+    for metric in ("cosine", "dot"):
+        exact, _ = emb.search(q, k=10, metric=metric)
+        ids, _ = emb.quantize("int8").search(q, k=10, metric=metric, rescore=40)
+        assert np.mean([np.array_equal(a, b) for a, b in zip(ids, exact)]) >= 0.99, metric
