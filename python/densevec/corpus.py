@@ -198,6 +198,22 @@ def _install_dir(tmp: Path, target: Path) -> None:
         raise
 
 
+def _copy_dir(src: Path, target: Path) -> Path:
+    """Copies directory ``src`` to ``target`` atomically (temporary name, then
+    rename, replacing an older one); copying a directory onto itself does nothing."""
+    if target.exists() and target.resolve() == src.resolve():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.copytree(src, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _install_dir(tmp, target)
+    return target
+
+
 def _check_sources(paths: Sequence[PathLike]) -> list[str]:
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]  # type: ignore[list-item]
@@ -529,16 +545,7 @@ class Corpus:
 
     def save(self, path: PathLike) -> Path:
         """Copy the encoded corpus to directory ``path`` (atomically) and return it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
-        try:
-            shutil.copytree(self.path, tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _install_dir(tmp, path)
-        return path
+        return _copy_dir(self.path, Path(path))
 
     # ------------------------------------------------------------- accessors
     @property

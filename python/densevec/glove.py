@@ -66,6 +66,7 @@ from densevec.corpus import (
     Corpus,
     PathLike,
     Vocab,
+    _copy_dir,
     _install_dir,
     _read_meta,
     _read_vocab,
@@ -269,18 +270,7 @@ class Cooccurrence:
 
     def save(self, path: PathLike) -> Path:
         """Copy to directory ``path`` (atomically: temporary name, then rename)."""
-        path = Path(path)
-        if path.resolve() == self.path.resolve():
-            return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
-        try:
-            shutil.copytree(self.path, tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _install_dir(tmp, path)
-        return path
+        return _copy_dir(self.path, Path(path))
 
 
 def cooccurrence(
