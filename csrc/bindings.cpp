@@ -442,8 +442,7 @@ py::dict count_cooccurrence(const py::array& ids, const py::array& offsets, uint
     py::gil_scoped_release release;
     dv::validate_span(id, static_cast<uint64_t>(ids.size()), off, 0, n_sent, vocab_size);
     try {
-      st = dv::count_cooccurrence(cfg, id, static_cast<uint64_t>(ids.size()), off, n_sent,
-                                  vocab_size, out_path, done, stop, poll);
+      st = dv::count_cooccurrence(cfg, id, off, n_sent, vocab_size, out_path, done, stop, poll);
     } catch (...) {
       ::unlink(out_path.c_str());
       py::gil_scoped_acquire gil;

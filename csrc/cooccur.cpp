@@ -558,14 +558,13 @@ class OutputFile {
 
 }  // namespace
 
-CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_t n_ids,
-                             const uint64_t* offsets, uint64_t n_sentences, uint32_t vocab,
+CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, const uint64_t* offsets,
+                             uint64_t n_sentences, uint32_t vocab,
                              const std::string& out_path, std::atomic<uint64_t>& tokens_done,
                              std::atomic<bool>& stop, const std::function<bool()>& poll) {
   DV_CHECK(cfg.window > 0, "window must be positive, got " << cfg.window);
   DV_CHECK(vocab > 0, "the vocabulary is empty");
   DV_CHECK(cfg.chunk_tokens > 0, "chunk_tokens must be positive");
-  (void)n_ids;
   const int T = std::max(1, cfg.threads);
   const bool tri = cfg.symmetric;
 

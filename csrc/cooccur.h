@@ -43,6 +43,8 @@ struct CoocStats {
 // of ids[offsets[s] .. offsets[s+1]) (s < n_sentences) and writes the sorted
 // records to out_path: with symmetric counting only the upper triangle
 // (row <= col) of the symmetric matrix, else every non-zero.
+// The stream must already be validated (validate_span: offsets in order,
+// ids < vocab).
 //
 // Each thread accumulates in doubles: pairs whose frequency ranks have a small
 // product in a dense block (the frequent pairs), the rest in an open-addressing
@@ -52,8 +54,8 @@ struct CoocStats {
 // the end. Results depend on the thread count only
 // through the order of floating-point additions. tokens_done advances as
 // sentences are counted; setting stop abandons the work (files are removed).
-CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, uint64_t n_ids,
-                             const uint64_t* offsets, uint64_t n_sentences, uint32_t vocab,
+CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, const uint64_t* offsets,
+                             uint64_t n_sentences, uint32_t vocab,
                              const std::string& out_path, std::atomic<uint64_t>& tokens_done,
                              std::atomic<bool>& stop, const std::function<bool()>& poll);
 

@@ -1,7 +1,13 @@
 """A corpus with planted word groups, shared by the word2vec and GloVe tests."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import numpy as np
+import pytest
 
 GROUPS, MEMBERS, CONTEXTS = 8, 5, 6
 
@@ -37,3 +43,17 @@ def group_separation(emb):
     np.fill_diagonal(sim, -np.inf)
     precision = np.mean(group[np.argmax(sim, axis=1)] == group)
     return margin, precision
+
+
+def fit_interrupted(fit, after=0.5):
+    """Runs ``fit()`` with a Ctrl-C (SIGINT) sent after ``after`` seconds; expects
+    the trainers' "interrupted" warning. Returns (result, seconds taken)."""
+    timer = threading.Timer(after, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.warns(RuntimeWarning, match="interrupted"):
+            result = fit()
+    finally:
+        timer.cancel()
+    return result, time.monotonic() - start

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import signal
-import threading
-import time
 
 import numpy as np
 import pytest
 
 import densevec as dv
 from densevec import _core
-from densevec.glove import RECORD_DTYPE, Cooccurrence, CooccurrenceError, GloVe, cooccurrence
+from densevec.glove import (
+    _TRAIN_DTYPE,
+    RECORD_DTYPE,
+    Cooccurrence,
+    CooccurrenceError,
+    GloVe,
+    cooccurrence,
+)
 
-from planted import group_separation, planted_sentences
+from planted import fit_interrupted, group_separation, planted_sentences
 
 ISAS = _core.simd_isas()
 TINY_GB = 24_000 / (1 << 30)  # a few hundred hash entries per thread: forces spilled runs
@@ -274,7 +277,7 @@ def numpy_epoch(word, ctx, wb, cb, recs, eta, ld):
 def test_epoch_matches_numpy_reference(corpus, isa):
     cooc = cooccurrence(corpus, window=3)
     n, V, ld = cooc.nnz, len(cooc.vocab), 16
-    train = np.empty(n, dtype=[("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
+    train = np.empty(n, dtype=_TRAIN_DTYPE)
     tiles = _core.glove_prepare(cooc.records, True, V, 10.0, 0.75, 3, 0, 1 << 20, 1, train)
     assert list(tiles) == [0, n]
     # the training copy: a permutation of the full matrix's non-zeros with log x and f(x)
@@ -311,7 +314,7 @@ def test_epoch_matches_numpy_reference(corpus, isa):
 def test_tiles_group_records(corpus):
     cooc = cooccurrence(corpus, window=5)
     V = len(cooc.vocab)
-    train = np.empty(cooc.nnz, dtype=[("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
+    train = np.empty(cooc.nnz, dtype=_TRAIN_DTYPE)
     tiles = _core.glove_prepare(cooc.records, True, V, 100.0, 0.75, 1, 16, 1 << 20, 2, train)
     side = -(-V // 16)
     assert len(tiles) == side * side + 1 and tiles[-1] == cooc.nnz
@@ -408,7 +411,7 @@ def test_empty_cooccurrence_is_rejected():
 def test_epoch_rejects_foreign_records():
     word = np.zeros((2, 32), np.float32)
     bias = np.ones((2, 2), np.float64)
-    bad = np.zeros(1, dtype=[("row", "<u4"), ("col", "<u4"), ("logx", "<f4"), ("weight", "<f4")])
+    bad = np.zeros(1, dtype=_TRAIN_DTYPE)
     bad["row"] = 5
     with pytest.raises(ValueError, match="past the 2-row model"):
         _core.glove_epoch(word, word.copy(), bias, bias.copy(), bad, np.array([0, 1], np.uint64),
@@ -426,15 +429,8 @@ def test_progress_bar_runs(planted_corpus, capsys):
 def test_ctrl_c_stops_training_and_keeps_vectors(planted_corpus):
     cooc = cooccurrence(planted_corpus, window=5)
     model = GloVe(dim=64, epochs=100_000, threads=2)
-    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
-    start = time.monotonic()
-    timer.start()
-    try:
-        with pytest.warns(RuntimeWarning, match="interrupted"):
-            emb = model.fit(cooc, progress=False)
-    finally:
-        timer.cancel()
-    assert time.monotonic() - start < 10
+    emb, elapsed = fit_interrupted(lambda: model.fit(cooc, progress=False))
+    assert elapsed < 10
     assert emb.meta["interrupted"] is True
     assert 0 < len(model.history) < 100_000
     assert np.isfinite(emb.vectors).all()

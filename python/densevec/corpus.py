@@ -34,7 +34,7 @@ import tempfile
 import uuid
 import weakref
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Any, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -196,6 +196,25 @@ def _install_dir(tmp: Path, target: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int, or TypeError / ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_corpus(data: Any, min_count: int, threads: int) -> "Corpus":
+    """A Corpus as the trainers take it: a Corpus as is, a path through
+    :meth:`Corpus.from_file`, anything else through :meth:`Corpus.from_sentences`."""
+    if isinstance(data, Corpus):
+        return data
+    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+        return Corpus.from_file(data, min_count=min_count, threads=threads)
+    return Corpus.from_sentences(data, min_count=min_count, threads=threads)
 
 
 def _copy_dir(src: Path, target: Path) -> Path:

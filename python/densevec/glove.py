@@ -66,12 +66,14 @@ from densevec.corpus import (
     Corpus,
     PathLike,
     Vocab,
+    _check_int,
     _copy_dir,
     _install_dir,
     _read_meta,
     _read_vocab,
     _sha256,
     _write_vocab,
+    as_corpus,
     resolve_threads,
 )
 from densevec.vectors import Embeddings
@@ -89,14 +91,6 @@ _TILE_ROWS = 256
 
 class CooccurrenceError(ValueError):
     """A co-occurrence directory is missing, truncated, corrupt or foreign."""
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
@@ -466,12 +460,7 @@ class GloVe:
     def _as_cooccurrence(self, data: Any, progress: bool) -> Cooccurrence:
         if isinstance(data, Cooccurrence):
             return data
-        if isinstance(data, Corpus):
-            corpus = data
-        elif isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
-            corpus = Corpus.from_file(data, min_count=self.min_count, threads=self.threads)
-        else:
-            corpus = Corpus.from_sentences(data, min_count=self.min_count, threads=self.threads)
+        corpus = as_corpus(data, self.min_count, self.threads)
         return cooccurrence(corpus, window=self.window, symmetric=self.symmetric,
                             weighting=self.weighting, memory_gb=self.memory_gb,
                             threads=self.threads, progress=progress)

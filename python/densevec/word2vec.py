@@ -41,7 +41,7 @@ import numpy as np
 
 from densevec import _core
 from densevec._progress import ByteProgress
-from densevec.corpus import Corpus, PathLike, resolve_threads
+from densevec.corpus import Corpus, PathLike, _check_int, as_corpus, resolve_threads
 from densevec.vectors import Embeddings
 
 Callback = Callable[["Word2Vec", dict], Any]
@@ -270,15 +270,4 @@ class Word2Vec:
         return False
 
     def _as_corpus(self, corpus: Any) -> Corpus:
-        if isinstance(corpus, Corpus):
-            return corpus
-        if isinstance(corpus, (str, bytes)) or hasattr(corpus, "__fspath__"):
-            return Corpus.from_file(corpus, min_count=self.min_count, threads=self.threads)
-        return Corpus.from_sentences(corpus, min_count=self.min_count, threads=self.threads)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        return as_corpus(corpus, self.min_count, self.threads)
