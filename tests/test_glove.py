@@ -11,6 +11,7 @@ import pytest
 
 import densevec as dv
 from densevec import _core
+from densevec import glove as glove_mod
 from densevec.glove import (
     _TRAIN_DTYPE,
     RECORD_DTYPE,
@@ -344,6 +345,21 @@ def test_learns_planted_groups_and_cost_falls(planted_corpus):
     assert all(b < a for a, b in zip(costs, costs[1:]))
     assert emb.meta["algorithm"] == "glove" and emb.meta["epochs_completed"] == 25
     assert emb.meta["corpus_fingerprint"] == planted_corpus.fingerprint
+
+
+def test_many_tiles_learn_planted_groups(planted_corpus, monkeypatch):
+    # The default tiles (4096 words a side) hold this whole vocabulary; cut it
+    # into 8 x 8-word tiles so that epochs visit many tiles in random orders.
+    monkeypatch.setattr(glove_mod, "_TILE_ROWS", 8)
+    cooc = cooccurrence(planted_corpus, window=6)
+    model = GloVe(dim=24, epochs=25, x_max=10, threads=2, seed=4)
+    emb = model.fit(cooc, progress=False)
+    margin, precision = group_separation(emb)
+    assert precision >= 0.9, precision
+    assert margin > 0.3, margin
+    a = GloVe(dim=16, epochs=2, threads=1, seed=9).fit(cooc, progress=False)
+    b = GloVe(dim=16, epochs=2, threads=1, seed=9).fit(cooc, progress=False)
+    assert np.array_equal(a.vectors, b.vectors)
 
 
 def test_threads_one_is_bit_reproducible(planted_corpus):
