@@ -89,6 +89,20 @@ def test_counts_equal_reference(corpus, window, symmetric, spill):
         np.testing.assert_array_equal(m, m.T)
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("spill", [False, True])
+def test_counts_equal_reference_on_a_larger_vocabulary(symmetric, spill):
+    # Hundreds of words: the dense block spans many cache-sized regions (its
+    # updates are batched by region), and a tiny budget leaves most pairs to
+    # the hash table and its spilled runs.
+    big = zipf_corpus(n_sentences=1200, vocab=900, seed=5)
+    assert len(big.vocab) > 400
+    cooc = cooccurrence(big, window=4, symmetric=symmetric,
+                        memory_gb=TINY_GB if spill else 1.0, threads=2)
+    assert (cooc.stats["runs_spilled"] > 0) == spill
+    assert_equals_reference(cooc, reference_counts(big, 4, symmetric, True))
+
+
 def test_uniform_weighting(corpus):
     cooc = cooccurrence(corpus, window=3, weighting="uniform", threads=2)
     assert cooc.weighting == "uniform"
