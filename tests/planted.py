@@ -48,6 +48,9 @@ def group_separation(emb):
 def fit_interrupted(fit, after=0.5):
     """Runs ``fit()`` with a Ctrl-C (SIGINT) sent after ``after`` seconds; expects
     the trainers' "interrupted" warning. Returns (result, seconds taken)."""
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps
+    # it ignored: install Python's own handler for the test's duration.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(after, os.kill, args=(os.getpid(), signal.SIGINT))
     start = time.monotonic()
     timer.start()
@@ -56,4 +59,5 @@ def fit_interrupted(fit, after=0.5):
             result = fit()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     return result, time.monotonic() - start
