@@ -21,7 +21,7 @@
 //   * writes word + context vectors (Stanford's -model 2) as raw float32,
 //     row-major, vocabulary order.
 //
-// Build: c++ -O3 -std=c++17 -o glove_reference glove_reference.cpp
+// Build: c++ -O3 -std=c++17 -fno-math-errno -o glove_reference glove_reference.cpp
 // Usage: glove_reference RECORDS VOCAB DIM EPOCHS SEED UPPER(0|1) OUT
 //        [X_MAX ALPHA ETA]
 // Prints one line per epoch to stderr: "epoch N cost C seconds S".
