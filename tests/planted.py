@@ -61,3 +61,11 @@ def fit_interrupted(fit, after=0.5):
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
     return result, time.monotonic() - start
+
+
+def planted_text(tmp_path, n=300):
+    """The same planted sentences as a text file and as a list of lines: (path, lines)."""
+    lines = [" ".join(s) for s in planted_sentences(n)]
+    path = tmp_path / "planted.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path, lines

@@ -21,7 +21,7 @@ from densevec.glove import (
     cooccurrence,
 )
 
-from planted import fit_interrupted, group_separation, planted_sentences
+from planted import fit_interrupted, group_separation, planted_sentences, planted_text
 
 ISAS = _core.simd_isas()
 TINY_GB = 24_000 / (1 << 30)  # a few hundred hash entries per thread: forces spilled runs
@@ -404,9 +404,7 @@ def test_outputs(planted_corpus):
 
 
 def test_fit_accepts_corpus_path_and_sentences(tmp_path):
-    sents = [" ".join(s) for s in planted_sentences(300)]
-    path = tmp_path / "t.txt"
-    path.write_text("\n".join(sents) + "\n")
+    path, sents = planted_text(tmp_path)
     a = GloVe(dim=8, epochs=1, min_count=1, threads=1).fit(path, progress=False)
     b = GloVe(dim=8, epochs=1, min_count=1, threads=1).fit(sents, progress=False)
     assert a.index_to_word == b.index_to_word

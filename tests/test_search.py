@@ -37,18 +37,22 @@ def ref_topk(scores: np.ndarray, k: int, largest: bool, exclude=()) -> np.ndarra
 
 
 # ------------------------------------------------------------------ kernels
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("d", DIMS)
-@pytest.mark.parametrize("n", ROWS)
-@pytest.mark.parametrize("dtype", [np.float32, np.float16])
-def test_float_kernels(isa, d, n, dtype):
-    rng = np.random.default_rng(d * 100 + n)
+def check_float_kernels(isa, rng, n, d, dtype):
+    """dot and l2 of a random query against n random unaligned rows equal float64 numpy."""
     rows = unaligned((n, d), dtype, rng)
     q = unaligned((d,), np.float32, rng)
     r64, q64 = rows.astype(np.float64), q.astype(np.float64)
     tol = dict(rel=1e-4, abs=1e-4 * np.sqrt(d))
     assert _core.dot_rows(q, rows, isa) == pytest.approx(r64 @ q64, **tol)
     assert _core.l2_rows(q, rows, isa) == pytest.approx(((r64 - q64) ** 2).sum(1), **tol)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("d", DIMS)
+@pytest.mark.parametrize("n", ROWS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_float_kernels(isa, d, n, dtype):
+    check_float_kernels(isa, np.random.default_rng(d * 100 + n), n, d, dtype)
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -92,13 +96,7 @@ def test_packed_batch_kernel(isa, d, n, dtype):
 @pytest.mark.parametrize("d", [8, 15, 24, 40, 50, 64, 75, 90, 96, 112, 120])
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_float_kernels_every_register_split(isa, d, dtype):
-    rng = np.random.default_rng(d)
-    rows = unaligned((13, d), dtype, rng)
-    q = unaligned((d,), np.float32, rng)
-    r64, q64 = rows.astype(np.float64), q.astype(np.float64)
-    tol = dict(rel=1e-4, abs=1e-4 * np.sqrt(d))
-    assert _core.dot_rows(q, rows, isa) == pytest.approx(r64 @ q64, **tol)
-    assert _core.l2_rows(q, rows, isa) == pytest.approx(((r64 - q64) ** 2).sum(1), **tol)
+    check_float_kernels(isa, np.random.default_rng(d), 13, d, dtype)
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -7,7 +7,7 @@ import pytest
 import densevec as dv
 from densevec.word2vec import Word2Vec
 
-from planted import fit_interrupted, group_separation, planted_sentences
+from planted import fit_interrupted, group_separation, planted_sentences, planted_text
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,7 @@ def test_subsampling_drops_frequent_words(planted_corpus):
 
 
 def test_fit_accepts_paths_and_iterables(tmp_path):
-    sents = [" ".join(s) for s in planted_sentences(300)]
-    p = tmp_path / "c.txt"
-    p.write_text("\n".join(sents) + "\n")
+    p, sents = planted_text(tmp_path)
     e1 = Word2Vec(dim=8, epochs=1, threads=1, min_count=1).fit(p, progress=False)
     e2 = Word2Vec(dim=8, epochs=1, threads=1, min_count=1).fit(sents, progress=False)
     assert e1.index_to_word == e2.index_to_word

@@ -26,6 +26,7 @@ bytes, so it is the same whatever the number of threads.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -187,6 +188,23 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def _staged_dir(target: Path, create: bool = True) -> Iterator[Path]:
+    """A temporary name beside ``target`` to write a directory under (made
+    when ``create``); moved into place, replacing an older ``target``, when the
+    block ends normally, and removed when it raises."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    if create:
+        tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _install_dir(tmp, target)
+
+
 def _install_dir(tmp: Path, target: Path) -> None:
     """Moves a fully written directory into place, replacing an older one."""
     try:
@@ -222,14 +240,8 @@ def _copy_dir(src: Path, target: Path) -> Path:
     rename, replacing an older one); copying a directory onto itself does nothing."""
     if target.exists() and target.resolve() == src.resolve():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
-    try:
+    with _staged_dir(target, create=False) as tmp:
         shutil.copytree(src, tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _install_dir(tmp, target)
     return target
 
 
@@ -502,10 +514,7 @@ class Corpus:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        with _staged_dir(target) as tmp:
             parts = tmp / "parts"
             parts.mkdir()
             with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
@@ -547,10 +556,6 @@ class Corpus:
                 },
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _install_dir(tmp, target)
         return vocab
 
     # ------------------------------------------------------------ open / save

@@ -53,7 +53,6 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 import warnings
 import weakref
 from pathlib import Path
@@ -69,10 +68,10 @@ from densevec.corpus import (
     Vocab,
     _check_int,
     _copy_dir,
-    _install_dir,
     _read_meta,
     _read_vocab,
     _sha256,
+    _staged_dir,
     _write_vocab,
     as_corpus,
     resolve_threads,
@@ -324,46 +323,43 @@ def cooccurrence(
         finalize_parent = parent
     else:
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
-        spill = tmp / "spill"
-        spill.mkdir()
-        t0 = time.perf_counter()
-        with ByteProgress(corpus.n_tokens, "co-occurrence", enabled=progress, unit="word") as bar:
-            st = _core.count_cooccurrence(
-                corpus.ids, corpus.offsets, len(corpus.vocab), window, bool(symmetric),
-                weighting == "harmonic", budget, n_threads, str(spill), str(tmp / "records.bin"),
-                progress=bar.callback,
-            )
-        seconds = time.perf_counter() - t0
-        shutil.rmtree(spill)
-        _write_vocab(tmp / "vocab.txt", corpus.vocab)
-        meta = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "densevec_version": _core.__version__,
-            "vocab_size": len(corpus.vocab),
-            "nnz": int(st["nnz"]),
-            "stored": int(st["stored"]),
-            "upper": bool(symmetric),
-            "window": window,
-            "symmetric": bool(symmetric),
-            "weighting": weighting,
-            "corpus_fingerprint": corpus.fingerprint,
-            "vocab_sha256": _sha256(tmp / "vocab.txt"),
-            "memory_gb": float(memory_gb),
-            "stats": {k: (float(v) if k.endswith("seconds") else int(v)) for k, v in st.items()}
-            | {"seconds": seconds, "threads": n_threads},
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        with _staged_dir(target) as tmp:
+            spill = tmp / "spill"
+            spill.mkdir()
+            t0 = time.perf_counter()
+            with ByteProgress(corpus.n_tokens, "co-occurrence", enabled=progress,
+                              unit="word") as bar:
+                st = _core.count_cooccurrence(
+                    corpus.ids, corpus.offsets, len(corpus.vocab), window, bool(symmetric),
+                    weighting == "harmonic", budget, n_threads, str(spill),
+                    str(tmp / "records.bin"), progress=bar.callback,
+                )
+            seconds = time.perf_counter() - t0
+            shutil.rmtree(spill)
+            _write_vocab(tmp / "vocab.txt", corpus.vocab)
+            meta = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "densevec_version": _core.__version__,
+                "vocab_size": len(corpus.vocab),
+                "nnz": int(st["nnz"]),
+                "stored": int(st["stored"]),
+                "upper": bool(symmetric),
+                "window": window,
+                "symmetric": bool(symmetric),
+                "weighting": weighting,
+                "corpus_fingerprint": corpus.fingerprint,
+                "vocab_sha256": _sha256(tmp / "vocab.txt"),
+                "memory_gb": float(memory_gb),
+                "stats": {k: (float(v) if k.endswith("seconds") else int(v))
+                          for k, v in st.items()} | {"seconds": seconds, "threads": n_threads},
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         if finalize_parent is not None:
             shutil.rmtree(finalize_parent, ignore_errors=True)
         raise
-    _install_dir(tmp, target)
     result = Cooccurrence(target, _vocab=corpus.vocab, validate=False)
     if finalize_parent is not None:
         result._finalizer = weakref.finalize(result, shutil.rmtree, str(finalize_parent), True)
