@@ -16,9 +16,9 @@ from typing import Union
 
 import numpy as np
 
+from densevec._fs import PathLike
 from densevec.vectors import AnalogyMethod, Embeddings
 
-PathLike = Union[str, "os.PathLike[str]"]
 Question = tuple[str, str, str, str]
 
 _CANDIDATES = 5  # gensim looks at this many best non-question words

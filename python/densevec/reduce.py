@@ -28,9 +28,9 @@ from typing import Literal, Optional, Union
 import numpy as np
 
 from densevec import evaluate
+from densevec._fs import PathLike
 from densevec.vectors import Embeddings, check_same_space
 
-PathLike = Union[str, "os.PathLike[str]"]
 SvdSolver = Literal["auto", "full", "randomized"]
 
 _FULL_SVD_MAX_ELEMS = 20_000_000  # above this (n * dim), "auto" uses the randomised SVD

@@ -28,12 +28,12 @@ from typing import Callable, Iterable, Literal, Sequence, Union
 import numpy as np
 
 from densevec import _search
-from densevec._store_format import _fresh_sibling, read_store, write_store
+from densevec._fs import PathLike
+from densevec._store_format import read_store, write_store
 from densevec._store_vocab import ListVocab, StoreVocab
 from densevec._w2v_format import read_vectors, write_vectors
 from densevec._search import StorageDtype
 
-PathLike = Union[str, "os.PathLike[str]"]
 Metric = Literal["cosine", "dot", "l2"]
 AnalogyMethod = Literal["3cosadd", "3cosmul"]
 
@@ -519,7 +519,7 @@ class Embeddings:
         return out
 
     # ---------------------------------------------------------------- store
-    def save(self, path: PathLike) -> Path:
+    def save(self, path: PathLike, *, overwrite: bool = False) -> Path:
         """Write a store directory atomically; :meth:`load` opens it in milliseconds at any size.
 
         Files (format version 2; all arrays are ``.npy``, so
@@ -537,12 +537,32 @@ class Embeddings:
           byte size and bucket count, and :attr:`meta` (algorithm, parameters,
           corpus fingerprint, densevec version).
 
-        Words must be non-empty, without a newline and encodable as UTF-8.
-        The store is built in a temporary sibling directory and renamed into
-        place; an existing store at `path` is replaced only once the new one is
-        complete. Returns the path of the store.
+        ``meta.json`` also lists the SHA-256 of every file, which
+        ``load(verify=True)`` and ``densevec info --verify`` check.
+
+        Words must be non-empty, without a newline and encodable as UTF-8;
+        ``meta.json`` must stay under 16 MiB. Everything :meth:`load` checks
+        is checked before anything is written. The store is built in a
+        temporary sibling directory, fsynced and renamed into place.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The store directory to create.
+        overwrite : bool
+            Replace an existing *complete* densevec store at `path` (atomically:
+            the path holds the old or the new store at every instant). Anything
+            else at `path` -- a store without ``overwrite``, a directory of other
+            files, an incomplete store, a file -- raises ``FileExistsError`` and
+            is left untouched (an empty directory is replaced).
+
+        Returns
+        -------
+        pathlib.Path
+            `path`.
         """
-        return write_store(Path(path), self._vectors, self._scales, self.index_to_word, self.counts, self._meta)
+        return write_store(Path(path), self._vectors, self._scales, self.index_to_word, self.counts, self._meta,
+                           overwrite=overwrite)
 
     @classmethod
     def load(cls, path: PathLike, mmap: bool = True, verify: bool = False) -> Embeddings:
@@ -570,13 +590,16 @@ class Embeddings:
         mmap : bool
             Map the files read-only (default) or read them into memory.
         verify : bool
-            Check the whole vocabulary now.
+            Check the whole vocabulary now, and the SHA-256 of every file
+            against ``meta.json`` (stores written before densevec recorded
+            checksums have none to check).
         """
         doc, vectors, scales, vocab = read_store(Path(path), mmap, verify)
         return cls._from_storage(vectors, scales, vocab, doc["meta"])
 
     # ----------------------------------------- word2vec, fastText and GloVe text
-    def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True) -> Path:
+    def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True,
+                             *, overwrite: bool = True) -> Path:
         """Write the word2vec text or binary format (as ``word2vec.c`` and gensim do), atomically.
 
         Text: a ``"count dim"`` header line, then ``word v1 v2 ...`` per row with
@@ -593,12 +616,16 @@ class Embeddings:
             word2vec binary instead of text.
         write_header : bool
             False: no ``"count dim"`` line (GloVe); text only.
+        overwrite : bool
+            Replace an existing regular file at `path` (atomically: written
+            under a temporary name, fsynced, renamed). False raises
+            ``FileExistsError``; a directory or special file is always refused.
         """
         path = Path(path)
         n, step = len(self), 4096
         chunks = ((s, self._vocab.words(s, min(n, s + step)), self._rows(slice(s, s + step)))
                   for s in range(0, n, step))
-        return write_vectors(path, _fresh_sibling(path, "tmp"), n, self.dim, chunks, binary, write_header)
+        return write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike, binary: bool = False, no_header: bool = False) -> Embeddings:
