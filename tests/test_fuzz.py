@@ -5,11 +5,16 @@ bytes, a truncation, a mutation or an extension of a valid file, then loads
 it and uses the result. Allowed outcomes: ``ValueError`` (``UnicodeError`` is
 one) whose message names the file, or embeddings that pass every check; any
 other exception fails the test, and a crash would take the test run down.
+Special files (FIFOs, a link to ``/dev/zero``, directories) in place of the
+files are refused without blocking (an alarm fails a loader that hangs).
 """
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +173,72 @@ def test_vector_files(workdir, fmt):
                    target, data, target.name)
 
     run()
+
+
+# ---------------------------------------------------------------- special files in place of regular ones
+SPECIAL = ["fifo", "dev-zero", "directory"]
+
+
+def _make_special(path: Path, kind: str) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")  # a character device that never ends
+    else:
+        path.mkdir()
+
+
+@contextmanager
+def no_hang(seconds: int = 20):
+    """A load that blocks (a FIFO opened for reading waits for a writer) fails the test instead of hanging it."""
+
+    fired = []
+
+    def expired(signum, frame):
+        fired.append(True)
+        raise TimeoutError(f"a loader blocked for more than {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert not fired, f"a loader blocked for more than {seconds} s (and the error was turned into another)"
+
+
+def test_store_files_replaced_by_special_files(workdir):
+    good = random_embeddings(words=WORDS, dim=3).quantize("int8").save(workdir / "special-source.dv")
+    # int8 with counts: every file a store can have is present
+    names = sorted(p.name for p in good.iterdir())
+    assert "scales.npy" in names and "vocab_counts.npy" in names
+
+    @FUZZ
+    @given(st.dictionaries(st.sampled_from(names), st.sampled_from(SPECIAL), min_size=1, max_size=3),
+           st.booleans(), st.booleans())
+    def run(specials, mmap, verify):
+        store = workdir / "special.dv"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(good, store)
+        for name, kind in specials.items():
+            _make_special(store / name, kind)
+        with no_hang(), pytest.raises(ValueError) as info:
+            emb = Embeddings.load(store, mmap=mmap, verify=verify)
+            exercise(emb)
+        assert any(name in str(info.value) for name in specials), str(info.value)
+
+    run()
+
+
+@pytest.mark.parametrize("fmt", ["word2vec-txt", "word2vec-bin", "glove"])
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_vector_files_replaced_by_special_files(workdir, fmt, kind):
+    target = workdir / f"special.{fmt}"
+    _make_special(target, kind)
+    with no_hang(), pytest.raises(ValueError, match="not a regular file"):
+        Embeddings.load_word2vec_format(target, binary=fmt == "word2vec-bin", no_header=fmt == "glove")

@@ -393,11 +393,17 @@ class Corpus:
             not depend on it.
         cache : bool or path
             ``True`` caches the encoding under :func:`default_cache_dir`, keyed
-            by the files' paths, sizes and modification times and by the
-            parameters, so a second call does not re-tokenise; a path caches
-            there; ``False`` builds into a temporary directory removed when the
-            corpus is garbage-collected. A cached encoding that is truncated,
-            corrupt or from another input is detected and rebuilt.
+            by the files' paths (hashed: no path is recorded), devices, inodes,
+            sizes, modification and change times and by the parameters, so a
+            second call does not re-tokenise; a path caches there; ``False``
+            builds into a temporary directory (under ``TMPDIR``) removed when
+            the corpus is garbage-collected. A cached encoding that is
+            truncated, corrupt or from another input is detected and rebuilt.
+            The cache is private: directories 0700, files 0600; an entry that
+            is not owned by the current user or is writable by others is
+            ignored (with a ``RuntimeWarning``). Processes encoding the same
+            file at once each build an entry; the first complete one is
+            installed and the others use it.
         progress : bool
             Show a progress bar over the input bytes.
         """
