@@ -408,3 +408,16 @@ def test_temp_dirs_refuse_foreign_paths_and_clean_dead_ones(tmp_path, monkeypatc
         _fs.remove_temp_dir(keep)
     _fs.remove_temp_dir(d)
     assert sorted(os.listdir(tmp_path)) == ["densevec-corpus-notes"]
+
+
+def test_evaluation_files_that_are_fifos(tmp_path):
+    from densevec import evaluate
+
+    fifo = tmp_path / "questions.txt"
+    os.mkfifo(fifo)
+    emb = random_embeddings()
+    with deadline():
+        with pytest.raises(ValueError, match="FIFO"):
+            evaluate.analogies(emb, fifo)
+        with pytest.raises(ValueError, match="FIFO"):
+            evaluate.word_pairs(emb, fifo)

@@ -431,9 +431,7 @@ def staged_dir(
     """
     target = Path(target)
     k = _kind(kind)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"{parent}: no such directory (to write {target})")
+    target.parent.mkdir(parents=True, exist_ok=True)
     _check_installable(target, k, overwrite, adopt, early=True)
     clean_stale(target)
     tmp = _sibling(target, "tmp")

@@ -9,6 +9,7 @@ clusters against the labels.
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Union
 
 import numpy as np
 
+from densevec import _fs
 from densevec._fs import PathLike
 from densevec.vectors import AnalogyMethod, Embeddings
 
@@ -216,7 +218,7 @@ def analogies(
     sections: list[SectionResult] = []
     pending: list[tuple[SectionResult, Question, tuple[str, str, str, str]]] = []
     skipped = invalid = 0
-    with open(path, "rb") as f:
+    with _fs.open_regular(path, "an analogy file") as f:
         for line_no, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8")
@@ -273,7 +275,7 @@ def word_pairs(
     gold: list[float] = []
     model: list[float] = []
     oov = invalid = 0
-    with open(path, encoding="utf-8") as f:
+    with io.TextIOWrapper(_fs.open_regular(path, "a word-pairs file"), encoding="utf-8") as f:
         for line in f:
             if not line or line.startswith("#"):
                 continue
