@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,29 +19,10 @@ import pytest
 import densevec as dv
 from densevec import _fs
 from densevec.vectors import Embeddings
+from timeouts import no_hang
 from vector_helpers import random_embeddings
 
 SENTENCES = [["a", "b", "c"], ["b", "c", "d"], ["a", "d"]] * 4
-
-
-@contextmanager
-def deadline(seconds: int = 10):
-    """Fail (instead of hanging the test run) when the block blocks longer than `seconds`."""
-
-    fired = []
-
-    def expired(signum, frame):
-        fired.append(True)
-        raise TimeoutError(f"blocked for more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-    assert not fired, f"blocked for more than {seconds} s (and the error was turned into another)"
 
 
 def victim(path: Path) -> Path:
@@ -315,14 +294,14 @@ def test_store_file_replaced_by_a_fifo(tmp_path, name, mmap):
     path = random_embeddings().save(tmp_path / "m.dv")
     (path / name).unlink()
     os.mkfifo(path / name)
-    with deadline(), pytest.raises(ValueError, match=f"{name}.*FIFO"):
+    with no_hang(), pytest.raises(ValueError, match=f"{name}.*FIFO"):
         Embeddings.load(path, mmap=mmap, verify=True)
 
 
 def test_foreign_files_from_fifos_and_devices(tmp_path):
     fifo = tmp_path / "v.txt"
     os.mkfifo(fifo)
-    with deadline():
+    with no_hang():
         for binary, no_header in ((False, False), (True, False), (False, True)):
             with pytest.raises(ValueError, match="FIFO"):
                 Embeddings.load_word2vec_format(fifo, binary=binary, no_header=no_header)
@@ -339,7 +318,7 @@ def test_corpus_and_cooccurrence_files_replaced_by_fifos(tmp_path, corpus, cooc)
             path = obj.save(tmp_path / f"{type(obj).__name__}-{name}")
             (path / name).unlink()
             os.mkfifo(path / name)
-            with deadline(), pytest.raises(ValueError, match=f"{name}.*FIFO"):
+            with no_hang(), pytest.raises(ValueError, match=f"{name}.*FIFO"):
                 load(path)
 
 
@@ -416,7 +395,7 @@ def test_evaluation_files_that_are_fifos(tmp_path):
     fifo = tmp_path / "questions.txt"
     os.mkfifo(fifo)
     emb = random_embeddings()
-    with deadline():
+    with no_hang():
         with pytest.raises(ValueError, match="FIFO"):
             evaluate.analogies(emb, fifo)
         with pytest.raises(ValueError, match="FIFO"):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from densevec.vectors import Embeddings  # noqa: E402
+from timeouts import no_hang  # noqa: E402
 from vector_helpers import random_embeddings  # noqa: E402
 
 WORDS = ["a", "bb", "ccc", "é", "日本", "f"]
@@ -190,26 +189,6 @@ def _make_special(path: Path, kind: str) -> None:
         path.symlink_to("/dev/zero")  # a character device that never ends
     else:
         path.mkdir()
-
-
-@contextmanager
-def no_hang(seconds: int = 20):
-    """A load that blocks (a FIFO opened for reading waits for a writer) fails the test instead of hanging it."""
-
-    fired = []
-
-    def expired(signum, frame):
-        fired.append(True)
-        raise TimeoutError(f"a loader blocked for more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-    assert not fired, f"a loader blocked for more than {seconds} s (and the error was turned into another)"
 
 
 def test_store_files_replaced_by_special_files(workdir):
