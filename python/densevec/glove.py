@@ -553,12 +553,7 @@ class GloVe(Trainer):
                 or len(cooc.vocab) != len(state):
             raise ValueError("GloVe.train: these counts are not the ones the model was built on "
                              f"(corpus {cooc.corpus_fingerprint})")
-        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
-        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
-            first, planned = int(schedule["epoch"]), int(schedule["epochs"])
-        else:
-            planned = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
-            first = 0
+        first, planned = self._schedule(epochs)
         for name in ("word", "context", "word_bias", "context_bias"):
             if not state.arrays[name].flags.writeable:
                 state.arrays[name] = np.array(state.arrays[name], order="C")

@@ -258,15 +258,7 @@ class Word2Vec(Trainer):
     def _grow(self, corpus: Corpus, allow_mixed: bool) -> None:
         state = self.state
         assert state is not None
-        fps = state.info.setdefault("corpus_fingerprints", [])
-        if corpus.fingerprint not in fps:
-            if not allow_mixed:
-                raise ValueError(
-                    f"build_vocab(update=True): the model was trained on corpus {fps[-1] if fps else '?'}"
-                    f", this corpus is {corpus.fingerprint}; training on both makes a new embedding "
-                    "space: pass allow_mixed=True to do so"
-                )
-            fps.append(corpus.fingerprint)
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "build_vocab(update=True)")
         index = state.index
         words = corpus.vocab.index_to_word
         counts = corpus.vocab.counts
@@ -364,20 +356,8 @@ class Word2Vec(Trainer):
         corpus = self._as_corpus(corpus)
         if corpus.n_tokens == 0:
             raise ValueError("the corpus is empty: no in-vocabulary tokens to train on")
-        fps = state.info.setdefault("corpus_fingerprints", [])
-        if corpus.fingerprint not in fps:
-            if not allow_mixed:
-                raise ValueError(
-                    f"train: corpus {corpus.fingerprint} is not one the model was built on "
-                    f"({', '.join(fps)}); call build_vocab(corpus, update=True, allow_mixed=True) first"
-                )
-            fps.append(corpus.fingerprint)
-        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
-        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
-            first, planned = int(schedule["epoch"]), int(schedule["epochs"])
-        else:
-            planned = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
-            first = 0
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "train")
+        first, planned = self._schedule(epochs)
         win = self._writable_input()
         wout = state.arrays["output"]
         if not wout.flags.writeable:

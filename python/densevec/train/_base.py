@@ -234,6 +234,36 @@ class Trainer:
                 return True
         return False
 
+    def _schedule(self, epochs: Optional[int]) -> tuple[int, int]:
+        """(first epoch, planned epochs) of a ``train`` call: ``epochs`` under a
+        new schedule, or, when None, the rest of an interrupted schedule, else
+        ``self.epochs``."""
+        state = self._require_state("train")
+        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
+        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
+            return int(schedule["epoch"]), int(schedule["epochs"])
+        if epochs is None:
+            return 0, int(getattr(self, "epochs"))
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        return 0, int(epochs)
+
+    def _admit_corpus(self, fingerprint: str, allow_mixed: bool, what: str) -> None:
+        """Records a corpus the model trains on; one it was not built on makes
+        a new embedding space and needs ``allow_mixed``."""
+        fps = self._require_state(what).info.setdefault("corpus_fingerprints", [])
+        if fingerprint in fps:
+            return
+        if not allow_mixed:
+            raise ValueError(
+                f"{what}: the model was built on corpus {', '.join(fps) or '?'}, this corpus is "
+                f"{fingerprint}; training on both makes a new embedding space: pass "
+                "allow_mixed=True to do so"
+                + (" (after build_vocab(corpus, update=True, allow_mixed=True) for its new words)"
+                   if what == "train" else "")
+            )
+        fps.append(fingerprint)
+
     def _epoch_report(self, epoch: int, stats: dict, seconds: float) -> dict:
         """The ``history`` entry of an epoch from what ``step`` returned."""
         report = {"epoch": epoch + 1, **stats, "seconds": seconds}
