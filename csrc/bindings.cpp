@@ -145,100 +145,93 @@ void validate_stream_files(const std::string& ids_path, const std::string& offse
   dv::validate_stream_files(ids_path, offsets_path, vocab_size);
 }
 
-py::tuple build_alias(const py::array& weights) {
+std::shared_ptr<dv::NoiseSampler> make_noise_sampler(const py::array& weights) {
   const double* w = in_data<double>(weights, "weights");
-  std::vector<double> v(w, w + weights.size());
-  dv::AliasTable t = dv::build_alias(v);
-  return py::make_tuple(to_numpy(std::move(t.threshold)), to_numpy(std::move(t.alias)));
+  return std::make_shared<dv::NoiseSampler>(std::vector<double>(w, w + weights.size()));
 }
 
-py::tuple build_huffman(const py::array& counts) {
+std::shared_ptr<dv::HuffmanTree> make_huffman_tree(const py::array& counts) {
   const uint64_t* c = in_data<uint64_t>(counts, "counts");
-  std::vector<uint64_t> v(c, c + counts.size());
-  dv::Huffman h = dv::build_huffman(v);
-  return py::make_tuple(to_numpy(std::move(h.codes)), to_numpy(std::move(h.points)),
-                        to_numpy(std::move(h.offsets)));
+  return std::make_shared<dv::HuffmanTree>(std::vector<uint64_t>(c, c + counts.size()));
+}
+
+template <class T>
+py::array_t<T> copy_to_numpy(const std::vector<T>& v) {
+  return to_numpy(std::vector<T>(v));
 }
 
 const dv::simd::Kernels& kernels_arg(const std::string& isa) {
   return isa.empty() ? dv::simd::active_kernels() : dv::simd::kernels_for(isa);
 }
 
-py::dict train_word2vec(py::array win, py::array wout, const py::array& ids,
-                        const py::array& offsets, uint64_t sent_begin, uint64_t sent_end,
-                        py::object keep_prob, py::object neg_threshold, py::object neg_alias,
-                        py::object hs_codes, py::object hs_points, py::object hs_offsets,
-                        bool skipgram, bool hs, int negative, int window, bool cbow_mean,
-                        float alpha_begin, float alpha_end, uint64_t seed, uint64_t epoch,
-                        int threads, const std::string& isa, py::object progress) {
-  dv::W2VConfig cfg;
-  cfg.skipgram = skipgram;
-  cfg.hs = hs;
-  cfg.negative = negative;
-  cfg.window = window;
-  cfg.cbow_mean = cbow_mean;
-  cfg.alpha_begin = alpha_begin;
-  cfg.alpha_end = alpha_end;
-  cfg.seed = seed;
-  cfg.epoch = epoch;
-  cfg.threads = threads;
-  DV_CHECK(window > 0, "window must be positive, got " << window);
-  DV_CHECK(negative >= 0, "negative must be >= 0, got " << negative);
-  DV_CHECK(hs || negative > 0, "negative must be positive with negative sampling");
-  DV_CHECK(alpha_begin > 0 && alpha_end >= 0, "learning rates must be positive");
+// The id stream was validated when its Corpus was built or opened; here only
+// the sizes of what is passed are checked (constant time).
+py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wout,
+                        const py::array& ids, const py::array& offsets, uint64_t sent_begin,
+                        uint64_t sent_end, py::object keep_prob, py::object noise, py::object tree,
+                        py::object lock, py::object id_map, py::object progress,
+                        const std::string& isa) {
+  dv::W2VConfig cfg = config;
+  DV_CHECK(cfg.window > 0, "window must be positive, got " << cfg.window);
+  DV_CHECK(cfg.negative >= 0, "negative must be >= 0, got " << cfg.negative);
+  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive with negative sampling");
+  DV_CHECK(cfg.alpha_begin > 0 && cfg.alpha_end >= 0, "learning rates must be positive");
 
-  dv::W2VData data;
-  data.win = out_data<float>(win, "win", 2);
-  data.wout = out_data<float>(wout, "wout", 2);
-  data.vocab = static_cast<uint64_t>(win.shape(0));
+  dv::W2VModel model;
+  model.win = out_data<float>(win, "win", 2);
+  model.wout = out_data<float>(wout, "wout", 2);
+  model.rows = static_cast<uint64_t>(win.shape(0));
   cfg.dim = static_cast<size_t>(win.shape(1));
   DV_CHECK(cfg.dim > 0, "win has zero columns");
   DV_CHECK(static_cast<size_t>(wout.shape(1)) == cfg.dim, "win and wout differ in dim");
+  DV_CHECK(model.rows > 0, "win has zero rows");
   const uint64_t out_rows = static_cast<uint64_t>(wout.shape(0));
-  DV_CHECK(data.vocab > 0, "win has zero rows");
-  data.ids = in_data<uint32_t>(ids, "ids");
-  data.offsets = in_data<uint64_t>(offsets, "offsets");
+  py::array kp, lk, im;
+  if (!keep_prob.is_none()) {
+    kp = keep_prob.cast<py::array>();
+    model.keep_prob = in_data<float>(kp, "keep_prob");
+    DV_CHECK(static_cast<uint64_t>(kp.size()) == model.rows, "keep_prob must have one entry per row of win");
+  }
+  if (!lock.is_none()) {
+    lk = lock.cast<py::array>();
+    model.lock = in_data<float>(lk, "lock");
+    DV_CHECK(static_cast<uint64_t>(lk.size()) == model.rows, "lock must have one entry per row of win");
+  }
+  std::shared_ptr<dv::HuffmanTree> tree_ptr;
+  std::shared_ptr<dv::NoiseSampler> noise_ptr;
+  if (cfg.hs) {
+    DV_CHECK(!tree.is_none(), "hierarchical softmax needs a HuffmanTree");
+    tree_ptr = tree.cast<std::shared_ptr<dv::HuffmanTree>>();
+    DV_CHECK(tree_ptr->size() == model.rows, "the Huffman tree has " << tree_ptr->size()
+                                                 << " words, win has " << model.rows << " rows");
+    DV_CHECK(out_rows == tree_ptr->inner_nodes(), "wout must have one row per inner node of the tree");
+    model.tree = tree_ptr.get();
+  } else {
+    DV_CHECK(!noise.is_none(), "negative sampling needs a NoiseSampler");
+    noise_ptr = noise.cast<std::shared_ptr<dv::NoiseSampler>>();
+    DV_CHECK(noise_ptr->size() == model.rows, "the noise sampler has " << noise_ptr->size()
+                                                  << " words, win has " << model.rows << " rows");
+    DV_CHECK(out_rows == model.rows, "wout must have one row per word with negative sampling");
+    model.noise = noise_ptr.get();
+  }
+
+  dv::W2VStream stream;
+  stream.ids = in_data<uint32_t>(ids, "ids");
+  stream.offsets = in_data<uint64_t>(offsets, "offsets");
   const uint64_t n_off = static_cast<uint64_t>(offsets.size());
   DV_CHECK(sent_begin <= sent_end && sent_end + 1 <= n_off,
            "sentence range [" << sent_begin << ", " << sent_end << ") out of bounds");
-  data.sent_begin = sent_begin;
-  data.sent_end = sent_end;
-  if (!keep_prob.is_none()) {
-    py::array kp = keep_prob.cast<py::array>();
-    data.keep_prob = in_data<float>(kp, "keep_prob");
-    DV_CHECK(static_cast<uint64_t>(kp.size()) == data.vocab, "keep_prob must have one entry per word");
-  }
-  py::array nt, na, hc, hp, ho;
-  if (hs) {
-    DV_CHECK(!hs_codes.is_none() && !hs_points.is_none() && !hs_offsets.is_none(),
-             "hierarchical softmax needs the Huffman arrays");
-    hc = hs_codes.cast<py::array>();
-    hp = hs_points.cast<py::array>();
-    ho = hs_offsets.cast<py::array>();
-    data.hs_codes = in_data<uint8_t>(hc, "hs_codes");
-    data.hs_points = in_data<uint32_t>(hp, "hs_points");
-    data.hs_offsets = in_data<uint64_t>(ho, "hs_offsets");
-    DV_CHECK(static_cast<uint64_t>(ho.size()) == data.vocab + 1, "hs_offsets must have vocab+1 entries");
-    DV_CHECK(hc.size() == hp.size(), "hs_codes and hs_points differ in length");
-    uint64_t prev = 0;
-    for (uint64_t w = 0; w <= data.vocab; ++w) {
-      DV_CHECK(data.hs_offsets[w] >= prev, "hs_offsets decrease");
-      prev = data.hs_offsets[w];
-    }
-    DV_CHECK(prev == static_cast<uint64_t>(hp.size()), "hs_offsets do not end at len(hs_points)");
-    for (py::ssize_t i = 0; i < hp.size(); ++i)
-      DV_CHECK(data.hs_points[i] < out_rows, "hs_points refer past the rows of wout");
-  } else {
-    DV_CHECK(out_rows == data.vocab, "wout must have one row per word with negative sampling");
-    DV_CHECK(!neg_threshold.is_none() && !neg_alias.is_none(), "negative sampling needs the alias table");
-    nt = neg_threshold.cast<py::array>();
-    na = neg_alias.cast<py::array>();
-    data.neg_threshold = in_data<uint32_t>(nt, "neg_threshold");
-    data.neg_alias = in_data<uint32_t>(na, "neg_alias");
-    DV_CHECK(static_cast<uint64_t>(nt.size()) == data.vocab && static_cast<uint64_t>(na.size()) == data.vocab,
-             "alias table must have one entry per word");
-    for (uint64_t w = 0; w < data.vocab; ++w)
-      DV_CHECK(data.neg_alias[w] < data.vocab, "alias table refers past the vocabulary");
+  DV_CHECK(stream.offsets[sent_end] <= static_cast<uint64_t>(ids.size()),
+           "offsets refer past the ids");
+  stream.sent_begin = sent_begin;
+  stream.sent_end = sent_end;
+  if (!id_map.is_none()) {
+    im = id_map.cast<py::array>();
+    stream.id_map = in_data<uint32_t>(im, "id_map");
+    const uint64_t n = static_cast<uint64_t>(im.size());
+    for (uint64_t i = 0; i < n; ++i)
+      DV_CHECK(stream.id_map[i] < model.rows || stream.id_map[i] == dv::W2VStream::kNoRow,
+               "id_map refers past the rows of win");
   }
   const dv::simd::Kernels& k = kernels_arg(isa);
 
@@ -248,9 +241,7 @@ py::dict train_word2vec(py::array win, py::array wout, const py::array& ids,
   dv::W2VStats st;
   {
     py::gil_scoped_release release;
-    dv::validate_span(data.ids, static_cast<uint64_t>(ids.size()), data.offsets, sent_begin,
-                      sent_end, data.vocab);
-    st = dv::train_word2vec(cfg, data, k, prog, poll);
+    st = dv::train_word2vec(cfg, model, stream, k, prog, poll);
   }
   poller.rethrow();
   py::dict out;
@@ -264,7 +255,7 @@ py::dict train_word2vec(py::array win, py::array wout, const py::array& ids,
 // One window update on explicit rows, for testing kernels against references.
 double w2v_window(py::array win, py::array wout, const py::array& in_ids,
                   const py::array& out_ids, const py::array& labels, float alpha,
-                  bool skipgram, bool cbow_mean, const std::string& isa) {
+                  bool skipgram, bool cbow_mean, const std::string& isa, py::object in_lock) {
   float* wi = out_data<float>(win, "win", 2);
   float* wo = out_data<float>(wout, "wout", 2);
   const size_t d = static_cast<size_t>(win.shape(1));
@@ -287,6 +278,12 @@ double w2v_window(py::array win, py::array wout, const py::array& in_ids,
   std::vector<float> scratch(size_t(ni) * d + size_t(ni) * no + std::max(ni, no) + 2 * d);
   dv::simd::W2VWindow w{ir.data(), ni, orow.data(), lab, no, d, alpha, scratch.data(),
                         &dv::simd::sigmoid_table()};
+  py::array lk;
+  if (!in_lock.is_none()) {
+    lk = in_lock.cast<py::array>();
+    w.in_lock = in_data<float>(lk, "in_lock");
+    DV_CHECK(lk.size() == in_ids.size(), "one in_lock factor per input row");
+  }
   const dv::simd::Kernels& k = kernels_arg(isa);
   return skipgram ? k.sg_window(w) : k.cbow_window(w, cbow_mean);
 }
@@ -425,6 +422,9 @@ py::dict count_cooccurrence(const py::array& ids, const py::array& offsets, uint
   const uint64_t* off = in_data<uint64_t>(offsets, "offsets");
   DV_CHECK(offsets.size() >= 1, "offsets must have at least one entry");
   const uint64_t n_sent = static_cast<uint64_t>(offsets.size()) - 1;
+  // The stream was validated when its Corpus was built or opened.
+  DV_CHECK(off[0] == 0 && off[n_sent] == static_cast<uint64_t>(ids.size()),
+           "offsets do not span the ids");
   dv::CoocConfig cfg;
   cfg.window = window;
   cfg.symmetric = symmetric;
@@ -440,7 +440,6 @@ py::dict count_cooccurrence(const py::array& ids, const py::array& offsets, uint
   dv::CoocStats st;
   {
     py::gil_scoped_release release;
-    dv::validate_span(id, static_cast<uint64_t>(ids.size()), off, 0, n_sent, vocab_size);
     try {
       st = dv::count_cooccurrence(cfg, id, off, n_sent, vocab_size, out_path, done, stop, poll);
     } catch (...) {
@@ -584,18 +583,41 @@ PYBIND11_MODULE(_core, m) {
         py::arg("offsets_path"), py::arg("progress") = py::none());
   m.def("validate_stream_files", &validate_stream_files, py::arg("ids_path"),
         py::arg("offsets_path"), py::arg("vocab_size"));
-  m.def("build_alias", &build_alias, py::arg("weights"));
-  m.def("build_huffman", &build_huffman, py::arg("counts"));
-  m.def("train_word2vec", &train_word2vec, py::arg("win"), py::arg("wout"), py::arg("ids"),
-        py::arg("offsets"), py::arg("sent_begin"), py::arg("sent_end"), py::arg("keep_prob"),
-        py::arg("neg_threshold"), py::arg("neg_alias"), py::arg("hs_codes"), py::arg("hs_points"),
-        py::arg("hs_offsets"), py::arg("skipgram"), py::arg("hs"), py::arg("negative"),
-        py::arg("window"), py::arg("cbow_mean"), py::arg("alpha_begin"), py::arg("alpha_end"),
-        py::arg("seed"), py::arg("epoch"), py::arg("threads"), py::arg("isa") = "",
-        py::arg("progress") = py::none());
+  py::class_<dv::W2VConfig>(m, "W2VConfig",
+                            "word2vec hyperparameters of one training call, set by field name.")
+      .def(py::init<>())
+      .def_readwrite("skipgram", &dv::W2VConfig::skipgram)
+      .def_readwrite("hs", &dv::W2VConfig::hs)
+      .def_readwrite("negative", &dv::W2VConfig::negative)
+      .def_readwrite("window", &dv::W2VConfig::window)
+      .def_readwrite("cbow_mean", &dv::W2VConfig::cbow_mean)
+      .def_readwrite("alpha_begin", &dv::W2VConfig::alpha_begin)
+      .def_readwrite("alpha_end", &dv::W2VConfig::alpha_end)
+      .def_readwrite("seed", &dv::W2VConfig::seed)
+      .def_readwrite("epoch", &dv::W2VConfig::epoch)
+      .def_readwrite("threads", &dv::W2VConfig::threads);
+  py::class_<dv::NoiseSampler, std::shared_ptr<dv::NoiseSampler>>(
+      m, "NoiseSampler", "Negative-sampling noise distribution (alias table), built once.")
+      .def(py::init(&make_noise_sampler), py::arg("weights"))
+      .def("__len__", &dv::NoiseSampler::size)
+      .def_property_readonly("threshold", [](const dv::NoiseSampler& s) { return copy_to_numpy(s.table().threshold); })
+      .def_property_readonly("alias", [](const dv::NoiseSampler& s) { return copy_to_numpy(s.table().alias); });
+  py::class_<dv::HuffmanTree, std::shared_ptr<dv::HuffmanTree>>(
+      m, "HuffmanTree", "Huffman tree of hierarchical softmax, built once.")
+      .def(py::init(&make_huffman_tree), py::arg("counts"))
+      .def("__len__", &dv::HuffmanTree::size)
+      .def_property_readonly("max_depth", &dv::HuffmanTree::max_depth)
+      .def_property_readonly("codes", [](const dv::HuffmanTree& t) { return copy_to_numpy(t.arrays().codes); })
+      .def_property_readonly("points", [](const dv::HuffmanTree& t) { return copy_to_numpy(t.arrays().points); })
+      .def_property_readonly("offsets", [](const dv::HuffmanTree& t) { return copy_to_numpy(t.arrays().offsets); });
+  m.def("train_word2vec", &train_word2vec, py::kw_only(), py::arg("config"), py::arg("win"),
+        py::arg("wout"), py::arg("ids"), py::arg("offsets"), py::arg("sent_begin"),
+        py::arg("sent_end"), py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(),
+        py::arg("tree") = py::none(), py::arg("lock") = py::none(), py::arg("id_map") = py::none(),
+        py::arg("progress") = py::none(), py::arg("isa") = "");
   m.def("w2v_window", &w2v_window, py::arg("win"), py::arg("wout"), py::arg("in_ids"),
         py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
-        py::arg("cbow_mean") = true, py::arg("isa") = "");
+        py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none());
   m.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
   m.def("search", &search, py::arg("queries"), py::arg("rows"), py::arg("k"),
         py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),

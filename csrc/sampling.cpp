@@ -102,4 +102,9 @@ Huffman build_huffman(const std::vector<uint64_t>& counts) {
   return h;
 }
 
+HuffmanTree::HuffmanTree(const std::vector<uint64_t>& counts) : tree_(build_huffman(counts)) {
+  for (size_t w = 0; w + 1 < tree_.offsets.size(); ++w)
+    max_depth_ = std::max<int>(max_depth_, static_cast<int>(tree_.offsets[w + 1] - tree_.offsets[w]));
+}
+
 }  // namespace dv

@@ -53,4 +53,39 @@ struct Huffman {
 };
 Huffman build_huffman(const std::vector<uint64_t>& counts);
 
+// The noise distribution of negative sampling, built once per vocabulary:
+// word i with probability weights[i] / sum(weights).
+class NoiseSampler {
+ public:
+  explicit NoiseSampler(const std::vector<double>& weights)
+      : table_(build_alias(weights)), n_(static_cast<uint32_t>(weights.size())) {}
+  uint32_t size() const { return n_; }
+  uint32_t draw(uint64_t r) const {
+    return alias_draw(table_.threshold.data(), table_.alias.data(), n_, r);
+  }
+  const AliasTable& table() const { return table_; }
+
+ private:
+  AliasTable table_;
+  uint32_t n_;
+};
+
+// The Huffman tree of hierarchical softmax, built once per vocabulary.
+class HuffmanTree {
+ public:
+  explicit HuffmanTree(const std::vector<uint64_t>& counts);
+  uint64_t size() const { return tree_.offsets.size() - 1; }  // words
+  uint64_t inner_nodes() const { return size() - 1; }
+  int max_depth() const { return max_depth_; }
+  uint64_t begin(uint32_t w) const { return tree_.offsets[w]; }
+  uint64_t end(uint32_t w) const { return tree_.offsets[w + 1]; }
+  uint32_t point(uint64_t p) const { return tree_.points[p]; }
+  uint8_t code(uint64_t p) const { return tree_.codes[p]; }
+  const Huffman& arrays() const { return tree_; }
+
+ private:
+  Huffman tree_;
+  int max_depth_ = 0;
+};
+
 }  // namespace dv

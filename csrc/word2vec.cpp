@@ -5,7 +5,7 @@
 
 #include "common.h"
 #include "parallel.h"
-#include "sampling.h"
+#include "w2v_policies.h"
 
 namespace dv {
 
@@ -14,165 +14,163 @@ namespace {
 // How often (in words read) a worker publishes progress and refreshes alpha.
 constexpr uint64_t kReportEvery = 10000;
 
-inline void prefetch_row(const float* row, size_t dim) {
-  const char* p = reinterpret_cast<const char*>(row);
-  for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(p + off);
-}
+// One thread's pass over a slice of sentences: the window loop, written once
+// over an input policy and an output policy.
+template <class Inputs, class Outputs>
+class WindowTrainer {
+ public:
+  WindowTrainer(const W2VConfig& c, const W2VModel& m, const W2VStream& s, const simd::Kernels& kern,
+                W2VProgress& p, uint64_t total, Inputs in, Outputs out)
+      : cfg_(c), model_(m), stream_(s), k_(kern), progress_(p), total_words_(total),
+        in_(std::move(in)), out_(std::move(out)) {}
 
-struct Worker {
-  Worker(const W2VConfig& c, const W2VData& dt, const simd::Kernels& kern, W2VProgress& p,
-         uint64_t total)
-      : cfg(c), data(dt), k(kern), progress(p), total_words(total) {}
-
-  const W2VConfig& cfg;
-  const W2VData& data;
-  const simd::Kernels& k;
-  W2VProgress& progress;
-  uint64_t total_words;
   W2VStats stats;
 
-  std::vector<uint32_t> sen, negs_cur, negs_next;
-
-  // Draws the noise words for one centre word, skipping the centre itself.
-  int draw_negatives(Rng& rng, uint32_t centre, std::vector<uint32_t>& out) {
-    int m = 0;
-    for (int q = 0; q < cfg.negative; ++q) {
-      uint32_t neg = alias_draw(data.neg_threshold, data.neg_alias,
-                                static_cast<uint32_t>(data.vocab), rng.next());
-      if (neg != centre) out[m++] = neg;
-    }
-    return m;
-  }
-  std::vector<float*> in_rows, out_rows;
-  std::vector<float> labels, scratch;
-
   void run(uint64_t first_sentence, uint64_t last_sentence, int thread) {
-    Rng rng(mix_seed(cfg.seed, cfg.epoch, static_cast<uint64_t>(thread)));
-    const size_t d = cfg.dim;
-    const int max_in = 2 * cfg.window;
-    int max_out = cfg.hs ? 0 : cfg.negative + 1;
-    if (cfg.hs)
-      for (uint64_t w = 0; w < data.vocab; ++w)
-        max_out = std::max<int>(max_out, static_cast<int>(data.hs_offsets[w + 1] - data.hs_offsets[w]));
-    negs_cur.resize(std::max(cfg.negative, 1));
-    negs_next.resize(std::max(cfg.negative, 1));
-    in_rows.resize(max_in);
-    out_rows.resize(std::max(max_out, 1));
-    labels.resize(std::max(max_out, 1));
-    scratch.resize(size_t(max_in) * d + size_t(max_in) * max_out + std::max(max_in, max_out) + 2 * d);
-    const simd::SigmoidTable& sig = simd::sigmoid_table();
-    simd::W2VWindow win{in_rows.data(), 0, out_rows.data(), labels.data(), 0, d, 0.0f,
-                        scratch.data(), &sig};
+    Rng rng(mix_seed(cfg_.seed, cfg_.epoch, static_cast<uint64_t>(thread)));
+    const size_t d = cfg_.dim;
+    const int max_in = in_.max_rows(cfg_.window);
+    const int max_out = std::max(out_.max_rows(), 1);
+    in_rows_.resize(max_in);
+    in_locks_.resize(max_in);
+    out_rows_.resize(max_out);
+    labels_.resize(max_out);
+    scratch_.resize(size_t(max_in) * d + size_t(max_in) * max_out + std::max(max_in, max_out) + 2 * d);
+    simd::W2VWindow win{in_rows_.data(), 0, out_rows_.data(), labels_.data(), 0, d, 0.0f,
+                        scratch_.data(), &simd::sigmoid_table(),
+                        model_.lock ? in_locks_.data() : nullptr};
 
     uint64_t local_words = 0, unreported = 0;
-    float alpha = cfg.alpha_begin;
+    float alpha = cfg_.alpha_begin;
     for (uint64_t s = first_sentence; s < last_sentence; ++s) {
-      if (progress.stop.load(std::memory_order_relaxed)) break;
-      const uint64_t b = data.offsets[s], e = data.offsets[s + 1];
-      sen.clear();
-      for (uint64_t i = b; i < e; ++i) {
-        uint32_t w = data.ids[i];
-        if (data.keep_prob && data.keep_prob[w] < 1.0f && rng.uniform() >= data.keep_prob[w]) continue;
-        sen.push_back(w);
-      }
-      const int n = static_cast<int>(sen.size());
-      // Negatives for position i are drawn one step ahead, so that their rows
-      // (and the next centre's) can be prefetched while position i trains.
-      int n_neg = cfg.hs || n == 0 ? 0 : draw_negatives(rng, sen[0], negs_cur);
+      if (progress_.stop.load(std::memory_order_relaxed)) break;
+      const uint64_t b = stream_.offsets[s], e = stream_.offsets[s + 1];
+      read_sentence(b, e, rng);
+      const int n = static_cast<int>(sen_.size());
+      const uint32_t* sen = sen_.data();
+      out_.begin_sentence(rng, sen, n);
       for (int i = 0; i < n; ++i) {
-        const uint32_t centre = sen[i];
-        const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg.window)));
-        const int span = cfg.window - reduced;
+        const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
+        const int span = cfg_.window - reduced;
         const int lo = std::max(0, i - span), hi = std::min(n - 1, i + span);
-        int n_neg_next = 0;
-        if (!cfg.hs && i + 1 < n) {
-          n_neg_next = draw_negatives(rng, sen[i + 1], negs_next);
-          prefetch_row(data.wout + size_t(sen[i + 1]) * d, d);
-          for (int q = 0; q < n_neg_next; ++q) prefetch_row(data.wout + size_t(negs_next[q]) * d, d);
-          prefetch_row(data.win + size_t(sen[std::min(n - 1, i + 1 + cfg.window)]) * d, d);
-        }
-        int ni = 0;
-        for (int j = lo; j <= hi; ++j)
-          if (j != i) in_rows[ni++] = data.win + size_t(sen[j]) * d;
-        int no = 0;
-        if (cfg.hs) {
-          for (uint64_t p = data.hs_offsets[centre]; p < data.hs_offsets[centre + 1]; ++p) {
-            out_rows[no] = data.wout + size_t(data.hs_points[p]) * d;
-            labels[no++] = 1.0f - static_cast<float>(data.hs_codes[p]);
-          }
-        } else {
-          out_rows[no] = data.wout + size_t(centre) * d;
-          labels[no++] = 1.0f;
-          for (int q = 0; q < n_neg; ++q) {
-            out_rows[no] = data.wout + size_t(negs_cur[q]) * d;
-            labels[no++] = 0.0f;
-          }
-          std::swap(negs_cur, negs_next);
-          n_neg = n_neg_next;
-        }
+        out_.prepare_next(rng, sen, i, n);
+        if (i + 1 < n) in_.prefetch(sen[std::min(n - 1, i + 1 + cfg_.window)]);
+        const int ni = in_.gather(sen, lo, hi, i, in_rows_.data(), in_locks_.data());
+        const int no = out_.fill(sen[i], out_rows_.data(), labels_.data());
         if (ni == 0) continue;
         win.n_in = ni;
         win.n_out = no;
         win.alpha = alpha;
-        stats.loss += cfg.skipgram ? k.sg_window(win) : k.cbow_window(win, cfg.cbow_mean);
-        stats.predictions += static_cast<uint64_t>(cfg.skipgram ? ni * no : no);
+        stats.loss += cfg_.skipgram ? k_.sg_window(win) : k_.cbow_window(win, cfg_.cbow_mean);
+        stats.predictions += static_cast<uint64_t>(cfg_.skipgram ? ni * no : no);
         ++stats.trained_words;
       }
       const uint64_t len = e - b;
       local_words += len;
       unreported += len;
       if (unreported >= kReportEvery) {
-        uint64_t global = progress.words.fetch_add(unreported) + unreported;
+        const uint64_t global = progress_.words.fetch_add(unreported) + unreported;
         unreported = 0;
-        double frac = std::min(1.0, static_cast<double>(global) /
-                                        static_cast<double>(std::max<uint64_t>(total_words, 1)));
-        alpha = cfg.alpha_begin + static_cast<float>(frac) * (cfg.alpha_end - cfg.alpha_begin);
-        progress.alpha.store(alpha, std::memory_order_relaxed);
+        const double frac = std::min(1.0, static_cast<double>(global) /
+                                              static_cast<double>(std::max<uint64_t>(total_words_, 1)));
+        alpha = cfg_.alpha_begin + static_cast<float>(frac) * (cfg_.alpha_end - cfg_.alpha_begin);
+        progress_.alpha.store(alpha, std::memory_order_relaxed);
       }
     }
-    progress.words.fetch_add(unreported);
+    progress_.words.fetch_add(unreported);
     stats.words = local_words;
   }
+
+ private:
+  // The sentence's model rows after id mapping and subsampling.
+  void read_sentence(uint64_t b, uint64_t e, Rng& rng) {
+    sen_.clear();
+    for (uint64_t i = b; i < e; ++i) {
+      uint32_t w = stream_.ids[i];
+      if (stream_.id_map) {
+        w = stream_.id_map[w];
+        if (w == W2VStream::kNoRow) continue;
+      }
+      const float* keep = model_.keep_prob;
+      if (keep && keep[w] < 1.0f && rng.uniform() >= keep[w]) continue;
+      sen_.push_back(w);
+    }
+  }
+
+  const W2VConfig& cfg_;
+  const W2VModel& model_;
+  const W2VStream& stream_;
+  const simd::Kernels& k_;
+  W2VProgress& progress_;
+  uint64_t total_words_;
+  Inputs in_;
+  Outputs out_;
+  std::vector<uint32_t> sen_;
+  std::vector<float*> in_rows_, out_rows_;
+  std::vector<float> in_locks_, labels_, scratch_;
 };
 
-}  // namespace
-
-W2VStats train_word2vec(const W2VConfig& cfg, const W2VData& data, const simd::Kernels& k,
-                        W2VProgress& progress, const std::function<bool()>& poll) {
-  DV_CHECK(cfg.dim > 0, "dim must be positive");
-  DV_CHECK(cfg.window > 0, "window must be positive");
-  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive when hs is off");
-  DV_CHECK(data.vocab > 0, "empty vocabulary");
-  DV_CHECK(data.sent_begin <= data.sent_end, "bad sentence range");
-  const uint64_t first_tok = data.offsets[data.sent_begin];
-  const uint64_t total = data.offsets[data.sent_end] - first_tok;
-  int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
-  threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, data.sent_end - data.sent_begin)));
-
-  // Slice boundaries: equal token counts, cut at sentence ends.
-  std::vector<uint64_t> cut(threads + 1, data.sent_end);
-  cut[0] = data.sent_begin;
-  for (int t = 1; t < threads; ++t) {
-    uint64_t target = first_tok + total * static_cast<uint64_t>(t) / static_cast<uint64_t>(threads);
-    const uint64_t* pos = std::lower_bound(data.offsets + data.sent_begin, data.offsets + data.sent_end, target);
-    cut[t] = std::max<uint64_t>(cut[t - 1], static_cast<uint64_t>(pos - data.offsets));
-  }
-  W2VConfig c = cfg;
-  c.threads = threads;
-  progress.alpha.store(cfg.alpha_begin);
-  std::vector<Worker> workers;
-  workers.reserve(threads);
-  for (int t = 0; t < threads; ++t) workers.emplace_back(c, data, k, progress, total);
+// Runs `make(t)`'s trainers over the slices `cut` and sums their statistics.
+template <class Make>
+W2VStats run_trainers(int threads, const std::vector<uint64_t>& cut, Make make, W2VProgress& progress,
+                      const std::function<bool()>& poll) {
+  using Trainer = decltype(make());
+  std::vector<Trainer> trainers;
+  trainers.reserve(threads);
+  for (int t = 0; t < threads; ++t) trainers.push_back(make());
   run_parallel(
-      threads, [&](int t) { workers[t].run(cut[t], cut[t + 1], t); }, poll, progress.stop);
+      threads, [&](int t) { trainers[t].run(cut[t], cut[t + 1], t); }, poll, progress.stop);
   W2VStats out;
-  for (const Worker& w : workers) {
+  for (const Trainer& w : trainers) {
     out.words += w.stats.words;
     out.trained_words += w.stats.trained_words;
     out.predictions += w.stats.predictions;
     out.loss += w.stats.loss;
   }
   return out;
+}
+
+}  // namespace
+
+W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VStream& stream,
+                        const simd::Kernels& k, W2VProgress& progress,
+                        const std::function<bool()>& poll) {
+  DV_CHECK(cfg.dim > 0, "dim must be positive");
+  DV_CHECK(cfg.window > 0, "window must be positive");
+  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive when hs is off");
+  DV_CHECK(model.rows > 0, "empty vocabulary");
+  DV_CHECK(cfg.hs ? model.tree != nullptr : model.noise != nullptr,
+           (cfg.hs ? "hierarchical softmax needs a Huffman tree" : "negative sampling needs a noise sampler"));
+  DV_CHECK(stream.sent_begin <= stream.sent_end, "bad sentence range");
+  const uint64_t first_tok = stream.offsets[stream.sent_begin];
+  const uint64_t total = stream.offsets[stream.sent_end] - first_tok;
+  int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
+  threads = static_cast<int>(
+      std::max<uint64_t>(1, std::min<uint64_t>(threads, stream.sent_end - stream.sent_begin)));
+
+  // Slice boundaries: equal token counts, cut at sentence ends.
+  std::vector<uint64_t> cut(threads + 1, stream.sent_end);
+  cut[0] = stream.sent_begin;
+  for (int t = 1; t < threads; ++t) {
+    const uint64_t target = first_tok + total * static_cast<uint64_t>(t) / static_cast<uint64_t>(threads);
+    const uint64_t* pos = std::lower_bound(stream.offsets + stream.sent_begin, stream.offsets + stream.sent_end, target);
+    cut[t] = std::max<uint64_t>(cut[t - 1], static_cast<uint64_t>(pos - stream.offsets));
+  }
+  W2VConfig c = cfg;
+  c.threads = threads;
+  progress.alpha.store(cfg.alpha_begin);
+  const WordInputs inputs{model.win, model.lock, c.dim};
+  if (cfg.hs) {
+    using T = WindowTrainer<WordInputs, HuffmanOutputs>;
+    return run_trainers(threads, cut, [&] {
+      return T(c, model, stream, k, progress, total, inputs, HuffmanOutputs(model.wout, c.dim, *model.tree));
+    }, progress, poll);
+  }
+  using T = WindowTrainer<WordInputs, NegativeOutputs>;
+  return run_trainers(threads, cut, [&] {
+    return T(c, model, stream, k, progress, total, inputs,
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative));
+  }, progress, poll);
 }
 
 }  // namespace dv

@@ -1,13 +1,22 @@
 // Hogwild word2vec training over an encoded id stream.
+//
+// A worker walks its sentences and, for every centre word, asks an *input
+// policy* for the rows a window reads (w2v_inputs.h: the context words today;
+// bags of subword or document rows later) and an *output policy* for the rows
+// it predicts with their labels (negative sampling or a Huffman path), then
+// runs one `Ops` kernel over them. A new model adds a policy, not a branch.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <functional>
 
+#include "sampling.h"
 #include "simd/kernels.h"
 
 namespace dv {
 
+// Hyperparameters of one training call. Bound to Python by field name
+// (`_core.W2VConfig`), so that two of them cannot be swapped silently.
 struct W2VConfig {
   bool skipgram = true;
   bool hs = false;         // hierarchical softmax instead of negative sampling
@@ -22,20 +31,27 @@ struct W2VConfig {
   int threads = 1;
 };
 
-// Model and data, all borrowed (numpy arrays on the Python side).
-struct W2VData {
-  float* win = nullptr;           // vocab x dim
-  float* wout = nullptr;          // vocab x dim (NS) or (vocab-1) x dim (HS)
-  uint64_t vocab = 0;
-  const uint32_t* ids = nullptr;  // encoded corpus
+// The trainable model, all borrowed (numpy arrays on the Python side).
+struct W2VModel {
+  float* win = nullptr;               // rows x dim input vectors
+  float* wout = nullptr;              // output vectors: rows (NS) or rows-1 (HS)
+  uint64_t rows = 0;                  // words of the model's vocabulary
+  const float* lock = nullptr;        // per row: update factor (0 = frozen), or nullptr
+  const float* keep_prob = nullptr;   // per row: subsampling, or nullptr for none
+  const NoiseSampler* noise = nullptr;  // negative sampling
+  const HuffmanTree* tree = nullptr;    // hierarchical softmax
+};
+
+// An id stream (validated when its Corpus was built or opened) and the
+// sentences of it to train on. `id_map`, when set, maps the stream's ids to
+// model rows (kNoRow: not in the model, skipped), so a corpus encoded with
+// another vocabulary trains without being re-encoded.
+struct W2VStream {
+  static constexpr uint32_t kNoRow = 0xFFFFFFFFu;
+  const uint32_t* ids = nullptr;
   const uint64_t* offsets = nullptr;  // sentence ends: n_sentences + 1 entries
-  uint64_t sent_begin = 0, sent_end = 0;  // sentences to train on
-  const float* keep_prob = nullptr;   // per word, or nullptr for no subsampling
-  const uint32_t* neg_threshold = nullptr;  // alias table of the noise distribution
-  const uint32_t* neg_alias = nullptr;
-  const uint8_t* hs_codes = nullptr;  // Huffman paths
-  const uint32_t* hs_points = nullptr;
-  const uint64_t* hs_offsets = nullptr;
+  uint64_t sent_begin = 0, sent_end = 0;
+  const uint32_t* id_map = nullptr;
 };
 
 struct W2VStats {
@@ -55,7 +71,8 @@ struct W2VProgress {
 // Trains one pass over the sentences with `threads` Hogwild workers, each on a
 // contiguous slice holding about the same number of tokens. The learning rate
 // falls linearly from alpha_begin to alpha_end with the words read.
-W2VStats train_word2vec(const W2VConfig& cfg, const W2VData& data, const simd::Kernels& k,
-                        W2VProgress& progress, const std::function<bool()>& poll);
+W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VStream& stream,
+                        const simd::Kernels& k, W2VProgress& progress,
+                        const std::function<bool()>& poll);
 
 }  // namespace dv

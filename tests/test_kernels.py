@@ -127,8 +127,10 @@ def test_alias_table_reproduces_distribution(seed):
     w[rng.random(w.size) < 0.1] = 0.0
     if w.sum() == 0:
         w[0] = 1.0
-    thr, alias = _core.build_alias(w)
+    sampler = _core.NoiseSampler(w)
+    thr, alias = sampler.threshold, sampler.alias
     n = w.size
+    assert len(sampler) == n
     keep = thr.astype(np.float64) / 2**32
     keep[thr == 0xFFFFFFFF] = 1.0
     prob = keep.copy()
@@ -138,11 +140,11 @@ def test_alias_table_reproduces_distribution(seed):
 
 def test_alias_rejects_bad_weights():
     with pytest.raises(ValueError):
-        _core.build_alias(np.zeros(3))
+        _core.NoiseSampler(np.zeros(3))
     with pytest.raises(ValueError):
-        _core.build_alias(np.array([1.0, -1.0]))
+        _core.NoiseSampler(np.array([1.0, -1.0]))
     with pytest.raises(ValueError):
-        _core.build_alias(np.zeros(0))
+        _core.NoiseSampler(np.zeros(0))
 
 
 def optimal_cost(counts):
@@ -162,8 +164,10 @@ def optimal_cost(counts):
 def test_huffman_codes_are_prefix_free_and_optimal(seed):
     rng = np.random.default_rng(seed)
     counts = np.sort(rng.integers(1, 1000, size=rng.integers(2, 300)))[::-1].astype(np.uint64)
-    codes, points, offsets = _core.build_huffman(counts)
+    tree = _core.HuffmanTree(counts)
+    codes, points, offsets = tree.codes, tree.points, tree.offsets
     n = counts.size
+    assert len(tree) == n and tree.max_depth == int(np.diff(offsets).max())
     assert offsets[0] == 0 and offsets[-1] == codes.size == points.size
     words = ["".join(map(str, codes[offsets[i]:offsets[i + 1]])) for i in range(n)]
     assert len(set(words)) == n
@@ -180,4 +184,4 @@ def test_huffman_codes_are_prefix_free_and_optimal(seed):
 
 def test_huffman_needs_two_words():
     with pytest.raises(ValueError, match="at least 2"):
-        _core.build_huffman(np.array([5], dtype=np.uint64))
+        _core.HuffmanTree(np.array([5], dtype=np.uint64))

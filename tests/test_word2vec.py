@@ -124,20 +124,32 @@ def test_ctrl_c_stops_training_and_keeps_vectors(planted_corpus):
     assert np.isfinite(emb.vectors).all()
 
 
-def test_kernel_rejects_corrupt_stream(planted_corpus):
+def test_kernel_checks_what_it_is_given():
+    """The id stream is validated when its Corpus is built (test_corpus); the
+    kernel checks the sizes of what it is given and the samplers' vocabulary."""
     from densevec import _core
 
     win = np.zeros((3, 4), dtype=np.float32)
     wout = np.zeros((3, 4), dtype=np.float32)
-    ids = np.array([0, 1, 7], dtype=np.uint32)
+    ids = np.array([0, 1, 2], dtype=np.uint32)
     offsets = np.array([0, 3], dtype=np.uint64)
-    thr, alias = _core.build_alias(np.ones(3))
-    args = dict(keep_prob=None, neg_threshold=thr, neg_alias=alias, hs_codes=None, hs_points=None,
-                hs_offsets=None, skipgram=True, hs=False, negative=2, window=2, cbow_mean=True,
-                alpha_begin=0.025, alpha_end=0.0, seed=1, epoch=0, threads=1)
-    with pytest.raises(ValueError, match="past the vocabulary"):
-        _core.train_word2vec(win, wout, ids, offsets, 0, 1, **args)
+    cfg = _core.W2VConfig()
+    cfg.negative, cfg.window = 2, 2
+    args = dict(config=cfg, win=win, wout=wout, ids=ids, offsets=offsets, sent_begin=0)
+    noise = _core.NoiseSampler(np.ones(3))
     with pytest.raises(ValueError, match="out of bounds"):
-        _core.train_word2vec(win, wout, ids[:2], offsets, 0, 2, **args)
+        _core.train_word2vec(**args, sent_end=2, noise=noise)
     with pytest.raises(ValueError, match="past the ids"):
-        _core.train_word2vec(win, wout, ids[:2], offsets, 0, 1, **args)
+        _core.train_word2vec(**dict(args, ids=ids[:2]), sent_end=1, noise=noise)
+    with pytest.raises(ValueError, match="noise sampler has 4 words"):
+        _core.train_word2vec(**args, sent_end=1, noise=_core.NoiseSampler(np.ones(4)))
+    with pytest.raises(ValueError, match="needs a NoiseSampler"):
+        _core.train_word2vec(**args, sent_end=1)
+    with pytest.raises(ValueError, match="id_map refers past"):
+        _core.train_word2vec(**args, sent_end=1, noise=noise, id_map=np.array([0, 1, 3], np.uint32))
+    with pytest.raises(TypeError):  # positional arguments cannot be swapped silently
+        _core.train_word2vec(cfg, win, wout, ids, offsets, 0, 1)
+    with pytest.raises(AttributeError):
+        cfg.negatives = 5
+    st = _core.train_word2vec(**args, sent_end=1, noise=noise)
+    assert st["words"] == 3

@@ -38,6 +38,9 @@ struct W2VWindow {
   float alpha;
   float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out
   const SigmoidTable* sig;
+  // Per input row, a factor on its update (gensim's lockf): 0 freezes the row
+  // (it is not written at all), 1 trains it. nullptr: every row trains.
+  const float* in_lock = nullptr;
 };
 
 // Search keys of int8 rows (see csrc/search.h), computed in float32 in this

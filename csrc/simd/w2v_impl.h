@@ -53,7 +53,10 @@ double sg_window_impl(const W2VWindow& w) {
     for (int c = 0; c < ni; ++c) col[c] = g[size_t(c) * no + o];
     Ops::combo(w.in_rows, col, ni, w.out_rows[o], d, true);
   }
-  for (int c = 0; c < ni; ++c) Ops::axpy(1.0f, grad + size_t(c) * d, w.in_rows[c], d);
+  for (int c = 0; c < ni; ++c) {
+    const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
+    if (lock != 0.0f) Ops::axpy(lock, grad + size_t(c) * d, w.in_rows[c], d);
+  }
   return loss;
 }
 
@@ -74,7 +77,10 @@ double cbow_window_impl(const W2VWindow& w, bool mean) {
     gs[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gs[o], w.labels[o], &loss)) * w.alpha;
   Ops::combo(w.out_rows, gs, no, e, d, false);
   for (int o = 0; o < no; ++o) Ops::axpy(gs[o], h, w.out_rows[o], d);
-  for (int c = 0; c < ni; ++c) Ops::axpy(1.0f, e, w.in_rows[c], d);
+  for (int c = 0; c < ni; ++c) {
+    const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
+    if (lock != 0.0f) Ops::axpy(lock, e, w.in_rows[c], d);
+  }
   return loss;
 }
 

@@ -266,7 +266,7 @@ def is_complete(path: PathLike, kind: str) -> bool:
         return False
     try:
         _kind(kind).check(Path(path))
-    except (OSError, ValueError):
+    except Exception:  # whatever a damaged file makes a check raise: not complete, so not replaced
         return False
     return True
 

@@ -187,6 +187,39 @@ def _copy_artefact(src: Path, target: Path, kind: str, overwrite: bool) -> Path:
     return target
 
 
+def _int_array(name: str, value: Any) -> np.ndarray:
+    """A 1-D integer array, or TypeError / ValueError naming ``name``."""
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    return arr.astype(np.int64, copy=False) if arr.size == 0 else arr
+
+
+def _write_stream_dir(directory: Path, ids: np.ndarray, offsets: np.ndarray, vocab: "Vocab",
+                      fingerprint: str, sources: list, params: dict) -> None:
+    """Writes a corpus directory (ids, offsets, vocabulary, meta.json) from arrays."""
+    np.ascontiguousarray(ids, dtype=np.uint32).tofile(directory / "ids.u32")
+    np.ascontiguousarray(offsets, dtype=np.uint64).tofile(directory / "offsets.u64")
+    _write_vocab(directory / "vocab.txt", vocab)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "densevec_version": _core.__version__,
+        "fingerprint": fingerprint,
+        "sources": sources,
+        "params": params,
+        "n_tokens": int(ids.shape[0]),
+        "n_sentences": int(offsets.shape[0]) - 1,
+        "vocab_size": len(vocab),
+        "raw_tokens": vocab.raw_tokens,
+        "vocab_sha256": _fs.sha256_file(directory / "vocab.txt"),
+        "stats": {"raw_tokens": vocab.raw_tokens},
+    }
+    (directory / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
 def _check_sources(paths: Sequence[PathLike]) -> list[str]:
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]  # type: ignore[list-item]
@@ -548,6 +581,108 @@ class Corpus:
         corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
         return corpus
 
+    @classmethod
+    def from_ids(
+        cls,
+        ids: Any,
+        offsets: Any,
+        vocab: Union[Vocab, Sequence[str]],
+    ) -> "Corpus":
+        """A corpus from an integer id stream, without text: random walks on a
+        graph, filtered streams, shards made elsewhere.
+
+        Parameters
+        ----------
+        ids : array_like of non-negative integers, shape (n_tokens,)
+            Word ids, every one ``< len(vocab)``.
+        offsets : array_like of non-negative integers, shape (n_sentences + 1,)
+            Sentence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``: starts at 0,
+            never decreases, ends at ``len(ids)``.
+        vocab : Vocab or sequence of str
+            The words of the ids. A plain sequence of words gets its counts
+            from the stream (so subsampling and the noise distribution see the
+            stream's frequencies).
+
+        The stream is validated here, once (``ValueError`` / ``TypeError``
+        naming the argument), copied into a temporary corpus directory that
+        lives until the corpus is garbage-collected or saved with :meth:`save`, and
+        fingerprinted by its content.
+        """
+        ids_arr = _int_array("ids", ids)
+        off_arr = _int_array("offsets", offsets)
+        if isinstance(vocab, Vocab):
+            words, counts = vocab.index_to_word, vocab.counts
+        elif isinstance(vocab, (str, bytes)) or not isinstance(vocab, Sequence):
+            raise TypeError(f"vocab must be a Vocab or a sequence of words, got {type(vocab).__name__}")
+        else:
+            words, counts = list(vocab), None
+        n_words = len(words)
+        if n_words == 0:
+            raise ValueError("vocab is empty")
+        if ids_arr.size and int(ids_arr.min()) < 0:
+            raise ValueError(f"ids: negative id {int(ids_arr.min())}")
+        if ids_arr.size and int(ids_arr.max()) >= n_words:
+            raise ValueError(f"ids: id {int(ids_arr.max())} is not below the vocabulary size {n_words}")
+        if off_arr.size < 1 or int(off_arr[0]) != 0:
+            raise ValueError("offsets must start with 0 (one entry per sentence start, then the end)")
+        if np.any(np.diff(off_arr) < 0):
+            bad = int(np.argmax(np.diff(off_arr) < 0))
+            raise ValueError(f"offsets decrease at sentence {bad}")
+        if int(off_arr[-1]) != ids_arr.size:
+            raise ValueError(f"offsets end at {int(off_arr[-1])}, but ids holds {ids_arr.size} ids")
+        ids32 = ids_arr.astype(np.uint32, copy=False)
+        off64 = off_arr.astype(np.uint64, copy=False)
+        if counts is None:
+            counts = np.bincount(ids32, minlength=n_words).astype(np.uint64)
+        vocab_obj = Vocab(words, counts)
+        digest = hashlib.sha256()
+        digest.update(np.ascontiguousarray(ids32).tobytes())
+        digest.update(np.ascontiguousarray(off64).tobytes())
+        digest.update("\n".join(words).encode("utf-8"))
+        digest.update(np.ascontiguousarray(vocab_obj.counts).tobytes())
+        fingerprint = hashlib.sha256(
+            json.dumps({"v": FORMAT_VERSION, "ids_sha256": digest.hexdigest()}).encode()).hexdigest()
+        parent = _fs.temp_dir("corpus")
+        try:
+            target = parent / "corpus"
+            target.mkdir()
+            _write_stream_dir(target, ids32, off64, vocab_obj, fingerprint,
+                              sources=[{"ids_sha256": digest.hexdigest()}], params={})
+        except BaseException:
+            _fs.remove_temp_dir(parent)
+            raise
+        corpus = cls(target, _built=vocab_obj)
+        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
+        return corpus
+
+    def shard(self, k: int) -> list["Corpus"]:
+        """Cut the corpus into ``k`` consecutive sentence ranges holding about
+        the same number of tokens (fewer when there are fewer sentences).
+
+        Each shard is a Corpus over the same vocabulary and fingerprint whose
+        ``ids`` are a view of this corpus's mapped stream (nothing is copied
+        but the shard's sentence offsets); training on every shard in turn
+        trains on the whole corpus.
+        """
+        k = _check_int("k", k, 1)
+        n = self.n_sentences
+        offsets = np.asarray(self.offsets)
+        targets = (np.arange(1, k, dtype=np.float64) * self.n_tokens / k).astype(np.uint64)
+        cuts = np.searchsorted(offsets[:n], targets, side="left") if n else np.zeros(0, np.int64)
+        bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]])).astype(np.int64)
+        shards = []
+        for b, e in zip(bounds[:-1], bounds[1:]):
+            tb, te = int(offsets[b]), int(offsets[e])
+            view = Corpus.__new__(Corpus)
+            view.__dict__.update(self.__dict__)
+            view._finalizer = None
+            view._parent = self  # keeps the mapped files alive
+            view.ids = self.ids[tb:te]
+            view.offsets = (offsets[b : e + 1] - offsets[b]).astype(np.uint64)
+            view.shard_range = (int(b), int(e))
+            shards.append(view)
+        return shards
+
     @staticmethod
     def _params(min_count, max_vocab, max_sentence_length, max_token_bytes) -> dict:
         if not isinstance(min_count, (int, np.integer)) or min_count < 1:
@@ -627,12 +762,18 @@ class Corpus:
         return cls(path)
 
     def save(self, path: PathLike, *, overwrite: bool = False) -> Path:
-        """Copy the encoded corpus to directory ``path`` (atomically) and return it.
+        """Copy the encoded corpus (or this shard of it) to directory ``path`` (atomically) and return it.
 
         An existing *complete* encoded corpus at `path` is replaced (atomically)
         only with ``overwrite=True``; anything else there raises
         ``FileExistsError`` and is left untouched (see :func:`densevec._fs.staged_dir`).
         """
+        if getattr(self, "shard_range", None) is not None:
+            with _fs.staged_dir(Path(path), "corpus", overwrite=overwrite) as tmp:
+                _write_stream_dir(tmp, np.asarray(self.ids), np.asarray(self.offsets), self.vocab,
+                                  self.fingerprint, sources=self.meta.get("sources", []),
+                                  params=dict(self.meta.get("params", {}), shard=list(self.shard_range)))
+            return Path(path)
         return _copy_artefact(self.path, Path(path), "corpus", overwrite)
 
     # ------------------------------------------------------------- accessors

@@ -53,7 +53,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
@@ -73,6 +72,7 @@ from densevec.corpus import (
     as_corpus,
     resolve_threads,
 )
+from densevec.train._base import ModelState, Trainer
 from densevec.vectors import Embeddings
 
 __all__ = ["Cooccurrence", "cooccurrence", "GloVe", "RECORD_DTYPE"]
@@ -381,7 +381,7 @@ Callback = Callable[["GloVe", dict], Any]
 _OUTPUTS = ("sum", "word", "context", "concat")
 
 
-class GloVe:
+class GloVe(Trainer):
     """GloVe trainer (see the module docstring for the exact semantics).
 
     Parameters
@@ -407,7 +407,15 @@ class GloVe:
         0 = all cores. More than one thread is Hogwild (racy by design).
     seed : int
         Seeds initialisation, the shuffle and the block order.
+
+    The trained state (word and context vectors with their AdaGrad
+    accumulators, biases) is ``self.state``; :meth:`save` / :meth:`load` keep
+    it with the hyperparameters.
     """
+
+    algorithm = "glove"
+    _display_name = "GloVe"
+    _unit = "rec"
 
     def __init__(
         self,
@@ -425,6 +433,7 @@ class GloVe:
         threads: int = 0,
         seed: int = 1,
     ):
+        super().__init__()
         self.dim = _check_int("dim", dim, 1)
         self.x_max = _check_positive("x_max", x_max)
         self.alpha = _check_positive("alpha", alpha, allow_zero=True)
@@ -443,27 +452,31 @@ class GloVe:
         self.output = output
         self.threads = _check_int("threads", threads, 0)
         self.seed = _check_int("seed", seed, 0)
-        self.history: list[dict] = []
-        self.embeddings_: Optional[Embeddings] = None
         self.cooccurrence_: Optional[Cooccurrence] = None
-        self.word_vectors_: Optional[np.ndarray] = None
-        self.context_vectors_: Optional[np.ndarray] = None
-        self.word_biases_: Optional[np.ndarray] = None
-        self.context_biases_: Optional[np.ndarray] = None
 
-    def get_params(self) -> dict:
-        """Hyperparameters, as recorded in the trained embeddings' metadata."""
-        return {
-            "dim": self.dim, "x_max": self.x_max, "alpha": self.alpha,
-            "learning_rate": self.learning_rate, "epochs": self.epochs, "window": self.window,
-            "symmetric": self.symmetric, "weighting": self.weighting, "memory_gb": self.memory_gb,
-            "min_count": self.min_count, "output": self.output, "threads": self.threads,
-            "seed": self.seed,
-        }
+    # ---------------------------------------------------------------- results
+    def _vectors(self, name: str) -> Optional[np.ndarray]:
+        if self.state is None:
+            return None
+        return np.ascontiguousarray(self.state.arrays[name][:, : self.dim])
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"GloVe({args})"
+    @property
+    def word_vectors_(self) -> Optional[np.ndarray]:
+        """Word vectors, float32 ``(n, dim)`` (a copy)."""
+        return self._vectors("word")
+
+    @property
+    def context_vectors_(self) -> Optional[np.ndarray]:
+        """Context vectors, float32 ``(n, dim)`` (a copy)."""
+        return self._vectors("context")
+
+    @property
+    def word_biases_(self) -> Optional[np.ndarray]:
+        return None if self.state is None else self.state.arrays["word_bias"][:, 0].astype(np.float32)
+
+    @property
+    def context_biases_(self) -> Optional[np.ndarray]:
+        return None if self.state is None else self.state.arrays["context_bias"][:, 0].astype(np.float32)
 
     def _as_cooccurrence(self, data: Any, progress: bool) -> Cooccurrence:
         if isinstance(data, Cooccurrence):
@@ -506,12 +519,14 @@ class GloVe:
         """
         cooc = self._as_cooccurrence(data, progress)
         self.cooccurrence_ = cooc
-        n_words = len(cooc.vocab)
         if cooc.nnz == 0:
             raise ValueError("the co-occurrence matrix is empty: nothing to train on "
                              "(sentences of a single in-vocabulary word?)")
-        threads = resolve_threads(self.threads)
-        dim = self.dim
+        self._init_state(cooc)
+        return self.train(cooc, progress=progress, callbacks=callbacks)
+
+    def _init_state(self, cooc: Cooccurrence) -> None:
+        n_words, dim = len(cooc.vocab), self.dim
         ld = (dim + 15) // 16 * 16
         rng = np.random.default_rng(self.seed)
 
@@ -529,43 +544,49 @@ class GloVe:
             return b
 
         word, ctx = init_block(), init_block()
-        word_bias, ctx_bias = init_bias(), init_bias()
+        arrays = {"word": word, "context": ctx, "word_bias": init_bias(), "context_bias": init_bias()}
+        self.state = ModelState(arrays, cooc.vocab.index_to_word, cooc.vocab.counts,
+                                {"corpus_fingerprints": [cooc.corpus_fingerprint]})
+        self.history = []
 
+    def train(self, cooc: Cooccurrence, epochs: Optional[int] = None, progress: bool = True,
+              callbacks: Sequence[Callback] = ()) -> Embeddings:
+        """Train (further) from the current state on the same counts.
+
+        ``epochs`` defaults to resuming an interrupted run where it stopped,
+        else ``self.epochs``. AdaGrad's accumulators carry over, so continued
+        training takes the small steps a longer run would have taken.
+        """
+        state = self._require_state("train")
+        if not isinstance(cooc, Cooccurrence):
+            raise TypeError(f"GloVe.train expects a Cooccurrence, got {type(cooc).__name__}")
+        if cooc.corpus_fingerprint not in state.info.get("corpus_fingerprints", []) \
+                or len(cooc.vocab) != len(state):
+            raise ValueError("GloVe.train: these counts are not the ones the model was built on "
+                             f"(corpus {cooc.corpus_fingerprint})")
+        first, planned = self._schedule(epochs)
+        for name in ("word", "context", "word_bias", "context_bias"):
+            if not state.arrays[name].flags.writeable:
+                state.arrays[name] = np.array(state.arrays[name], order="C")
+        threads = resolve_threads(self.threads)
         records, tiles, cleanup = self._training_records(cooc, threads)
         try:
-            self.history = []
-            interrupted = self._train_epochs(records, tiles, word, ctx, word_bias, ctx_bias,
-                                             threads, progress, callbacks)
+            interrupted = self._train_epochs(records, tiles, first, planned, threads, progress, callbacks)
         finally:
             del records
             cleanup()
-
-        wv = word[:, :dim]
-        cv = ctx[:, :dim]
-        self.word_vectors_ = np.ascontiguousarray(wv)
-        self.context_vectors_ = np.ascontiguousarray(cv)
-        self.word_biases_ = word_bias[:, 0].astype(np.float32)
-        self.context_biases_ = ctx_bias[:, 0].astype(np.float32)
+        wv, cv = self.word_vectors_, self.context_vectors_
         if self.output == "sum":
-            vectors = self.word_vectors_ + self.context_vectors_
+            vectors = wv + cv
         elif self.output == "word":
-            vectors = self.word_vectors_
+            vectors = wv
         elif self.output == "context":
-            vectors = self.context_vectors_
+            vectors = cv
         else:
-            vectors = np.hstack([self.word_vectors_, self.context_vectors_])
-        meta = {
-            "algorithm": "glove",
-            "params": self.get_params(),
-            "corpus_fingerprint": cooc.corpus_fingerprint,
-            "cooccurrence": {"window": cooc.window, "symmetric": cooc.symmetric,
-                             "weighting": cooc.weighting, "nnz": cooc.nnz},
-            "densevec_version": _core.__version__,
-            "epochs_completed": len(self.history),
-            "interrupted": interrupted,
-            "hogwild": threads > 1,
-            "normalized": False,
-        }
+            vectors = np.hstack([wv, cv])
+        meta = self._meta(interrupted, threads, cooccurrence={
+            "window": cooc.window, "symmetric": cooc.symmetric,
+            "weighting": cooc.weighting, "nnz": cooc.nnz})
         emb = Embeddings(np.ascontiguousarray(vectors, dtype=np.float32), cooc.vocab.index_to_word,
                          counts=cooc.vocab.counts, meta=meta)
         self.embeddings_ = emb
@@ -601,46 +622,43 @@ class GloVe:
             raise
         return out, tiles, cleanup
 
-    def _train_epochs(self, records: np.ndarray, tiles: np.ndarray, word: np.ndarray, ctx: np.ndarray,
-                      word_bias: np.ndarray, ctx_bias: np.ndarray, threads: int, progress: bool,
-                      callbacks: Sequence[Callback]) -> bool:
-        """Runs the epochs; returns True when interrupted by Ctrl-C."""
+    def _train_epochs(self, records: np.ndarray, tiles: np.ndarray, first: int, planned: int,
+                      threads: int, progress: bool, callbacks: Sequence[Callback]) -> bool:
+        """Runs epochs ``first .. planned - 1``; returns True when interrupted by Ctrl-C."""
+        state = self.state
+        assert state is not None
+        a = state.arrays
         n = records.shape[0]
         max_chunk = max(4096, n // (threads * 64))  # keeps both threads busy to the end
-        epoch = 0
-        with ByteProgress(n * self.epochs, "glove", enabled=progress, unit="rec") as bar:
-            try:
-                for epoch in range(self.epochs):
-                    cb = None
-                    if bar.callback is not None:
-                        cb = lambda done, _b=epoch * n: bar.update(_b + done)  # noqa: E731
-                    t0 = time.perf_counter()
-                    st = _core.glove_epoch(word, ctx, word_bias, ctx_bias, records, tiles,
-                                           self.learning_rate, self.seed, epoch,
-                                           max_chunk=max_chunk, threads=threads, progress=cb)
-                    seconds = time.perf_counter() - t0
-                    if st["diverged"] or not math.isfinite(st["cost"]):
-                        raise FloatingPointError(
-                            f"GloVe diverged in epoch {epoch + 1} (non-finite error): "
-                            f"learning_rate={self.learning_rate} is too high for this data; "
-                            "lower it (Stanford's default is 0.05)"
-                        )
-                    report = {
-                        "epoch": epoch + 1,
-                        "cost": st["cost"] / max(st["records"], 1),
-                        "records": st["records"],
-                        "seconds": seconds,
-                        "ns_per_record": seconds * 1e9 / max(st["records"], 1),
-                    }
-                    self.history.append(report)
-                    for callback in callbacks:
-                        callback(self, report)
-            except KeyboardInterrupt:
-                warnings.warn(
-                    f"GloVe training interrupted during epoch {epoch + 1}/{self.epochs}; "
-                    "returning the vectors trained so far",
-                    RuntimeWarning,
-                    stacklevel=3,
+        first_global = int(state.info.get("epochs_trained", 0))
+
+        def step(epoch: int, cb: Any) -> dict:
+            st = _core.glove_epoch(a["word"], a["context"], a["word_bias"], a["context_bias"],
+                                   records, tiles, self.learning_rate, self.seed,
+                                   first_global + epoch - first,
+                                   max_chunk=max_chunk, threads=threads, progress=cb)
+            if st["diverged"] or not math.isfinite(st["cost"]):
+                raise FloatingPointError(
+                    f"GloVe diverged in epoch {epoch + 1} (non-finite error): "
+                    f"learning_rate={self.learning_rate} is too high for this data; "
+                    "lower it (Stanford's default is 0.05)"
                 )
-                return True
-        return False
+            return {"units": st["records"], "cost": st["cost"] / max(st["records"], 1),
+                    "records": st["records"]}
+
+        return self._run_epochs(first, planned, n * (planned - first), "glove", progress,
+                                callbacks, step)
+
+    def _epoch_report(self, epoch: int, stats: dict, seconds: float) -> dict:
+        return {"epoch": epoch + 1, "cost": stats["cost"], "records": stats["records"],
+                "seconds": seconds, "ns_per_record": seconds * 1e9 / max(stats["records"], 1)}
+
+    def _check_state(self, state: ModelState, path: Path) -> None:
+        n, ld = len(state), (self.dim + 15) // 16 * 16
+        want = {"word": ((n, 2 * ld), np.float32), "context": ((n, 2 * ld), np.float32),
+                "word_bias": ((n, 2), np.float64), "context_bias": ((n, 2), np.float64)}
+        for name, (shape, dtype) in want.items():
+            arr = state.arrays.get(name)
+            if arr is None or arr.shape != shape or arr.dtype != dtype:
+                got = None if arr is None else (arr.shape, str(arr.dtype))
+                raise ValueError(f"{path}: array {name!r} is {got}, expected {shape} {np.dtype(dtype)}")

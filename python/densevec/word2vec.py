@@ -29,25 +29,34 @@ Semantics follow word2vec.c (and gensim), with these documented choices:
 * **Determinism**: ``threads=1`` with a fixed ``seed`` gives bit-identical
   vectors run to run. With more threads the run is Hogwild (racy by design) and
   results vary slightly between runs.
+
+Continued training (see :meth:`Word2Vec.build_vocab`, :meth:`Word2Vec.train`,
+:meth:`Word2Vec.save`): words new to the model get fresh rows, appended after
+the existing ones, and existing rows are kept; counts add up, and the noise
+distribution, subsampling and Huffman tree are rebuilt for the grown
+vocabulary. With hierarchical softmax the tree's inner nodes are renumbered by
+the rebuild, so the output weights of an updated model start over in part
+(gensim behaves the same). Each :meth:`Word2Vec.train` call runs its own
+linear learning-rate schedule from ``alpha`` to ``min_alpha``.
 """
 from __future__ import annotations
 
 import math
-import time
-import warnings
-from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
+from pathlib import Path
+from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
 import numpy as np
 
 from densevec import _core
-from densevec._progress import ByteProgress
-from densevec.corpus import Corpus, PathLike, _check_int, as_corpus, resolve_threads
+from densevec.corpus import Corpus, PathLike, Vocab, _check_int, as_corpus, resolve_threads
+from densevec.train._base import Callback, ModelState, Trainer
 from densevec.vectors import Embeddings
 
-Callback = Callable[["Word2Vec", dict], Any]
+_NO_ROW = 0xFFFFFFFF
+CorpusLike = Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]]
 
 
-class Word2Vec:
+class Word2Vec(Trainer):
     """word2vec trainer.
 
     Parameters
@@ -81,7 +90,20 @@ class Word2Vec:
         CBOW averages (True) or sums (False) the context vectors.
     ns_exponent : float
         Exponent of the unigram noise distribution.
+
+    Examples
+    --------
+    >>> model = Word2Vec(dim=100, epochs=5)                       # doctest: +SKIP
+    >>> emb = model.fit(corpus)                                   # doctest: +SKIP
+    >>> model.save("w2v.model")                                   # doctest: +SKIP
+    >>> model = Word2Vec.load("w2v.model")                        # doctest: +SKIP
+    >>> model.build_vocab(more, update=True, allow_mixed=True)    # doctest: +SKIP
+    >>> emb = model.train(more)                                   # doctest: +SKIP
     """
+
+    algorithm = "word2vec"
+    _display_name = "word2vec"
+    _unit = "word"
 
     def __init__(
         self,
@@ -100,6 +122,7 @@ class Word2Vec:
         cbow_mean: bool = True,
         ns_exponent: float = 0.75,
     ):
+        super().__init__()
         if mode not in ("skipgram", "cbow"):
             raise ValueError(f"mode must be 'skipgram' or 'cbow', got {mode!r}")
         if loss not in ("ns", "hs"):
@@ -137,31 +160,29 @@ class Word2Vec:
         self.seed = int(seed)
         self.cbow_mean = bool(cbow_mean)
         self.ns_exponent = float(ns_exponent)
-        self.history: list[dict] = []
-        self.embeddings_: Optional[Embeddings] = None
-        self.output_vectors_: Optional[np.ndarray] = None
+        self._samplers: Optional[tuple] = None
 
-    def get_params(self) -> dict:
-        """Hyperparameters, as recorded in the trained embeddings' metadata."""
-        return {
-            "dim": self.dim, "mode": self.mode, "loss": self.loss, "window": self.window,
-            "negative": self.negative, "sample": self.sample, "alpha": self.alpha,
-            "min_alpha": self.min_alpha, "epochs": self.epochs, "min_count": self.min_count,
-            "threads": self.threads, "seed": self.seed, "cbow_mean": self.cbow_mean,
-            "ns_exponent": self.ns_exponent,
-        }
+    # ---------------------------------------------------------------- results
+    @property
+    def output_vectors_(self) -> Optional[np.ndarray]:
+        """Output weights: one row per word (NS) or per inner tree node (HS)."""
+        return None if self.state is None else self.state.arrays["output"]
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Word2Vec({args})"
+    @property
+    def vocab(self) -> Optional[Vocab]:
+        """The model's vocabulary (grown by ``build_vocab(update=True)``)."""
+        return None if self.state is None else Vocab(self.state.words, self.state.counts)
 
+    # ------------------------------------------------------------------ fit
     def fit(
         self,
-        corpus: Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]],
+        corpus: CorpusLike,
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
+        init: Optional[Embeddings] = None,
+        freeze: bool = False,
     ) -> Embeddings:
-        """Train on a corpus and return the input vectors as :class:`Embeddings`.
+        """Train from scratch on a corpus and return the input vectors.
 
         Parameters
         ----------
@@ -173,6 +194,10 @@ class Word2Vec:
         callbacks : sequence of callables
             Each is called as ``cb(model, report)`` after every epoch, where
             ``report`` is the epoch's entry of :attr:`history`.
+        init : Embeddings, optional
+            Pretrained vectors to start from (see :meth:`warm_start`).
+        freeze : bool
+            With ``init``: keep the pretrained rows fixed.
 
         Returns
         -------
@@ -184,90 +209,250 @@ class Word2Vec:
         trained so far are returned with a ``RuntimeWarning``.
         """
         corpus = self._as_corpus(corpus)
+        self.build_vocab(corpus)
+        if init is not None:
+            self.warm_start(init, freeze=freeze)
+        return self.train(corpus, progress=progress, callbacks=callbacks)
+
+    def build_vocab(self, corpus: CorpusLike, update: bool = False,
+                    allow_mixed: bool = False) -> "Word2Vec":
+        """Set up (or, with ``update``, grow) the model's vocabulary and weights.
+
+        Parameters
+        ----------
+        corpus : Corpus, path, or iterable of sentences
+        update : bool
+            False: a fresh model over ``corpus.vocab`` (input rows uniform in
+            ±0.5/dim, output rows zero). True: keep every existing row, add the
+            corpus's new words with fresh rows after them, add the counts, and
+            rebuild the samplers for the grown vocabulary.
+        allow_mixed : bool
+            With ``update``: allow a corpus other than the one(s) the model was
+            trained on. Vectors trained on several corpora form a new
+            embedding space (recorded in the metadata as a new fingerprint).
+
+        Returns
+        -------
+        self
+        """
+        corpus = self._as_corpus(corpus)
         vocab = corpus.vocab
-        n_words, dim = len(vocab), self.dim
+        if len(vocab) == 0:
+            raise ValueError("the corpus has an empty vocabulary")
+        if not update or self.state is None:
+            if self.loss == "hs" and len(vocab) < 2:
+                raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
+            n, dim = len(vocab), self.dim
+            rng = np.random.default_rng(self.seed)
+            win = (rng.random((n, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+            arrays = {"input": np.ascontiguousarray(win, dtype=np.float32),
+                      "output": np.zeros((n - 1 if self.loss == "hs" else n, dim), dtype=np.float32)}
+            self.state = ModelState(arrays, vocab.index_to_word, vocab.counts,
+                                    {"corpus_fingerprints": [corpus.fingerprint]})
+            self.history = []
+        else:
+            self._grow(corpus, allow_mixed)
+        self._samplers = None
+        return self
+
+    def _grow(self, corpus: Corpus, allow_mixed: bool) -> None:
+        state = self.state
+        assert state is not None
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "build_vocab(update=True)")
+        index = state.index
+        words = corpus.vocab.index_to_word
+        counts = corpus.vocab.counts
+        new = [i for i, w in enumerate(words) if w not in index]
+        old_rows = np.array([index[w] for w in words if w in index], dtype=np.int64)
+        old_counts = counts[[i for i, w in enumerate(words) if w in index]]
+        merged = state.counts.copy()
+        np.add.at(merged, old_rows, old_counts)
+        n_old, dim = len(state.words), self.dim
+        n_new = n_old + len(new)
+        rng = np.random.default_rng([self.seed, n_old])
+        fresh = (rng.random((len(new), dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+        win = np.concatenate([np.asarray(state.arrays["input"]), fresh]).astype(np.float32, copy=False)
+        out_rows = n_new - 1 if self.loss == "hs" else n_new
+        wout = np.zeros((out_rows, dim), dtype=np.float32)
+        old_out = np.asarray(state.arrays["output"])
+        wout[: old_out.shape[0]] = old_out
+        arrays = dict(state.arrays, input=np.ascontiguousarray(win), output=wout)
+        if "lock" in arrays:
+            arrays["lock"] = np.concatenate([np.asarray(arrays["lock"]),
+                                             np.ones(len(new), dtype=np.float32)])
+        state.arrays = arrays
+        state.words = state.words + [words[i] for i in new]
+        state.counts = np.concatenate([merged, counts[new]]).astype(np.uint64)
+
+    def warm_start(self, vectors: Embeddings, freeze: bool = False) -> int:
+        """Initialise the input rows of the words shared with ``vectors``.
+
+        Call after :meth:`build_vocab`. With ``freeze`` those rows are locked:
+        training leaves them bit-identical (gensim's ``lockf = 0``) while the
+        other rows and the output weights train around them.
+
+        Returns
+        -------
+        int
+            The number of rows initialised.
+        """
+        state = self._require_state("warm_start")
+        if not isinstance(vectors, Embeddings):
+            raise TypeError(f"warm_start expects Embeddings, got {type(vectors).__name__}")
+        if vectors.dim != self.dim:
+            raise ValueError(f"warm_start: the vectors have dim {vectors.dim}, the model has dim {self.dim}")
+        rows, src = [], []
+        for i, w in enumerate(state.words):
+            if w in vectors:
+                rows.append(i)
+                src.append(vectors.get_index(w))
+        if rows:
+            win = self._writable_input()
+            win[np.array(rows)] = vectors._rows(np.array(src, dtype=np.int64))
+            if not np.isfinite(win[np.array(rows)]).all():
+                raise ValueError("warm_start: the vectors hold NaN or infinite values")
+        if freeze:
+            lock = np.asarray(state.arrays.get("lock", np.ones(len(state), dtype=np.float32))).copy()
+            lock[np.array(rows, dtype=np.int64)] = 0.0
+            state.arrays["lock"] = lock
+        return len(rows)
+
+    def _writable_input(self) -> np.ndarray:
+        """The input array, copied first when the last returned Embeddings (or
+        a read-only mapping) shares it, so that earlier results never change."""
+        state = self.state
+        assert state is not None
+        win = state.arrays["input"]
+        shared = self.embeddings_ is not None and np.shares_memory(self.embeddings_._plain, win)
+        if shared or not win.flags.writeable or not win.flags.c_contiguous:
+            win = np.array(win, dtype=np.float32, order="C")
+            state.arrays["input"] = win
+        return win
+
+    # ---------------------------------------------------------------- train
+    def train(
+        self,
+        corpus: CorpusLike,
+        epochs: Optional[int] = None,
+        progress: bool = True,
+        callbacks: Sequence[Callback] = (),
+        allow_mixed: bool = False,
+    ) -> Embeddings:
+        """Train (further) from the current weights and return the input vectors.
+
+        Parameters
+        ----------
+        corpus : Corpus, path, or iterable of sentences
+            Words not in the model's vocabulary are skipped (grow it first with
+            ``build_vocab(corpus, update=True)``).
+        epochs : int, optional
+            Passes, under a new linear schedule from ``alpha`` to
+            ``min_alpha``. Default: resume the schedule of an interrupted run
+            where it stopped, else ``self.epochs``.
+        allow_mixed : bool
+            Allow a corpus the model has not seen in :meth:`build_vocab`.
+        """
+        state = self._require_state("train")
+        corpus = self._as_corpus(corpus)
         if corpus.n_tokens == 0:
             raise ValueError("the corpus is empty: no in-vocabulary tokens to train on")
-        if self.loss == "hs" and n_words < 2:
-            raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
-        rng = np.random.default_rng(self.seed)
-        win = ((rng.random((n_words, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim))
-        win = np.ascontiguousarray(win, dtype=np.float32)
-        hs = self.loss == "hs"
-        wout = np.zeros((n_words - 1 if hs else n_words, dim), dtype=np.float32)
-        keep = vocab.keep_probabilities(self.sample) if self.sample > 0 else None
-        neg_threshold = neg_alias = codes = points = path_offsets = None
-        if hs:
-            codes, points, path_offsets = _core.build_huffman(vocab.counts)
-        else:
-            weights = vocab.counts.astype(np.float64) ** self.ns_exponent
-            neg_threshold, neg_alias = _core.build_alias(weights)
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "train")
+        first, planned = self._schedule(epochs)
+        win = self._writable_input()
+        wout = state.arrays["output"]
+        if not wout.flags.writeable:
+            wout = state.arrays["output"] = np.array(wout, dtype=np.float32, order="C")
+        lock = state.arrays.get("lock")
+        keep, noise, tree = self._build_samplers()
+        id_map = self._id_map(corpus)
         threads = resolve_threads(self.threads)
-        total = corpus.n_tokens * self.epochs
-        self.history = []
-        arrays = (keep, neg_threshold, neg_alias, codes, points, path_offsets)
-        with ByteProgress(total, f"word2vec {self.mode}", enabled=progress, unit="word") as bar:
-            interrupted = self._train_epochs(corpus, win, wout, arrays, threads, bar, callbacks)
-        meta = {
-            "algorithm": "word2vec",
-            "params": self.get_params(),
-            "corpus_fingerprint": corpus.fingerprint,
-            "densevec_version": _core.__version__,
-            "epochs_completed": len(self.history),
-            "interrupted": interrupted,
-            "hogwild": threads > 1,
-            "normalized": False,
-        }
-        emb = Embeddings(win, vocab.index_to_word, counts=vocab.counts, meta=meta)
+        cfg = _core.W2VConfig()
+        cfg.skipgram = self.mode == "skipgram"
+        cfg.hs = self.loss == "hs"
+        cfg.negative = self.negative
+        cfg.window = self.window
+        cfg.cbow_mean = self.cbow_mean
+        cfg.seed = self.seed
+        cfg.threads = threads
+        first_global = int(state.info.get("epochs_trained", 0))
+
+        def step(epoch: int, cb: Any) -> dict:
+            cfg.alpha_begin = self.alpha - (self.alpha - self.min_alpha) * epoch / planned
+            cfg.alpha_end = self.alpha - (self.alpha - self.min_alpha) * (epoch + 1) / planned
+            cfg.epoch = first_global + epoch - first
+            st = _core.train_word2vec(
+                config=cfg, win=win, wout=wout, ids=corpus.ids, offsets=corpus.offsets,
+                sent_begin=0, sent_end=corpus.n_sentences, keep_prob=keep, noise=noise, tree=tree,
+                lock=lock, id_map=id_map, progress=cb,
+            )
+            return {
+                "units": st["words"],
+                "words": st["words"],
+                "trained_words": st["trained_words"],
+                "predictions": st["predictions"],
+                "loss_per_word": st["loss"] / max(st["trained_words"], 1),
+                "loss_per_prediction": st["loss"] / max(st["predictions"], 1),
+                "alpha_end": cfg.alpha_end,
+            }
+
+        total = corpus.n_tokens * (planned - first)
+        interrupted = self._run_epochs(first, planned, total, f"word2vec {self.mode}", progress,
+                                       callbacks, step)
+        emb = Embeddings(win, state.words, counts=state.counts,
+                         meta=self._meta(interrupted, threads))
         self.embeddings_ = emb
-        self.output_vectors_ = wout
         return emb
 
-    def _train_epochs(self, corpus: Corpus, win: np.ndarray, wout: np.ndarray, arrays: tuple,
-                      threads: int, bar: ByteProgress, callbacks: Sequence[Callback]) -> bool:
-        """Runs the epochs; returns True when interrupted by Ctrl-C."""
-        keep, neg_threshold, neg_alias, codes, points, path_offsets = arrays
-        done_before = 0
-        epoch = 0
-        try:
-            for epoch in range(self.epochs):
-                a0 = self.alpha - (self.alpha - self.min_alpha) * epoch / self.epochs
-                a1 = self.alpha - (self.alpha - self.min_alpha) * (epoch + 1) / self.epochs
-                cb = None
-                if bar.callback is not None:
-                    cb = lambda words, alpha, _b=done_before: bar.update(_b + words, alpha)  # noqa: E731
-                t0 = time.perf_counter()
-                st = _core.train_word2vec(
-                    win, wout, corpus.ids, corpus.offsets, 0, corpus.n_sentences, keep,
-                    neg_threshold, neg_alias, codes, points, path_offsets,
-                    self.mode == "skipgram", self.loss == "hs", self.negative, self.window,
-                    self.cbow_mean, a0, a1, self.seed, epoch, threads, "", cb,
-                )
-                seconds = time.perf_counter() - t0
-                done_before += st["words"]
-                report = {
-                    "epoch": epoch + 1,
-                    "words": st["words"],
-                    "trained_words": st["trained_words"],
-                    "predictions": st["predictions"],
-                    "loss_per_word": st["loss"] / max(st["trained_words"], 1),
-                    "loss_per_prediction": st["loss"] / max(st["predictions"], 1),
-                    "seconds": seconds,
-                    "words_per_second": st["words"] / seconds if seconds > 0 else float("inf"),
-                    "alpha_end": a1,
-                }
-                self.history.append(report)
-                for callback in callbacks:
-                    callback(self, report)
-        except KeyboardInterrupt:
-            warnings.warn(
-                f"word2vec training interrupted during epoch {epoch + 1}/{self.epochs}; "
-                "returning the vectors trained so far",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return True
-        return False
+    def _epoch_report(self, epoch: int, stats: dict, seconds: float) -> dict:
+        report = {"epoch": epoch + 1}
+        for key in ("words", "trained_words", "predictions", "loss_per_word", "loss_per_prediction"):
+            report[key] = stats[key]
+        report["seconds"] = seconds
+        report["words_per_second"] = stats["words"] / seconds if seconds > 0 else float("inf")
+        report["alpha_end"] = stats["alpha_end"]
+        return report
+
+    # ------------------------------------------------------------- helpers
+    def _build_samplers(self) -> tuple:
+        """(keep probabilities, noise sampler, Huffman tree) for the current
+        vocabulary, built once per vocabulary."""
+        if self._samplers is None:
+            state = self.state
+            assert state is not None
+            vocab = Vocab(state.words, state.counts)
+            keep = vocab.keep_probabilities(self.sample) if self.sample > 0 else None
+            noise = tree = None
+            if self.loss == "hs":
+                tree = _core.HuffmanTree(vocab.counts)
+            else:
+                noise = _core.NoiseSampler(vocab.counts.astype(np.float64) ** self.ns_exponent)
+            self._samplers = (keep, noise, tree)
+        return self._samplers
+
+    def _id_map(self, corpus: Corpus) -> Optional[np.ndarray]:
+        """Corpus ids -> model rows, or None when they are the same."""
+        state = self.state
+        assert state is not None
+        words = corpus.vocab.index_to_word
+        if words == state.words[: len(words)] and len(words) == len(state.words):
+            return None
+        index = state.index
+        return np.fromiter((index.get(w, _NO_ROW) for w in words), dtype=np.uint32, count=len(words))
+
+    def _check_state(self, state: ModelState, path: Path) -> None:
+        n = len(state)
+        want = {"input": (n, self.dim), "output": (n - 1 if self.loss == "hs" else n, self.dim)}
+        for name, shape in want.items():
+            arr = state.arrays.get(name)
+            if arr is None or arr.shape != shape or arr.dtype != np.float32:
+                got = None if arr is None else (arr.shape, str(arr.dtype))
+                raise ValueError(f"{path}: array {name!r} is {got}, expected {shape} float32")
+        lock = state.arrays.get("lock")
+        if lock is not None and (lock.shape != (n,) or lock.dtype != np.float32):
+            raise ValueError(f"{path}: array 'lock' is {lock.shape} {lock.dtype}, expected ({n},) float32")
+
+    def _after_load(self) -> None:
+        self._samplers = None
 
     def _as_corpus(self, corpus: Any) -> Corpus:
         return as_corpus(corpus, self.min_count, self.threads)

@@ -1,0 +1,113 @@
+"""Continued training against one run, on the same corpus and total epochs.
+
+    python benchmarks/bench_continue.py --corpus big.txt [--epochs 5] [--threads 2]
+        [--seeds 1 2] [--out benchmarks/results/continue.md]
+
+For each seed: (a) one skip-gram run over the whole file; (b) a run over the
+first half of its lines, saved as a full model, then loaded in a *new
+process*, grown with ``build_vocab(update=True)`` on the second half and
+trained on it. Both see every token ``--epochs`` times. Each step runs in its
+own child process. Quality: questions-words (3CosAdd, 30k words) and
+WordSim353, judged by gensim's evaluators when gensim is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+PARAMS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
+
+
+def child(step: str, args: dict) -> None:
+    import numpy as np
+
+    import densevec as dv
+
+    t0 = time.perf_counter()
+    out: dict = {}
+    if step == "whole":
+        c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
+        m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
+        emb = m.fit(c, progress=False)
+    elif step == "first":
+        c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
+        m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
+        m.fit(c, progress=False)
+        m.save(args["model"])
+        emb = None
+        out["words_first"] = len(c.vocab)
+    else:  # "second": a new process continues the saved model
+        m = dv.Word2Vec.load(args["model"])
+        c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
+        before = len(m.state)
+        m.build_vocab(c, update=True, allow_mixed=True)
+        out["words_added"] = len(m.state) - before
+        emb = m.train(c, progress=False)
+    out["seconds"] = time.perf_counter() - t0
+    if emb is not None:
+        out.update(_common.evaluate_quality(emb.index_to_word, np.asarray(emb.vectors)))
+        out["words"] = len(emb)
+    print(json.dumps(out))
+
+
+def run_child(step: str, args: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child", step, json.dumps(args)]
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--corpus", default=str(Path.home() / ".cache/embedding-corpora/big.txt"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1])
+    p.add_argument("--out")
+    p.add_argument("--child", nargs=2)
+    a = p.parse_args()
+    if a.child:
+        child(a.child[0], json.loads(a.child[1]))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-continue-"))
+    lines = Path(a.corpus).read_bytes().split(b"\n")
+    half = len(lines) // 2
+    (tmp / "first.txt").write_bytes(b"\n".join(lines[:half]) + b"\n")
+    (tmp / "second.txt").write_bytes(b"\n".join(lines[half:]))
+    del lines
+    rows = []
+    for seed in a.seeds:
+        common = dict(epochs=a.epochs, threads=a.threads, seed=seed)
+        whole = run_child("whole", dict(common, corpus=a.corpus))
+        model = str(tmp / f"model-{seed}")
+        first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model))
+        second = run_child("second", dict(common, corpus=str(tmp / "second.txt"), model=model))
+        rows.append([seed, "one run, whole file", whole["words"], whole["analogy"], whole["analogy_n"],
+                     whole["ws353"], whole["seconds"]])
+        rows.append([seed, "first half, save; new process: update + second half", second["words"],
+                     second["analogy"], second["analogy_n"], second["ws353"],
+                     first["seconds"] + second["seconds"]])
+        print(rows[-2], rows[-1], flush=True)
+    table = _common.markdown_table(
+        ["seed", "training", "words", "analogy %", "questions", "WS353 rho", "seconds (incl. encoding)"], rows)
+    text = (f"## Continued training: skip-gram, {Path(a.corpus).name}, {a.epochs} epochs per token, "
+            f"{a.threads} threads\n\nMachine: {_common.machine_line()}. "
+            f"`python benchmarks/bench_continue.py --epochs {a.epochs} --threads {a.threads} "
+            f"--seeds {' '.join(map(str, a.seeds))}`\n\n{table}\n")
+    print(text)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if a.out:
+        Path(a.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+// Input and output policies of the word2vec window trainer (word2vec.cpp).
+//
+// An input policy fills the rows a window reads (and their lock factors); an
+// output policy fills the rows a window predicts and their labels. The window
+// loop calls them in a fixed order, so that random numbers are drawn in the
+// same order whatever the policies:
+//   out.begin_sentence(rng, sen, n)          once per sentence
+//   out.prepare_next(rng, sen, i, n)         after the window size of i is drawn
+//   in.gather(sen, lo, hi, i, rows, locks)   the window's inputs
+//   out.fill(sen[i], rows, labels)           the window's outputs
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "sampling.h"
+#include "word2vec.h"
+
+namespace dv {
+
+inline void prefetch_row(const float* row, size_t dim) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(p + off);
+}
+
+// Plain word2vec: the inputs of a window are its context words.
+struct WordInputs {
+  float* win;
+  const float* lock;  // nullptr: every row trains
+  size_t dim;
+
+  int max_rows(int window) const { return 2 * window; }
+
+  int gather(const uint32_t* sen, int lo, int hi, int centre, float** rows, float* locks) const {
+    int n = 0;
+    for (int j = lo; j <= hi; ++j) {
+      if (j == centre) continue;
+      rows[n] = win + size_t(sen[j]) * dim;
+      locks[n++] = lock ? lock[sen[j]] : 1.0f;
+    }
+    return n;
+  }
+
+  void prefetch(uint32_t w) const { prefetch_row(win + size_t(w) * dim, dim); }
+};
+
+// Negative sampling: the centre word with label 1, then `negative` noise words
+// with label 0 (noise words equal to the centre are skipped). The noise words
+// of position i + 1 are drawn while position i trains, so that their rows can
+// be prefetched.
+class NegativeOutputs {
+ public:
+  NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative)
+      : wout_(wout), dim_(dim), noise_(noise), negative_(negative),
+        cur_(std::max(negative, 1)), next_(std::max(negative, 1)) {}
+
+  int max_rows() const { return negative_ + 1; }
+
+  void begin_sentence(Rng& rng, const uint32_t* sen, int n) {
+    n_cur_ = n == 0 ? 0 : draw(rng, sen[0], cur_);
+  }
+
+  void prepare_next(Rng& rng, const uint32_t* sen, int i, int n) {
+    n_next_ = 0;
+    if (i + 1 >= n) return;
+    n_next_ = draw(rng, sen[i + 1], next_);
+    prefetch_row(wout_ + size_t(sen[i + 1]) * dim_, dim_);
+    for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next_[q]) * dim_, dim_);
+  }
+
+  int fill(uint32_t centre, float** rows, float* labels) {
+    int n = 0;
+    rows[n] = wout_ + size_t(centre) * dim_;
+    labels[n++] = 1.0f;
+    for (int q = 0; q < n_cur_; ++q) {
+      rows[n] = wout_ + size_t(cur_[q]) * dim_;
+      labels[n++] = 0.0f;
+    }
+    std::swap(cur_, next_);
+    n_cur_ = n_next_;
+    return n;
+  }
+
+ private:
+  int draw(Rng& rng, uint32_t centre, std::vector<uint32_t>& out) const {
+    int m = 0;
+    for (int q = 0; q < negative_; ++q) {
+      const uint32_t w = noise_.draw(rng.next());
+      if (w != centre) out[m++] = w;
+    }
+    return m;
+  }
+
+  float* wout_;
+  size_t dim_;
+  const NoiseSampler& noise_;
+  int negative_;
+  std::vector<uint32_t> cur_, next_;
+  int n_cur_ = 0, n_next_ = 0;
+};
+
+// Hierarchical softmax: the inner nodes on the centre word's Huffman path,
+// labelled 1 - code.
+class HuffmanOutputs {
+ public:
+  HuffmanOutputs(float* wout, size_t dim, const HuffmanTree& tree)
+      : wout_(wout), dim_(dim), tree_(tree) {}
+
+  int max_rows() const { return tree_.max_depth(); }
+  void begin_sentence(Rng&, const uint32_t*, int) {}
+  void prepare_next(Rng&, const uint32_t*, int, int) {}
+
+  int fill(uint32_t centre, float** rows, float* labels) const {
+    int n = 0;
+    for (uint64_t p = tree_.begin(centre); p < tree_.end(centre); ++p) {
+      rows[n] = wout_ + size_t(tree_.point(p)) * dim_;
+      labels[n++] = 1.0f - static_cast<float>(tree_.code(p));
+    }
+    return n;
+  }
+
+ private:
+  float* wout_;
+  size_t dim_;
+  const HuffmanTree& tree_;
+};
+
+}  // namespace dv
