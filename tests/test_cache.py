@@ -232,3 +232,29 @@ def test_cli_train_refuses_an_existing_output_before_training(tmp_path):
     proc = subprocess.run(args + ["--overwrite"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "cat" in dv.Embeddings.load(out, verify=True)
+
+
+KILLED_ENCODE = textwrap.dedent("""
+    import os, sys
+    from densevec import _fs
+    import densevec as dv
+    _fs.fault = lambda stage: os._exit(9) if stage == "files-written" else None
+    dv.Corpus.from_file(sys.argv[1], min_count=1)
+""")
+
+
+def test_killed_encodes_leave_nothing_after_the_next_cache_use(tmp_path):
+    env = dict(os.environ, DENSEVEC_CACHE=str(tmp_path / "cache"))
+    texts = [_text(tmp_path, TEXT + f"extra{i}\n", name=f"t{i}.txt") for i in range(2)]
+    seen: set[str] = set()
+    for t in texts:
+        proc = subprocess.run([sys.executable, "-c", KILLED_ENCODE, str(t)], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 9, proc.stderr
+        left = _entries(tmp_path / "cache")
+        # what this kill left; the second run removed what the first one left (another entry's name)
+        assert len(left) == 1 and ".tmp-" in left[0] and left[0] not in seen
+        seen.add(left[0])
+    other = _text(tmp_path, "x y z\n" * 5, name="other.txt")
+    dv.Corpus.from_file(other, min_count=1)  # any later use of the cache removes them
+    assert len(_entries(tmp_path / "cache")) == 1 and ".tmp-" not in _entries(tmp_path / "cache")[0]

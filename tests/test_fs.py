@@ -400,3 +400,25 @@ def test_evaluation_files_that_are_fifos(tmp_path):
             evaluate.analogies(emb, fifo)
         with pytest.raises(ValueError, match="FIFO"):
             evaluate.word_pairs(emb, fifo)
+
+
+def test_model_directories_use_the_same_writer(tmp_path, corpus):
+    model = dv.Word2Vec(dim=8, epochs=1, threads=1, seed=1, min_count=1)
+    model.fit(corpus, progress=False)
+    store = random_embeddings().save(tmp_path / "m.dv")
+    v = victim(tmp_path / "victim")
+    before = tree(store), tree(v)
+    for target in (store, v):
+        with pytest.raises(FileExistsError):
+            model.save(target, overwrite=True)
+    assert (tree(store), tree(v)) == before
+    path = model.save(tmp_path / "w.model")
+    model.save(path, overwrite=True)
+    with pytest.raises(FileExistsError):
+        random_embeddings().save(path, overwrite=True)  # a model is not a store
+    (path / "input.npy").unlink()
+    os.mkfifo(path / "input.npy")
+    with no_hang(), pytest.raises(ValueError, match="input.npy.*FIFO"):
+        dv.Word2Vec.load(path)
+    with pytest.raises(FileExistsError, match="incomplete densevec model"):
+        model.save(path, overwrite=True)  # a FIFO where an array should be: not a complete model

@@ -291,12 +291,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale(target: PathLike) -> None:
+def clean_stale(target: PathLike, every_name: bool = False) -> None:
     """Remove the leftovers of dead processes for `target` (``.NAME.tmp-*``, ``.NAME.old-*``).
 
     Only entries owned by the current user are touched. An ``.old-`` directory
     left by a process killed between the two renames of the fallback
-    replacement is renamed back to `target` when `target` is missing.
+    replacement is renamed back to `target` when `target` is missing. With
+    `every_name`, the leftovers for every name in `target`'s directory are
+    removed (for directories densevec owns, such as its cache).
     """
     target = Path(target)
     parent = target.parent if str(target.parent) else Path(".")
@@ -307,8 +309,9 @@ def clean_stale(target: PathLike) -> None:
     uid = os.getuid() if hasattr(os, "getuid") else None
     for name in names:
         m = _TMP_RE.fullmatch(name)
-        if m is None or m["name"] != target.name or _pid_alive(int(m["pid"])):
+        if m is None or (m["name"] != target.name and not every_name) or _pid_alive(int(m["pid"])):
             continue
+        owner = parent / m["name"]
         p = parent / name
         try:
             st = os.lstat(p)
@@ -316,10 +319,10 @@ def clean_stale(target: PathLike) -> None:
             continue
         if uid is not None and st.st_uid != uid:
             continue
-        if m["tag"] == "old" and stat.S_ISDIR(st.st_mode) and not os.path.lexists(target):
+        if m["tag"] == "old" and stat.S_ISDIR(st.st_mode) and not os.path.lexists(owner):
             with contextlib.suppress(OSError):
-                os.rename(p, target)
-                continue
+                os.rename(p, owner)  # the artefact a kill left aside goes back; if that fails, it stays
+            continue
         _remove_path(p)
 
 

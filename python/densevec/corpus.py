@@ -269,6 +269,7 @@ def _cache_root(cache: Union[bool, PathLike]) -> Optional[Path]:
             os.chmod(root, 0o700)  # densevec's own cache directory, from an older version: make it private
         if not os.access(root, os.W_OK | os.X_OK):
             raise PermissionError(f"{root}: not writable")
+        _fs.clean_stale(root / "entry", every_name=True)  # what killed encodes left in the cache
     except OSError as e:
         warnings.warn(f"cannot use the corpus cache {root} ({e}); encoding without the cache",
                       RuntimeWarning, stacklevel=3)
