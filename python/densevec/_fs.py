@@ -121,7 +121,7 @@ def open_regular(path: PathLike, what: str = "file", error: type[Exception] = Va
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise error(f"{os.fspath(path)}: not a regular file ({_file_type(st.st_mode)}); expected {what}")
-        if hasattr(os, "set_blocking"):
+        if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -175,13 +175,14 @@ def read_meta(
 _COUNT_RE = re.compile(r"[0-9]{1,18}")
 
 
-def read_vocab_txt(path: PathLike, count: Optional[int] = None,
-                   error: type[Exception] = ValueError) -> tuple[list[str], np.ndarray]:
+def read_vocab_txt(path: PathLike, count: Optional[int] = None, error: type[Exception] = ValueError,
+                   sha256: Optional[str] = None) -> tuple[list[str], np.ndarray]:
     """Words and int64 counts of a ``vocab.txt`` file: one ``word<TAB>count`` per line.
 
     A word may itself contain tabs (the count follows the last one). Every
     line must end with a newline; with `count`, the file must hold exactly
-    that many lines. Problems raise `error` naming the file and the line.
+    that many lines; with `sha256`, the file's SHA-256 must be that (as its
+    ``meta.json`` records). Problems raise `error` naming the file and the line.
     """
     path = Path(path)
     try:
@@ -189,6 +190,10 @@ def read_vocab_txt(path: PathLike, count: Optional[int] = None,
             data = f.read()
     except FileNotFoundError:
         raise error(f"{path}: missing") from None
+    except OSError as e:
+        raise error(f"{path}: unreadable: {e}") from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise error(f"{path}: checksum differs from meta.json (modified or truncated)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

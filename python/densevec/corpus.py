@@ -145,19 +145,6 @@ def _write_vocab(path: Path, vocab: Vocab) -> None:
     _fs.write_vocab_txt(path, vocab.index_to_word, vocab.counts.tolist())
 
 
-def _load_vocab_txt(path: Path, meta: dict, vocab_size: int, error: type[ValueError]) -> tuple[list[str], np.ndarray]:
-    """Words and counts of the ``vocab.txt`` of a corpus or co-occurrence directory, checked against `meta`."""
-    try:
-        if _fs.sha256_file(path) != meta.get("vocab_sha256"):
-            raise error(f"{path}: checksum differs from meta.json (modified or truncated)")
-    except FileNotFoundError:
-        raise error(f"{path}: missing") from None
-    except ValueError as e:  # not a regular file
-        raise error(str(e)) from None
-    words, counts = _fs.read_vocab_txt(path, vocab_size, error)
-    return words, counts.astype(np.uint64)
-
-
 def _check_int(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int, or TypeError / ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -202,6 +189,13 @@ def _write_stream_dir(directory: Path, ids: np.ndarray, offsets: np.ndarray, voc
     """Writes a corpus directory (ids, offsets, vocabulary, meta.json) from arrays."""
     np.ascontiguousarray(ids, dtype=np.uint32).tofile(directory / "ids.u32")
     np.ascontiguousarray(offsets, dtype=np.uint64).tofile(directory / "offsets.u64")
+    _write_vocab_and_meta(directory, vocab, fingerprint, sources, params, int(ids.shape[0]),
+                          int(offsets.shape[0]) - 1, {"raw_tokens": vocab.raw_tokens})
+
+
+def _write_vocab_and_meta(directory: Path, vocab: "Vocab", fingerprint: str, sources: list, params: dict,
+                          n_tokens: int, n_sentences: int, stats: dict) -> None:
+    """Writes ``vocab.txt`` and ``meta.json`` of a corpus directory whose id stream is written."""
     _write_vocab(directory / "vocab.txt", vocab)
     meta = {
         "format": FORMAT,
@@ -210,12 +204,12 @@ def _write_stream_dir(directory: Path, ids: np.ndarray, offsets: np.ndarray, voc
         "fingerprint": fingerprint,
         "sources": sources,
         "params": params,
-        "n_tokens": int(ids.shape[0]),
-        "n_sentences": int(offsets.shape[0]) - 1,
+        "n_tokens": n_tokens,
+        "n_sentences": n_sentences,
         "vocab_size": len(vocab),
         "raw_tokens": vocab.raw_tokens,
         "vocab_sha256": _fs.sha256_file(directory / "vocab.txt"),
-        "stats": {"raw_tokens": vocab.raw_tokens},
+        "stats": stats,
     }
     (directory / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
@@ -376,8 +370,8 @@ class Corpus:
 
     @staticmethod
     def _load_vocab(path: Path, meta: dict, vocab_size: int) -> Vocab:
-        words, counts = _load_vocab_txt(path, meta, vocab_size, CorpusError)
-        return Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
+        words, counts = _fs.read_vocab_txt(path, vocab_size, CorpusError, sha256=str(meta.get("vocab_sha256")))
+        return Vocab(words, counts.astype(np.uint64), raw_tokens=meta.get("raw_tokens"))
 
     @staticmethod
     def _map(path: Path, dtype: type, count: int) -> np.ndarray:
@@ -729,28 +723,9 @@ class Corpus:
                     "lower min_count"
                 )
             vocab = Vocab(built["words"], built["counts"], raw_tokens=built["raw_tokens"])
-            _write_vocab(tmp / "vocab.txt", vocab)
-            meta = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "densevec_version": _core.__version__,
-                "fingerprint": fingerprint,
-                "sources": sources,
-                "params": params,
-                "n_tokens": built["n_tokens"],
-                "n_sentences": built["n_sentences"],
-                "vocab_size": len(vocab),
-                "raw_tokens": built["raw_tokens"],
-                "vocab_sha256": _fs.sha256_file(tmp / "vocab.txt"),
-                "stats": {
-                    "raw_tokens": built["raw_tokens"],
-                    "distinct_words": built["distinct_words"],
-                    "invalid_utf8": built["invalid_utf8"],
-                    "too_long": built["too_long"],
-                    "bytes": built["bytes"],
-                },
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            stats = {k: built[k] for k in ("raw_tokens", "distinct_words", "invalid_utf8", "too_long", "bytes")}
+            _write_vocab_and_meta(tmp, vocab, fingerprint, sources, params, built["n_tokens"],
+                                  built["n_sentences"], stats)
         return vocab
 
     # ------------------------------------------------------------ open / save

@@ -67,7 +67,6 @@ from densevec.corpus import (
     Vocab,
     _check_int,
     _copy_artefact,
-    _load_vocab_txt,
     _write_vocab,
     as_corpus,
     resolve_threads,
@@ -149,8 +148,9 @@ class Cooccurrence:
         if _vocab is not None:
             self.vocab = _vocab
         else:
-            words, counts = _load_vocab_txt(self.path / "vocab.txt", meta, vocab_size, CooccurrenceError)
-            self.vocab = Vocab(words, counts)
+            words, counts = _fs.read_vocab_txt(self.path / "vocab.txt", vocab_size, CooccurrenceError,
+                                               sha256=str(meta.get("vocab_sha256")))
+            self.vocab = Vocab(words, counts.astype(np.uint64))
         rpath = self.path / "records.bin"
         try:
             size = _fs.check_regular_file(rpath, "a records file", CooccurrenceError).st_size

@@ -113,14 +113,7 @@ class ModelState:
             info = dict(meta["state"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{meta_path}: missing vocab_size, arrays or state") from None
-        vocab_path = directory / "vocab.txt"
-        try:
-            digest = _fs.sha256_file(vocab_path)
-        except OSError as e:
-            raise ValueError(f"{vocab_path}: unreadable: {e}") from None
-        if digest != meta.get("vocab_sha256"):
-            raise ValueError(f"{vocab_path}: checksum differs from meta.json (modified or truncated)")
-        words, counts = _fs.read_vocab_txt(vocab_path, n)
+        words, counts = _fs.read_vocab_txt(directory / "vocab.txt", n, sha256=str(meta.get("vocab_sha256")))
         arrays = {}
         for name, spec in files.items():
             try:
