@@ -422,3 +422,21 @@ def test_model_directories_use_the_same_writer(tmp_path, corpus):
         dv.Word2Vec.load(path)
     with pytest.raises(FileExistsError, match="incomplete densevec model"):
         model.save(path, overwrite=True)  # a FIFO where an array should be: not a complete model
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_an_exception_while_replacing_keeps_the_old_store(tmp_path, monkeypatch, fallback):
+    if fallback:
+        monkeypatch.setattr(_fs, "_renameat2", False)
+    path = _old_store(tmp_path / "m.dv")
+
+    def interrupt(stage):
+        if stage == ("after-exchange" if fallback else "before-exchange"):  # fallback: between the renames
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_fs, "fault", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        random_embeddings().save(path, overwrite=True)
+    monkeypatch.setattr(_fs, "fault", None)
+    assert Embeddings.load(path, verify=True).index_to_word == ["p", "q", "r", "s"]
+    assert os.listdir(tmp_path) == ["m.dv"]

@@ -528,11 +528,12 @@ def _replace(tmp: Path, target: Path) -> None:
         return
     old = _sibling(target, "old")
     os.rename(target, old)
-    _stage("after-exchange")
     try:
+        _stage("after-exchange")
         os.rename(tmp, target)
     except BaseException:
-        os.rename(old, target)
+        if not os.path.lexists(target):
+            os.rename(old, target)  # put the old artefact back
         raise
     _remove_path(old)
 
