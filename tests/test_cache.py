@@ -96,10 +96,11 @@ def test_entries_of_older_versions_are_made_private_on_use(tmp_path):
     text = _text(tmp_path)
     c = dv.Corpus.from_file(text, min_count=1)
     os.chmod(c.path, 0o755)
+    os.chmod(c.path.parent, 0o755)
     for f in c.path.iterdir():
         os.chmod(f, 0o644)
     again = dv.Corpus.from_file(text, min_count=1)
-    assert again.from_cache and _mode(again.path) == 0o700
+    assert again.from_cache and _mode(again.path) == 0o700 and _mode(again.path.parent) == 0o700
     assert all(_mode(f) == 0o600 for f in again.path.iterdir())
 
 

@@ -440,3 +440,18 @@ def test_an_exception_while_replacing_keeps_the_old_store(tmp_path, monkeypatch,
     monkeypatch.setattr(_fs, "fault", None)
     assert Embeddings.load(path, verify=True).index_to_word == ["p", "q", "r", "s"]
     assert os.listdir(tmp_path) == ["m.dv"]
+
+
+def test_cli_convert_refuses_an_existing_output_unless_told(tmp_path):
+    store = random_embeddings().save(tmp_path / "m.dv")
+    out = tmp_path / "v.txt"
+    out.write_text("my notes")
+
+    def convert(*extra):
+        return subprocess.run([sys.executable, "-m", "densevec.cli", "convert", str(store), str(out), "--to",
+                               "word2vec-txt", "--quiet", *extra], capture_output=True, text=True, timeout=60)
+
+    proc = convert()
+    assert proc.returncode == 2 and "--overwrite replaces it" in proc.stderr and out.read_text() == "my notes"
+    assert convert("--overwrite").returncode == 0
+    assert Embeddings.load_word2vec_format(out).index_to_word == random_embeddings().index_to_word
