@@ -101,11 +101,11 @@ def main() -> None:
             whole = run_child("whole", dict(common, corpus=a.corpus))
             rows.append([seed, "one run, whole file", whole["words"], whole["analogy"],
                          whole["analogy_n"], whole["ws353"], whole["seconds"]])
-        model = str(tmp / f"model-{seed}")
         variants = [(False, "first half, save; new process: update + second half (schedule restarted)")]
         if a.split:
             variants.append((True, "first half, save; new process: update + second half (one split schedule)"))
         for split, label in variants:
+            model = str(tmp / f"model-{seed}-{int(split)}")
             first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model, split=split))
             second = run_child("second", dict(common, corpus=str(tmp / "second.txt"), model=model,
                                               split=split))

@@ -293,14 +293,14 @@ class Trainer:
                                "call fit() or build_vocab() first")
         return self.state
 
-    def save(self, path: Any, overwrite: bool = True) -> Path:
+    def save(self, path: Any, overwrite: bool = False) -> Path:
         """Save the full trainable model (vectors, output weights, vocabulary,
         schedule position, hyperparameters) to directory ``path``, atomically.
 
         Training can go on after :meth:`load`, in another process. Arrays are
         ``.npy`` files, memory-mappable. An existing path is replaced only when
-        it is a densevec model directory and ``overwrite`` is true; anything
-        else raises ``FileExistsError`` and is left untouched.
+        it is a complete densevec model directory and ``overwrite=True``;
+        anything else raises ``FileExistsError`` and is left untouched.
         """
         from densevec import _fs
 
