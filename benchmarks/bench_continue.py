@@ -79,8 +79,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[1])
-    p.add_argument("--split", action="store_true",
-                   help="also run the halves under one split schedule (alpha -> mid, mid -> min_alpha)")
+    p.add_argument("--variants", nargs="+", default=["restart", "split"], choices=["restart", "split"],
+                   help="restart: each half runs alpha -> min_alpha; split: one schedule split in two "
+                        "(alpha -> midpoint, midpoint -> min_alpha)")
     p.add_argument("--no-whole", action="store_true", help="skip the one-run baseline")
     p.add_argument("--out")
     p.add_argument("--child", nargs=2)
@@ -101,8 +102,10 @@ def main() -> None:
             whole = run_child("whole", dict(common, corpus=a.corpus))
             rows.append([seed, "one run, whole file", whole["words"], whole["analogy"],
                          whole["analogy_n"], whole["ws353"], whole["seconds"]])
-        variants = [(False, "first half, save; new process: update + second half (schedule restarted)")]
-        if a.split:
+        variants = []
+        if "restart" in a.variants:
+            variants.append((False, "first half, save; new process: update + second half (schedule restarted)"))
+        if "split" in a.variants:
             variants.append((True, "first half, save; new process: update + second half (one split schedule)"))
         for split, label in variants:
             model = str(tmp / f"model-{seed}-{int(split)}")

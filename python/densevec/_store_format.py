@@ -239,6 +239,7 @@ def read_store(
         scales = _open_npy(spath, (count,), _F32, False)
         if not np.isfinite(scales).all() or (scales < 0).any():
             raise ValueError(f"{spath}: scales must be finite and non-negative")
+    _check_normalized_claim(path, doc, vectors, scales)
     if verify:  # after the structural checks, whose messages say more than a checksum's
         verify_checksums(path, doc)
     return doc, vectors, scales, vocab
@@ -250,3 +251,35 @@ def _check_complete(path: Path) -> None:
 
 
 _fs.register_kind("store", STORE_FORMAT, _check_complete)
+
+
+# How far from 1 the norm of a sampled nonzero row of a store that claims
+# unit-length rows may be: float32 rows divided by their norm are within ~1e-6;
+# float16 and int8 (quantised after normalising) round each entry.
+_NORM_TOLERANCE = {"float32": 1e-3, "float16": 1e-2, "int8": 5e-2}
+_NORM_SAMPLE = 64
+
+
+def _check_normalized_claim(path: Path, doc: dict, vectors: np.ndarray, scales: np.ndarray | None) -> None:
+    """``ValueError`` naming ``meta.json`` when it says the rows have unit length and a sample disagrees.
+
+    Cosine search scans float32 rows marked normalized without dividing by
+    their norms, so a false claim would give wrong scores (above 1). The
+    check reads `_NORM_SAMPLE` rows spread evenly over the store (first and
+    last included): zero rows pass, any other must have norm 1 within
+    `_NORM_TOLERANCE` of its dtype. The store is refused, not silently
+    treated as not normalised: meta.json contradicts the data it describes.
+    """
+    claim = doc["normalized"] or bool(doc["meta"].get("normalized"))
+    n = doc["count"]
+    if not claim or n == 0:
+        return
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, _NORM_SAMPLE)).round().astype(np.int64))
+    sample = _search.dequantize(np.asarray(vectors[rows]), None if scales is None else scales[rows])
+    norms = np.linalg.norm(sample.astype(np.float64), axis=1)
+    ok = (norms == 0) | (np.abs(norms - 1) <= _NORM_TOLERANCE[doc["dtype"]])
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise ValueError(f"{path / 'meta.json'}: says the rows are normalized (unit length), but row "
+                         f"{int(rows[i])} of vectors.npy has norm {norms[i]:.6g}")
+

@@ -40,7 +40,7 @@ def project(emb: Embeddings, words: Sequence[str], method: Literal["pca"] = "pca
         raise ValueError(f"method must be 'pca', got {method!r}")
     if not words:
         raise ValueError("no words to plot")
-    x = emb.unit_vectors[[emb.get_index(w) for w in words]].astype(np.float64)
+    x = emb._unit_rows(np.array([emb.get_index(w) for w in words])).astype(np.float64)
     xc = x - x.mean(axis=0)
     if len(words) < 2 or not np.any(xc):
         return np.zeros((len(words), 2))

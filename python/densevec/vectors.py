@@ -214,13 +214,21 @@ class Embeddings:
         return _search.dequantize(self._plain[ids], None if self._scales is None else self._scales[ids])
 
     def _unit_rows(self, ids: np.ndarray) -> np.ndarray:
-        norms = self.norms[ids]
-        return (self._rows(ids) / np.where(norms > 0, norms, np.float32(1))[..., None]).astype(np.float32)
+        """Rows `ids` scaled to unit length (float32 copies; zero rows stay zero).
+
+        Their norms are computed here, from these rows only: no O(n) work.
+        """
+        rows = np.asarray(self._rows(ids), dtype=np.float32)
+        return _search.unit_rows(rows, np.linalg.norm(rows, axis=-1))
 
     # --------------------------------------------------------- normalisation
     @property
     def norms(self) -> np.ndarray:
-        """L2 norm of each row, float32 array of shape ``(n,)`` (cached)."""
+        """L2 norm of each row, float32 array of shape ``(n,)`` (cached).
+
+        Computed on first use in C++ (one pass over the rows, all cores, GIL
+        released): ``n`` floats, the only thing cosine queries add to memory.
+        """
         if self._norms is None:
             self._norms = _search.row_norms(self._vectors, self._scales)
         return self._norms
@@ -229,22 +237,28 @@ class Embeddings:
     def unit_vectors(self) -> np.ndarray:
         """Rows scaled to unit length, float32 ``(n, dim)`` (cached); zero rows stay zero.
 
-        For quantised embeddings this is a dequantised float32 copy.
+        A full float32 copy of the matrix, built only when asked for:
+        similarity queries and cosine search never use it (they divide by
+        :attr:`norms` instead). For quantised embeddings the copy is dequantised.
         """
         if self._unit is None:
-            norms = self.norms
-            safe = np.where(norms > 0, norms, np.float32(1))
-            self._unit = (self._rows(slice(None)) / safe[:, None]).astype(np.float32)
+            self._unit = _search.unit_copy(self._vectors, self._scales, self.norms)
         return self._unit
 
     def normalize(self) -> Embeddings:
-        """New :class:`Embeddings` whose rows have unit length (``meta["normalized"] = True``)."""
+        """New :class:`Embeddings` whose rows have unit length (``meta["normalized"] = True``).
+
+        The new object holds a float32 unit-length copy of the rows (the only
+        cosine path that copies the matrix).
+        """
         meta = dict(self._meta)
         meta["normalized"] = True
         meta.pop("quantization", None)
         if "dtype" in meta:
             meta["dtype"] = "float32"
-        return Embeddings._from_storage(self.unit_vectors.copy(), None, self._vocab, meta)
+        unit = (self._unit.copy() if self._unit is not None
+                else _search.unit_copy(self._vectors, self._scales, self.norms))
+        return Embeddings._from_storage(unit, None, self._vocab, meta)
 
     # ---------------------------------------------------------- similarity
     def similarity(self, a: str, b: str) -> float:
@@ -353,13 +367,19 @@ class Embeddings:
             query = (query / np.where(qn > 0, qn, np.float32(1))).astype(np.float32)
             ids, scores = _search.core_search(query, self._operands("cosine", stop), topn + 3, "cosine", None, 0)
             return _drop_row_excluded(ids, scores, row_exclude, min(topn, stop))
-        unit = self.unit_vectors
-        ua, ub, uc = unit[a], unit[b], unit[c]
+        ua, ub, uc = self._unit_rows(a), self._unit_rows(b), self._unit_rows(c)
+        norms = self.norms
 
         def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-            block = unit[r0:r1].T
-            sa, sb, sc = ((x[q0:q1] @ block + 1) / 2 for x in (ua, ub, uc))
-            return (sb * sc / (sa + np.float32(COSMUL_EPS))).astype(np.float32)
+            out = np.empty((q1 - q0, r1 - r0), dtype=np.float32)
+            for s0 in range(r0, r1, _search._CHUNK_ROWS):  # bounded temporaries for any dtype
+                s1 = min(r1, s0 + _search._CHUNK_ROWS)
+                block = self._rows(slice(s0, s1)).T
+                nb = norms[s0:s1]
+                safe = np.where(nb == 0, np.float32(1), nb)  # zero rows score cos 0; NaN stays NaN
+                sa, sb, sc = (((x[q0:q1] @ block) / safe + 1) / 2 for x in (ua, ub, uc))
+                out[:, s0 - r0:s1 - r0] = sb * sc / (sa + np.float32(COSMUL_EPS))
+            return out
 
         return _topk(len(a), stop, topn, score, largest=True, row_exclude=row_exclude)
 
@@ -376,15 +396,16 @@ class Embeddings:
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Rows, per-row scale and norms for ``_core.search`` (see csrc/search.h).
 
-        Cosine over float32 rows scans the cached unit vectors (or the rows
-        themselves when ``meta["normalized"]``), so that scores equal numpy's;
-        quantised rows are scanned as stored, with their norms.
+        Cosine scans the rows as stored and divides each score by the row's
+        cached norm (:attr:`norms`; no copy of the matrix), except over float32
+        rows whose ``meta["normalized"]`` says they have unit length (checked
+        on a sample when a store is loaded), which are scanned without norms.
         """
         stop = len(self) if stop is None else stop
         rows, scale = self._vectors[:stop], None if self._scales is None else self._scales[:stop]
         if self._vectors.dtype == np.float32:
             if metric == "cosine" and not self._meta.get("normalized"):
-                return self.unit_vectors[:stop], None, None
+                return rows, None, self.norms[:stop]
             return rows, None, None
         needs_norms = metric == "cosine" or (metric == "l2" and scale is not None)
         return rows, scale, self.norms[:stop] if needs_norms else None
