@@ -1,6 +1,7 @@
 #include "word2vec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common.h"
@@ -49,7 +50,12 @@ struct Worker {
   void run(uint64_t first_sentence, uint64_t last_sentence, int thread) {
     Rng rng(mix_seed(cfg.seed, cfg.epoch, static_cast<uint64_t>(thread)));
     const size_t d = cfg.dim;
-    const int max_in = 2 * cfg.window;
+    // Inputs of a window: at most 2 * window, and fewer than the longest
+    // sentence of this slice (computed in 64 bits: window may be near 2^31).
+    uint64_t longest = 1;
+    for (uint64_t s = first_sentence; s < last_sentence; ++s)
+      longest = std::max<uint64_t>(longest, data.offsets[s + 1] - data.offsets[s]);
+    const int max_in = static_cast<int>(std::min<uint64_t>(2 * static_cast<uint64_t>(cfg.window), longest));
     int max_out = cfg.hs ? 0 : cfg.negative + 1;
     if (cfg.hs)
       for (uint64_t w = 0; w < data.vocab; ++w)
@@ -83,13 +89,14 @@ struct Worker {
         const uint32_t centre = sen[i];
         const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg.window)));
         const int span = cfg.window - reduced;
-        const int lo = std::max(0, i - span), hi = std::min(n - 1, i + span);
+        const int lo = std::max(0, i - span);
+        const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span));
         int n_neg_next = 0;
         if (!cfg.hs && i + 1 < n) {
           n_neg_next = draw_negatives(rng, sen[i + 1], negs_next);
           prefetch_row(data.wout + size_t(sen[i + 1]) * d, d);
           for (int q = 0; q < n_neg_next; ++q) prefetch_row(data.wout + size_t(negs_next[q]) * d, d);
-          prefetch_row(data.win + size_t(sen[std::min(n - 1, i + 1 + cfg.window)]) * d, d);
+          prefetch_row(data.win + size_t(sen[std::min<int64_t>(n - 1, int64_t{i} + 1 + cfg.window)]) * d, d);
         }
         int ni = 0;
         for (int j = lo; j <= hi; ++j)
@@ -114,7 +121,13 @@ struct Worker {
         win.n_in = ni;
         win.n_out = no;
         win.alpha = alpha;
-        stats.loss += cfg.skipgram ? k.sg_window(win) : k.cbow_window(win, cfg.cbow_mean);
+        const double window_loss = cfg.skipgram ? k.sg_window(win) : k.cbow_window(win, cfg.cbow_mean);
+        if (!std::isfinite(window_loss)) {  // NaN or inf in the weights: stop every worker
+          progress.diverged.store(true);
+          progress.stop.store(true);
+          break;
+        }
+        stats.loss += window_loss;
         stats.predictions += static_cast<uint64_t>(cfg.skipgram ? ni * no : no);
         ++stats.trained_words;
       }
@@ -172,6 +185,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VData& data, const simd::K
     out.predictions += w.stats.predictions;
     out.loss += w.stats.loss;
   }
+  out.diverged = progress.diverged.load();
   return out;
 }
 

@@ -3,7 +3,8 @@
 Subcommands: ``train``, ``neighbors``, ``analogy``, ``eval``, ``convert``,
 ``reduce``, ``info``, ``plot`` and ``demo``. Bad arguments or input files end
 the command with one line ``densevec CMD: error: ...`` on stderr and exit
-status 2.
+status 2. Ctrl-C ends a command with status 130; ``densevec train`` then
+writes nothing (an existing store at ``-o`` is left as it was).
 """
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     model = Word2Vec(dim=args.dim, mode="skipgram", window=5, negative=5, epochs=args.epochs,
                      threads=args.threads, seed=args.seed)
     t0 = time.perf_counter()
-    emb = model.fit(corpus, progress=not args.quiet)
+    emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
     seconds = time.perf_counter() - t0
     words = sum(h["words"] for h in model.history)
     say(f"trained skip-gram dim={args.dim} epochs={args.epochs} in {seconds:.1f} s "
@@ -203,6 +204,26 @@ def _print_json(doc: Any) -> None:
     print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
 
 
+def _fit_or_interrupt(model: Any, corpus: Any, progress: bool):
+    """``model.fit(corpus)``, except that Ctrl-C raises KeyboardInterrupt.
+
+    ``fit`` answers Ctrl-C during training with a warning and the vectors
+    trained so far (``meta["interrupted"]``); the command line instead stops
+    with status 130 and writes nothing, so that an existing store at ``-o``
+    is never replaced by a partial model.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emb = model.fit(corpus, progress=progress)
+    if emb.meta.get("interrupted"):
+        raise KeyboardInterrupt
+    for w in caught:  # pass on anything else fit warned about
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return emb
+
+
 # ================================================================ commands
 def cmd_train(args: argparse.Namespace) -> int:
     from densevec.corpus import Corpus
@@ -239,7 +260,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"{corpus_path}: no word occurs --min-count={args.min_count} times")
     t0 = time.perf_counter()
     try:
-        emb = model.fit(corpus, progress=not args.quiet)
+        emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
     except (ValueError, FloatingPointError) as e:
         raise UsageError(str(e)) from None
     seconds = time.perf_counter() - t0
@@ -554,7 +575,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"densevec {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        out = {"train": "output", "demo": "out"}.get(args.command)
+        out = getattr(args, out) if out else None
+        print("interrupted" + (f": nothing written, {out} left as it was" if out else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()

@@ -47,6 +47,7 @@ tiles, 256 words, were as fast but lost about 0.01 of WordSim353 correlation).
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -366,6 +367,48 @@ def cooccurrence(
     return result
 
 
+def _scratch_records(n: int) -> tuple[np.memmap, str]:
+    """A writable memory map of ``n`` training records in a new private
+    directory under the user's temporary directory (``TMPDIR``): returns
+    (array, directory). The file's blocks are reserved before it is mapped,
+    so that a full disk is an OSError naming the file here rather than a
+    SIGBUS when a write through the map finds no room; on any error the
+    directory is removed."""
+    tmpdir = tempfile.mkdtemp(prefix="densevec-glove-")
+    path = os.path.join(tmpdir, "train.bin")
+    nbytes = n * _TRAIN_DTYPE.itemsize
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _reserve(fd, nbytes)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot reserve {nbytes} bytes for GloVe's shuffled training "
+                          f"records ({e.strerror}; point TMPDIR at a filesystem with room, or "
+                          "raise memory_gb to keep them in memory)", path) from None
+        finally:
+            os.close(fd)
+        return np.memmap(path, dtype=_TRAIN_DTYPE, mode="r+", shape=(n,)), tmpdir
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+
+
+def _reserve(fd: int, nbytes: int) -> None:
+    """Allocates ``nbytes`` of disk to the empty file ``fd`` (OSError when it
+    does not fit): posix_fallocate, else writing zeros."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, nbytes)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+    zeros = bytes(1 << 20)
+    done = 0
+    while done < nbytes:
+        done += os.write(fd, zeros[:min(len(zeros), nbytes - done)])
+
+
 Callback = Callable[["GloVe", dict], Any]
 _OUTPUTS = ("sum", "word", "context", "concat")
 
@@ -386,7 +429,8 @@ class GloVe:
     window, symmetric, weighting, memory_gb
         Counting parameters, used when :meth:`fit` is given a corpus.
         ``memory_gb`` also bounds the shuffled training copy of the records
-        (beyond it the copy lives in a temporary file).
+        (beyond it the copy lives in a temporary file under ``TMPDIR``, whose
+        disk space is reserved first: a full disk raises OSError naming it).
     min_count : int
         Used only when :meth:`fit` is given text rather than a Corpus.
     output : {"sum", "word", "context", "concat"}
@@ -563,7 +607,7 @@ class GloVe:
     def _training_records(self, cooc: Cooccurrence,
                           threads: int) -> tuple[np.ndarray, np.ndarray, Callable[[], None]]:
         """The shuffled (row, col, log x, f(x)) copy of the records: in memory
-        when it fits in ``memory_gb``, else in a temporary file."""
+        when it fits in ``memory_gb``, else in a temporary file under ``TMPDIR``."""
         n = cooc.nnz
         nbytes = n * _TRAIN_DTYPE.itemsize
         budget = _budget_bytes(self.memory_gb)
@@ -571,8 +615,7 @@ class GloVe:
         if nbytes <= budget:
             out = np.empty(n, dtype=_TRAIN_DTYPE)
         else:
-            tmpdir = tempfile.mkdtemp(prefix="densevec-glove-", dir=cooc.path.parent)
-            out = np.memmap(os.path.join(tmpdir, "train.bin"), dtype=_TRAIN_DTYPE, mode="w+", shape=(n,))
+            out, tmpdir = _scratch_records(n)
 
         def cleanup() -> None:
             if tmpdir is not None:

@@ -180,6 +180,12 @@ class Word2Vec:
             ``len(corpus.vocab)`` rows of ``dim`` float32 values. Also kept as
             ``self.embeddings_``; the output weights are ``self.output_vectors_``.
 
+        Raises
+        ------
+        FloatingPointError
+            When training diverges (a non-finite loss: the learning rate is
+            too high); the workers stop at once and no vectors are returned.
+
         Ctrl-C stops the workers within a fraction of a second; the vectors
         trained so far are returned with a ``RuntimeWarning``.
         """
@@ -244,6 +250,12 @@ class Word2Vec:
                     self.cbow_mean, a0, a1, self.seed, epoch, threads, "", cb,
                 )
                 seconds = time.perf_counter() - t0
+                if st["diverged"] or not math.isfinite(st["loss"]):
+                    raise FloatingPointError(
+                        f"word2vec diverged in epoch {epoch + 1} (non-finite loss): "
+                        f"alpha={self.alpha} is too high a learning rate for this data; "
+                        "lower it (word2vec's defaults are 0.025 for skip-gram, 0.05 for CBOW)"
+                    )
                 done_before += st["words"]
                 report = {
                     "epoch": epoch + 1,
