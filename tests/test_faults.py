@@ -370,3 +370,126 @@ def test_ctrl_c_in_cli_train_exits_130_and_keeps_the_old_store(big_corpus, tmp_p
     assert after == before
     assert sorted(os.listdir(tmp_path)) == ["cache", "model.dv"] or \
         sorted(os.listdir(tmp_path)) == ["model.dv"]
+
+
+# ------------------------------------------------------------- argument ranges
+BIG = [2**31, 2**63, 10**30]
+
+
+def _one_line_value_error(call, match):
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", ["window", "negative", "threads", "dim"])
+@pytest.mark.parametrize("value", BIG)
+def test_word2vec_refuses_huge_ints_in_one_line(name, value):
+    _one_line_value_error(lambda: dv.Word2Vec(**{name: value}), f"^{name} must be <= ")
+
+
+@pytest.mark.parametrize("name", ["window", "threads", "dim"])
+@pytest.mark.parametrize("value", BIG)
+def test_glove_refuses_huge_ints_in_one_line(name, value):
+    _one_line_value_error(lambda: GloVe(**{name: value}), f"^{name} must be <= ")
+
+
+@pytest.mark.parametrize("cls", [dv.Word2Vec, GloVe])
+def test_seed_range(cls):
+    assert cls(seed=2**64 - 1).seed == 2**64 - 1
+    assert cls(seed=np.uint64(2**64 - 1)).seed == 2**64 - 1
+    _one_line_value_error(lambda: cls(seed=2**64), "^seed must be <= 18446744073709551615")
+    _one_line_value_error(lambda: cls(seed=-1), "^seed must be >= 0")
+
+
+@pytest.mark.parametrize("value", [1e30, float("inf"), float("nan")])
+def test_memory_gb_range(value, tmp_path):
+    _one_line_value_error(lambda: GloVe(memory_gb=value), "^memory_gb must be")
+    corpus = dv.Corpus.from_sentences(planted_sentences(50), min_count=1)
+    _one_line_value_error(lambda: cooccurrence(corpus, memory_gb=value), "^memory_gb must be")
+
+
+def test_cooccurrence_and_corpus_ranges(tmp_path):
+    corpus = dv.Corpus.from_sentences(planted_sentences(50), min_count=1)
+    for kwargs in ({"window": 2**31}, {"threads": 2**31}, {"threads": 10**30}):
+        _one_line_value_error(lambda: cooccurrence(corpus, **kwargs), "must be <= ")
+    path = tmp_path / "t.txt"
+    path.write_text("a b a\n")
+    _one_line_value_error(lambda: dv.Corpus.from_file(path, threads=2**40), "^threads must be <= ")
+    _one_line_value_error(lambda: dv.Corpus.from_sentences([["a"]], threads=2**40),
+                          "^threads must be <= ")
+
+
+@pytest.mark.parametrize("min_count", [2**63, 10**30, np.uint64(2**64 - 1)])
+def test_huge_min_count_keeps_nothing_and_says_so(tmp_path, min_count):
+    path = tmp_path / "t.txt"
+    path.write_text("a b a\n")
+    msg = _one_line_value_error(lambda: dv.Corpus.from_file(path, min_count=min_count),
+                                "no word occurs at least min_count=")
+    assert "lower min_count" in msg
+    _one_line_value_error(lambda: dv.Word2Vec(min_count=min_count).fit([["a", "b", "a"]],
+                                                                        progress=False),
+                          "no word occurs at least min_count=")
+
+
+def test_search_k_and_threads():
+    emb = dv.Embeddings(np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32),
+                        [f"w{i}" for i in range(50)])
+    ids, _ = emb.search(emb.vectors[0], k=2**63)  # more than there are: all rows
+    assert len(ids) == 50
+    ids3, _ = emb.search(emb.vectors[0], k=np.int64(3), threads=np.int64(2))
+    assert list(ids3) == list(ids[:3])
+    _one_line_value_error(lambda: emb.search(emb.vectors[0], k=3, threads=2**31),
+                          "^threads must be <= ")
+    with pytest.raises(TypeError, match="^k must be an integer"):
+        emb.search(emb.vectors[0], k=3.0)
+
+
+def test_numpy_scalars_are_accepted():
+    sents = planted_sentences(300)
+    a = dv.Word2Vec(alpha=np.float32(0.025), min_alpha=np.float64(1e-4), window=np.int64(3),
+                    negative=np.int32(4), dim=np.int64(8), epochs=np.int64(1), threads=np.int64(1),
+                    seed=np.uint32(5), sample=np.float32(0.0), min_count=np.int64(1))
+    b = dv.Word2Vec(alpha=float(np.float32(0.025)), min_alpha=1e-4, window=3, negative=4, dim=8,
+                    epochs=1, threads=1, seed=5, sample=0.0, min_count=1)
+    assert a.get_params() == b.get_params()
+    assert all(type(v) in (int, float, str, bool) for v in a.get_params().values())
+    np.testing.assert_array_equal(a.fit(sents, progress=False).vectors,
+                                  b.fit(sents, progress=False).vectors)
+    g = GloVe(learning_rate=np.float32(0.05), x_max=np.float64(10), memory_gb=np.float32(0.5),
+              window=np.int64(4), dim=np.int64(8), epochs=np.int64(1))
+    assert type(g.learning_rate) is float and type(g.window) is int
+
+
+def test_huge_window_does_not_overflow():
+    """window=2**30: the buffers follow the longest sentence, not 2 * window."""
+    sents = planted_sentences(300)
+    corpus = dv.Corpus.from_sentences(sents, min_count=1)
+    huge = dv.Word2Vec(window=2**30, dim=8, epochs=1, threads=1, min_count=1).fit(corpus,
+                                                                                progress=False)
+    assert np.isfinite(huge.vectors).all()
+    big = cooccurrence(corpus, window=2**31 - 1, progress=False)
+    whole = cooccurrence(corpus, window=max(len(s) for s in sents), progress=False)
+    np.testing.assert_array_equal(big.records, whole.records)  # every pair, counted once
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--threads", "99999999999"], "argument --threads: expected an integer <= 65536"),
+    (["--window", str(2**31)], "argument --window: expected an integer <= 2147483647"),
+    (["--negative", str(2**40)], "argument --negative: expected an integer <= 2147483647"),
+    (["--seed", str(2**64)], "argument --seed: expected an integer <= 18446744073709551615"),
+    (["--model", "glove", "--memory-gb", "1e30"], "memory_gb must be <= 1073741824"),
+    (["--alpha", "1e39"], "alpha must be <= "),
+    (["--min-count", str(10**30)], "no word occurs at least min_count="),
+])
+def test_cli_out_of_range_arguments(tmp_path, args, match):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b c\n" * 20)
+    proc = run_cli("train", corpus, "-o", tmp_path / "m.dv", "--quiet", *args,
+                   env={"DENSEVEC_CACHE": str(tmp_path / "cache")})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("densevec train: error: ") and match in last, proc.stderr
+    assert not (tmp_path / "m.dv").exists()

@@ -63,10 +63,12 @@ import numpy as np
 
 from densevec import _core
 from densevec._progress import ByteProgress
+from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
 from densevec.corpus import (
     Corpus,
     PathLike,
     Vocab,
+    _check_float,
     _check_int,
     _copy_dir,
     _read_meta,
@@ -94,19 +96,17 @@ class CooccurrenceError(ValueError):
     """A co-occurrence directory is missing, truncated, corrupt or foreign."""
 
 
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                         f"finite number, got {value!r}")
-    return v
+def _check_positive(name: str, value: Any, allow_zero: bool = False,
+                    maximum: float = math.inf) -> float:
+    return _check_float(name, value, 0.0, maximum, min_inclusive=allow_zero)
 
 
 def _budget_bytes(memory_gb: Any) -> int:
-    gb = _check_positive("memory_gb", memory_gb)
+    gb = _check_positive("memory_gb", memory_gb, maximum=_MAX_MEMORY_GB)
     return max(int(gb * (1 << 30)), 1 << 16)
+
+
+_MAX_MEMORY_GB = float(1 << 30)  # an exabyte: anything above is a typo
 
 
 class Cooccurrence:
@@ -308,11 +308,11 @@ def cooccurrence(
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a densevec.Corpus, got {type(corpus).__name__}")
-    window = _check_int("window", window, 1)
+    window = _check_int("window", window, 1, INT32_MAX)
     if weighting not in _WEIGHTINGS:
         raise ValueError(f"weighting must be 'harmonic' or 'uniform', got {weighting!r}")
     budget = _budget_bytes(memory_gb)
-    _check_int("threads", threads, 0)
+    _check_int("threads", threads, 0, MAX_THREADS)
     n_threads = resolve_threads(threads)
     if corpus.n_tokens == 0:
         raise ValueError("the corpus is empty: no in-vocabulary tokens to count")
@@ -458,24 +458,24 @@ class GloVe:
         threads: int = 0,
         seed: int = 1,
     ):
-        self.dim = _check_int("dim", dim, 1)
+        self.dim = _check_int("dim", dim, 1, INT32_MAX)
         self.x_max = _check_positive("x_max", x_max)
         self.alpha = _check_positive("alpha", alpha, allow_zero=True)
-        self.learning_rate = _check_positive("learning_rate", learning_rate)
+        self.learning_rate = _check_positive("learning_rate", learning_rate, maximum=FLOAT32_MAX)
         self.epochs = _check_int("epochs", epochs, 1)
-        self.window = _check_int("window", window, 1)
+        self.window = _check_int("window", window, 1, INT32_MAX)
         self.symmetric = bool(symmetric)
         if weighting not in _WEIGHTINGS:
             raise ValueError(f"weighting must be 'harmonic' or 'uniform', got {weighting!r}")
         self.weighting = weighting
         _budget_bytes(memory_gb)
         self.memory_gb = float(memory_gb)
-        self.min_count = _check_int("min_count", min_count, 1)
+        self.min_count = _check_int("min_count", min_count, 1, INT64_MAX, clamp=True)
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(_OUTPUTS)}, got {output!r}")
         self.output = output
-        self.threads = _check_int("threads", threads, 0)
-        self.seed = _check_int("seed", seed, 0)
+        self.threads = _check_int("threads", threads, 0, MAX_THREADS)
+        self.seed = _check_int("seed", seed, 0, UINT64_MAX)
         self.history: list[dict] = []
         self.embeddings_: Optional[Embeddings] = None
         self.cooccurrence_: Optional[Cooccurrence] = None

@@ -41,7 +41,9 @@ import numpy as np
 
 from densevec import _core
 from densevec._progress import ByteProgress
-from densevec.corpus import Corpus, PathLike, _check_int, as_corpus, resolve_threads
+from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
+from densevec.corpus import (Corpus, PathLike, _check_float, _check_int, as_corpus,
+                             resolve_threads)
 from densevec.vectors import Embeddings
 
 Callback = Callable[["Word2Vec", dict], Any]
@@ -104,25 +106,21 @@ class Word2Vec:
             raise ValueError(f"mode must be 'skipgram' or 'cbow', got {mode!r}")
         if loss not in ("ns", "hs"):
             raise ValueError(f"loss must be 'ns' or 'hs', got {loss!r}")
-        _check_int("dim", dim, 1)
-        _check_int("window", window, 1)
-        _check_int("negative", negative, 0)
-        _check_int("epochs", epochs, 1)
-        _check_int("min_count", min_count, 1)
-        _check_int("threads", threads, 0)
-        _check_int("seed", seed, 0)
+        dim = _check_int("dim", dim, 1, INT32_MAX)
+        window = _check_int("window", window, 1, INT32_MAX)
+        negative = _check_int("negative", negative, 0, INT32_MAX)
+        epochs = _check_int("epochs", epochs, 1)
+        min_count = _check_int("min_count", min_count, 1, INT64_MAX, clamp=True)
+        threads = _check_int("threads", threads, 0, MAX_THREADS)
+        seed = _check_int("seed", seed, 0, UINT64_MAX)
         if loss == "ns" and negative < 1:
             raise ValueError("negative must be >= 1 with loss='ns'")
         if alpha is None:
             alpha = 0.025 if mode == "skipgram" else 0.05
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-        if not (isinstance(min_alpha, (int, float)) and 0 <= min_alpha <= alpha):
-            raise ValueError(f"min_alpha must be in [0, alpha], got {min_alpha!r}")
-        if not (isinstance(sample, (int, float)) and sample >= 0):
-            raise ValueError(f"sample must be >= 0, got {sample!r}")
-        if not (isinstance(ns_exponent, (int, float)) and math.isfinite(ns_exponent)):
-            raise ValueError(f"ns_exponent must be a finite number, got {ns_exponent!r}")
+        alpha = _check_float("alpha", alpha, 0.0, FLOAT32_MAX, min_inclusive=False)
+        min_alpha = _check_float("min_alpha", min_alpha, 0.0, alpha)
+        sample = _check_float("sample", sample, 0.0)
+        ns_exponent = _check_float("ns_exponent", ns_exponent)
         self.dim = int(dim)
         self.mode = mode
         self.loss = loss
