@@ -365,7 +365,8 @@ def test_ctrl_c_in_cli_train_exits_130_and_keeps_the_old_store(big_corpus, tmp_p
     assert running
     assert rc == 130, err[-2000:]
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("interrupted: nothing written")
+    # (after whatever a progress bar had drawn on that line)
+    assert "interrupted: nothing written" in err.strip().splitlines()[-1]
     after = {p.relative_to(store): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
     assert after == before
     assert sorted(os.listdir(tmp_path)) == ["cache", "model.dv"] or \
