@@ -16,9 +16,11 @@
 #include "cooccur.h"
 #include "corpus.h"
 #include "glove.h"
+#include "parallel.h"
 #include "sampling.h"
 #include "search.h"
 #include "simd/kernels.h"
+#include "simd/w2v_impl.h"
 #include "word2vec.h"
 
 namespace py = pybind11;
@@ -83,6 +85,20 @@ class Poller {
       }
       return true;
     };
+  }
+  // Runs work() with the GIL released. When it throws after this poller has
+  // caught an exception (Ctrl-C: the workers stopped and the C++ side gave
+  // up, e.g. "interrupted"), the poller's exception is raised instead, so an
+  // interrupt always surfaces as KeyboardInterrupt. Call with the GIL held.
+  template <class Work>
+  auto call(Work work) -> decltype(work()) {
+    try {
+      py::gil_scoped_release release;
+      return work();
+    } catch (...) {
+      rethrow();
+      throw;
+    }
   }
   // Call with the GIL held, after the workers have joined.
   void rethrow() {
@@ -249,6 +265,7 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
   out["trained_words"] = st.trained_words;
   out["predictions"] = st.predictions;
   out["loss"] = st.loss;
+  out["diverged"] = st.diverged;
   return out;
 }
 
@@ -502,12 +519,10 @@ py::array_t<uint64_t> glove_prepare(const py::array& records, bool upper, uint32
   std::atomic<bool> stop{false};
   Poller poller{py::none()};
   auto poll = poller.make([](py::object&) {});
-  std::vector<uint64_t> tiles;
-  {
-    py::gil_scoped_release release;
-    tiles = dv::glove_prepare(r, n, upper, vocab_size, x_max, alpha, seed, tile_rows,
-                              bucket_records, threads, o, n_out, stop, poll);
-  }
+  std::vector<uint64_t> tiles = poller.call([&] {
+    return dv::glove_prepare(r, n, upper, vocab_size, x_max, alpha, seed, tile_rows,
+                             bucket_records, threads, o, n_out, stop, poll);
+  });
   poller.rethrow();
   return to_numpy(std::move(tiles));
 }
@@ -665,6 +680,15 @@ PYBIND11_MODULE(_core, m) {
         py::arg("ctx_bias"), py::arg("records"), py::arg("tiles"), py::arg("eta"), py::arg("seed"),
         py::arg("epoch"), py::arg("max_chunk") = 1 << 16, py::arg("threads") = 1, py::arg("isa") = "",
         py::arg("progress") = py::none());
+  py::module_ testing = m.def_submodule("testing", "Test-only hooks (private).");
+  testing.def("fail_thread_start", &dv::testing::fail_thread_start, py::arg("n"),
+              "Make the n-th thread start from now fail (1 = the next); 0 turns it off.");
+  testing.def("sigmoid_and_loss", [](float x, float label) {
+        double loss = 0;
+        const float s = dv::simd::sigmoid_and_loss(dv::simd::sigmoid_table(), x, label, &loss);
+        return py::make_tuple(s, loss);
+      }, py::arg("x"), py::arg("label"),
+      "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
   m.def("glove_adagrad", &glove_adagrad, py::arg("w"), py::arg("c"), py::arg("step"),
         py::arg("isa") = "");
 }

@@ -593,7 +593,11 @@ CoocStats count_cooccurrence(const CoocConfig& cfg, const uint32_t* ids, const u
 
   // Weight codes: d for a pair at distance d, window + 1 + d for a word
   // paired with itself (both orientations land on the diagonal).
-  const uint32_t W = cfg.window;
+  // No pair is further apart than the longest sentence: a larger window
+  // (up to 2^32 - 1) counts the same pairs, so the weight table stops there.
+  uint64_t longest = 1;
+  for (uint64_t s = 0; s < n_sentences; ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
+  const uint32_t W = static_cast<uint32_t>(std::min<uint64_t>(cfg.window, longest));
   std::vector<double> weights(2 * (static_cast<size_t>(W) + 1), 0.0);
   for (uint32_t d = 1; d <= W; ++d) {
     weights[d] = cfg.harmonic ? 1.0 / d : 1.0;

@@ -4,10 +4,37 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "common.h"
+
 namespace dv {
+
+namespace {
+std::atomic<int> g_fail_thread_start{0};
+}  // namespace
+
+namespace detail {
+bool thread_start_should_fail() {
+  int n = g_fail_thread_start.load();
+  while (n > 0 && !g_fail_thread_start.compare_exchange_weak(n, n - 1)) {
+  }
+  return n == 1;
+}
+
+void throw_thread_start_error(int index, int count, const char* what) {
+  std::ostringstream os;
+  os << "could not start thread " << index + 1 << " of " << count << ": " << what
+     << " (a limit on threads or address space? try fewer threads)";
+  throw IOError(os.str());
+}
+}  // namespace detail
+
+namespace testing {
+void fail_thread_start(int n) { g_fail_thread_start.store(n > 0 ? n : 0); }
+}  // namespace testing
 
 int hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -26,18 +53,24 @@ void run_parallel(int n_threads, const std::function<void(int)>& fn,
   std::vector<std::thread> workers;
   workers.reserve(n_threads);
   for (int t = 0; t < n_threads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        fn(t);
-      } catch (...) {
+    try {
+      workers.push_back(start_thread(t, n_threads, [&, t] {
+        try {
+          fn(t);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!first_error) first_error = std::current_exception();
+          stop.store(true);
+        }
         std::lock_guard<std::mutex> lock(mu);
-        if (!first_error) first_error = std::current_exception();
-        stop.store(true);
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      --running;
-      cv.notify_all();
-    });
+        --running;
+        cv.notify_all();
+      }));
+    } catch (...) {  // stop and join what was started, then report
+      stop.store(true);
+      for (auto& w : workers) w.join();
+      throw;
+    }
   }
 
   bool keep_polling = true;

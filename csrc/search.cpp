@@ -302,7 +302,14 @@ void parallel_for(int n, Fn fn) {
       errors[t] = std::current_exception();
     }
   };
-  for (int t = 1; t < n; ++t) workers.emplace_back(guarded, t);
+  for (int t = 1; t < n; ++t) {
+    try {
+      workers.push_back(start_thread(t, n, [&guarded, t] { guarded(t); }));
+    } catch (...) {  // let the started threads finish, then report
+      for (auto& w : workers) w.join();
+      throw;
+    }
+  }
   guarded(0);
   for (auto& w : workers) w.join();
   for (auto& e : errors)

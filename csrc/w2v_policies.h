@@ -29,7 +29,7 @@ struct WordInputs {
   const float* lock;  // nullptr: every row trains
   size_t dim;
 
-  int max_rows(int window) const { return 2 * window; }
+  uint64_t max_rows(int window) const { return 2 * static_cast<uint64_t>(window); }
 
   int gather(const uint32_t* sen, int lo, int hi, int centre, float** rows, float* locks) const {
     int n = 0;

@@ -1,6 +1,7 @@
 #include "word2vec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common.h"
@@ -29,7 +30,12 @@ class WindowTrainer {
   void run(uint64_t first_sentence, uint64_t last_sentence, int thread) {
     Rng rng(mix_seed(cfg_.seed, cfg_.epoch, static_cast<uint64_t>(thread)));
     const size_t d = cfg_.dim;
-    const int max_in = in_.max_rows(cfg_.window);
+    // Inputs of a window: at most what the policy asks for, and fewer than the
+    // longest sentence of this slice (in 64 bits: window may be near 2^31).
+    uint64_t longest = 1;
+    for (uint64_t s = first_sentence; s < last_sentence; ++s)
+      longest = std::max<uint64_t>(longest, stream_.offsets[s + 1] - stream_.offsets[s]);
+    const int max_in = static_cast<int>(std::min<uint64_t>(in_.max_rows(cfg_.window), longest));
     const int max_out = std::max(out_.max_rows(), 1);
     in_rows_.resize(max_in);
     in_locks_.resize(max_in);
@@ -52,16 +58,23 @@ class WindowTrainer {
       for (int i = 0; i < n; ++i) {
         const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
         const int span = cfg_.window - reduced;
-        const int lo = std::max(0, i - span), hi = std::min(n - 1, i + span);
+        const int lo = std::max(0, i - span);
+        const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span));
         out_.prepare_next(rng, sen, i, n);
-        if (i + 1 < n) in_.prefetch(sen[std::min(n - 1, i + 1 + cfg_.window)]);
+        if (i + 1 < n) in_.prefetch(sen[std::min<int64_t>(n - 1, int64_t{i} + 1 + cfg_.window)]);
         const int ni = in_.gather(sen, lo, hi, i, in_rows_.data(), in_locks_.data());
         const int no = out_.fill(sen[i], out_rows_.data(), labels_.data());
         if (ni == 0) continue;
         win.n_in = ni;
         win.n_out = no;
         win.alpha = alpha;
-        stats.loss += cfg_.skipgram ? k_.sg_window(win) : k_.cbow_window(win, cfg_.cbow_mean);
+        const double loss = cfg_.skipgram ? k_.sg_window(win) : k_.cbow_window(win, cfg_.cbow_mean);
+        if (!std::isfinite(loss)) {  // NaN or inf in the weights: stop every worker
+          progress_.diverged.store(true);
+          progress_.stop.store(true);
+          break;
+        }
+        stats.loss += loss;
         stats.predictions += static_cast<uint64_t>(cfg_.skipgram ? ni * no : no);
         ++stats.trained_words;
       }
@@ -127,6 +140,7 @@ W2VStats run_trainers(int threads, const std::vector<uint64_t>& cut, Make make, 
     out.predictions += w.stats.predictions;
     out.loss += w.stats.loss;
   }
+  out.diverged = progress.diverged.load();
   return out;
 }
 

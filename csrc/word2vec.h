@@ -59,6 +59,7 @@ struct W2VStats {
   uint64_t trained_words = 0;  // centre words trained (after subsampling)
   uint64_t predictions = 0;    // binary predictions made
   double loss = 0;             // summed -log sigmoid over all predictions
+  bool diverged = false;       // a window's loss was not finite: training stopped
 };
 
 // Live counters the caller can read while training runs.
@@ -66,6 +67,7 @@ struct W2VProgress {
   std::atomic<uint64_t> words{0};
   std::atomic<float> alpha{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> diverged{false};  // set (with stop) at the first non-finite window loss
 };
 
 // Trains one pass over the sentences with `threads` Hogwild workers, each on a

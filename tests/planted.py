@@ -45,20 +45,37 @@ def group_separation(emb):
     return margin, precision
 
 
-def fit_interrupted(fit, after=0.5):
+def fit_interrupted(fit, after=0.5, after_first_epoch=False):
     """Runs ``fit()`` with a Ctrl-C (SIGINT) sent after ``after`` seconds; expects
-    the trainers' "interrupted" warning. Returns (result, seconds taken)."""
+    the trainers' "interrupted" warning. Returns (result, seconds taken).
+
+    With ``after_first_epoch``, ``fit`` takes a list of epoch callbacks and the
+    delay counts from the end of the first epoch, so that a slow build (the
+    sanitizers) still has one epoch done when the interrupt lands mid-epoch."""
     # A shell starts background jobs with SIGINT ignored, and Python then keeps
     # it ignored: install Python's own handler for the test's duration.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    timer = threading.Timer(after, os.kill, args=(os.getpid(), signal.SIGINT))
+    first_epoch, cancel = threading.Event(), threading.Event()
+    if not after_first_epoch:
+        first_epoch.set()
+        call = fit
+    else:
+        call = lambda: fit([lambda model, report: first_epoch.set()])  # noqa: E731
+
+    def interrupt():
+        if first_epoch.wait(120) and not cancel.wait(after):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=interrupt, daemon=True)
     start = time.monotonic()
-    timer.start()
+    sender.start()
     try:
         with pytest.warns(RuntimeWarning, match="interrupted"):
-            result = fit()
+            result = call()
     finally:
-        timer.cancel()
+        cancel.set()
+        first_epoch.set()
+        sender.join()
         signal.signal(signal.SIGINT, previous)
     return result, time.monotonic() - start
 

@@ -187,9 +187,11 @@ def test_bad_parameters(tmp_path):
     p = tmp_path / "t.txt"
     p.write_text("a b\n")
     for kwargs in ({"min_count": 0}, {"max_vocab": 0}, {"max_sentence_length": 0},
-                   {"max_token_bytes": 0}, {"min_count": 1.5}):
+                   {"max_token_bytes": 0}):
         with pytest.raises(ValueError):
             dv.Corpus.from_file(p, **kwargs)
+    with pytest.raises(TypeError, match="min_count must be an integer"):
+        dv.Corpus.from_file(p, min_count=1.5)
 
 
 def test_invalid_utf8_tokens_are_skipped_and_counted(tmp_path):

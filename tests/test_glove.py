@@ -457,7 +457,8 @@ def test_progress_bar_runs(planted_corpus, capsys):
 def test_ctrl_c_stops_training_and_keeps_vectors(planted_corpus):
     cooc = cooccurrence(planted_corpus, window=5)
     model = GloVe(dim=64, epochs=100_000, threads=2)
-    emb, elapsed = fit_interrupted(lambda: model.fit(cooc, progress=False))
+    emb, elapsed = fit_interrupted(lambda cbs: model.fit(cooc, progress=False, callbacks=cbs),
+                                   after_first_epoch=True)
     assert elapsed < 10
     assert emb.meta["interrupted"] is True
     assert 0 < len(model.history) < 100_000

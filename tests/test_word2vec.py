@@ -117,7 +117,9 @@ def test_progress_bar_runs(planted_corpus, capsys):
 def test_ctrl_c_stops_training_and_keeps_vectors(planted_corpus):
     # thousands of epochs: minutes of work unless the interrupt stops it
     model = Word2Vec(dim=64, epochs=5000, threads=2, sample=0)
-    emb, elapsed = fit_interrupted(lambda: model.fit(planted_corpus, progress=False))
+    emb, elapsed = fit_interrupted(
+        lambda cbs: model.fit(planted_corpus, progress=False, callbacks=cbs),
+        after_first_epoch=True)
     assert elapsed < 10, elapsed
     assert emb.meta["interrupted"] is True
     assert 0 < len(model.history) < 5000

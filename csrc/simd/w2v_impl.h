@@ -5,32 +5,40 @@
 //   combo(rows, coef, k, out, n, acc) out (+)= sum_i coef[i] * rows[i]
 //   axpy(a, x, y, n)                  y += a * x
 #pragma once
+#include <algorithm>
 #include <cmath>
 
 #include "simd/kernels.h"
 
 namespace dv::simd {
 
-// sigmoid(x) and -log sigmoid(label ? x : -x).
+// sigmoid(x) and -log sigmoid(label ? x : -x). The table is read only for
+// -kMax < x < kMax (a test that NaN fails): outside it the sigmoid saturates,
+// +-inf give exact limits (a loss of 0 or +inf), and NaN gives a NaN sigmoid
+// and a NaN loss, which the trainer reads as divergence.
 inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, double* loss) {
   constexpr float scale = SigmoidTable::kSize / (2 * SigmoidTable::kMax);
   float z = label > 0.5f ? x : -x;  // loss = -log sigmoid(z)
-  if (z >= SigmoidTable::kMax) {
-    *loss += std::log1p(std::exp(-static_cast<double>(z)));
-  } else if (z <= -SigmoidTable::kMax) {
-    *loss += -static_cast<double>(z) + std::log1p(std::exp(static_cast<double>(z)));
-  } else {
+  if (z > -SigmoidTable::kMax && z < SigmoidTable::kMax) {
     float pos = (z + SigmoidTable::kMax) * scale;
-    int i = static_cast<int>(pos);
+    // z just below kMax can round pos up to kSize: stay on the last interval
+    int i = std::min(static_cast<int>(pos), SigmoidTable::kSize - 1);
     float f = pos - static_cast<float>(i);
     *loss -= t.logsig[i] + f * (t.logsig[i + 1] - t.logsig[i]);
+  } else if (z >= SigmoidTable::kMax) {
+    *loss += std::log1p(std::exp(-static_cast<double>(z)));
+  } else {  // z <= -kMax, or NaN (NaN loss)
+    *loss += -static_cast<double>(z) + std::log1p(std::exp(static_cast<double>(z)));
+  }
+  if (x > -SigmoidTable::kMax && x < SigmoidTable::kMax) {
+    float pos = (x + SigmoidTable::kMax) * scale;
+    int i = std::min(static_cast<int>(pos), SigmoidTable::kSize - 1);
+    float f = pos - static_cast<float>(i);
+    return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
   }
   if (x >= SigmoidTable::kMax) return 1.0f;
   if (x <= -SigmoidTable::kMax) return 0.0f;
-  float pos = (x + SigmoidTable::kMax) * scale;
-  int i = static_cast<int>(pos);
-  float f = pos - static_cast<float>(i);
-  return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
+  return x;  // NaN
 }
 
 template <class Ops>

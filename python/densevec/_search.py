@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from densevec import _core
+from densevec._validate import MAX_THREADS, check_int
 
 StorageDtype = Literal["float32", "float16", "int8"]
 DTYPES = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2"), "int8": np.dtype("i1")}
@@ -120,6 +121,8 @@ def core_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``_core.search`` over ``operands = (rows, scale, norms)``; empty results
     where there is nothing to search."""
+    k = check_int("k", k, 0)  # above the row count it means all rows
+    threads = check_int("threads", threads, 0, MAX_THREADS)
     rows, scale, norms = operands
     n_left = len(rows) - (0 if exclude is None else len(exclude))
     k = min(k, n_left)

@@ -3,7 +3,8 @@
 Subcommands: ``train``, ``neighbors``, ``analogy``, ``eval``, ``convert``,
 ``reduce``, ``info``, ``plot`` and ``demo``. Bad arguments or input files end
 the command with one line ``densevec CMD: error: ...`` on stderr and exit
-status 2.
+status 2. Ctrl-C ends a command with status 130; ``densevec train`` then
+writes nothing (an existing store at ``-o`` is left as it was).
 """
 from __future__ import annotations
 
@@ -21,23 +22,33 @@ class UsageError(Exception):
     """Bad arguments or input files: reported in one line, exit status 2."""
 
 
-def _int_at_least(minimum: int):
-    """argparse type: an integer >= minimum."""
+def _int_at_least(minimum: int, maximum: Optional[int] = None):
+    """argparse type: an integer in [minimum, maximum]."""
+    from densevec._validate import check_int
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
+        try:
+            return check_int("value", value, minimum, maximum)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError("expected an integer " + str(e)[len("value must be "):]) from None
 
     return parse
 
 
 _positive_int = _int_at_least(1)
 _nonneg_int = _int_at_least(0)
+
+
+def _bounded_ints():
+    """argparse types of the arguments that reach the compiled core's C ints."""
+    from densevec._validate import INT32_MAX, MAX_THREADS, UINT64_MAX
+
+    return {"int32": _int_at_least(1, INT32_MAX), "int32_0": _int_at_least(0, INT32_MAX),
+            "threads": _int_at_least(0, MAX_THREADS), "seed": _int_at_least(0, UINT64_MAX)}
 
 
 def _nonneg_float(text: str) -> float:
@@ -103,7 +114,7 @@ def _demo(args: argparse.Namespace, say, workdir: Path) -> int:
     model = Word2Vec(dim=args.dim, mode="skipgram", window=5, negative=5, epochs=args.epochs,
                      threads=args.threads, seed=args.seed)
     t0 = time.perf_counter()
-    emb = model.fit(corpus, progress=not args.quiet)
+    emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
     seconds = time.perf_counter() - t0
     words = sum(h["words"] for h in model.history)
     say(f"trained skip-gram dim={args.dim} epochs={args.epochs} in {seconds:.1f} s "
@@ -226,6 +237,26 @@ def _print_json(doc: Any) -> None:
     print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
 
 
+def _fit_or_interrupt(model: Any, corpus: Any, progress: bool):
+    """``model.fit(corpus)``, except that Ctrl-C raises KeyboardInterrupt.
+
+    ``fit`` answers Ctrl-C during training with a warning and the vectors
+    trained so far (``meta["interrupted"]``); the command line instead stops
+    with status 130 and writes nothing, so that an existing store at ``-o``
+    is never replaced by a partial model.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emb = model.fit(corpus, progress=progress)
+    if emb.meta.get("interrupted"):
+        raise KeyboardInterrupt
+    for w in caught:  # pass on anything else fit warned about
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return emb
+
+
 # ================================================================ commands
 def cmd_train(args: argparse.Namespace) -> int:
     from densevec.corpus import Corpus
@@ -263,9 +294,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"{corpus_path}: no word occurs --min-count={args.min_count} times")
     t0 = time.perf_counter()
     try:
-        emb = model.fit(corpus, progress=not args.quiet)
+        emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
     except (ValueError, FloatingPointError) as e:
         raise UsageError(str(e)) from None
+    except MemoryError:
+        raise UsageError(f"not enough memory for {len(corpus.vocab)} words x --dim {args.dim}") from None
     seconds = time.perf_counter() - t0
     if glove:
         cooc = model.cooccurrence_
@@ -455,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fast static word embeddings: word2vec and GloVe training, storage and search.",
     )
     parser.add_argument("--version", action="version", version=f"densevec {__version__}")
+    bounded = _bounded_ints()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -468,11 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="densevec-demo.dv", help="where to save the model store")
     demo.add_argument("--sentences", type=_positive_int, default=None,
                       help="size of the built-in corpus")
-    demo.add_argument("--dim", type=_positive_int, default=100)
+    demo.add_argument("--dim", type=bounded["int32"], default=100)
     demo.add_argument("--epochs", type=_positive_int, default=None)
     demo.add_argument("--min-count", type=_positive_int, default=5)
-    demo.add_argument("--threads", type=_nonneg_int, default=0, help="0 = all cores")
-    demo.add_argument("--seed", type=_nonneg_int, default=1)
+    demo.add_argument("--threads", type=bounded["threads"], default=0, help="0 = all cores")
+    demo.add_argument("--seed", type=bounded["seed"], default=1)
     demo.add_argument("--quiet", action="store_true", help="no progress bars or output")
     demo.set_defaults(func=cmd_demo)
 
@@ -489,10 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=("skipgram", "cbow", "glove"), default="skipgram")
     train.add_argument("--loss", choices=("ns", "hs"), default="ns",
                        help="word2vec: negative sampling or hierarchical softmax")
-    train.add_argument("--dim", type=_positive_int, default=100)
-    train.add_argument("--window", type=_positive_int, default=None,
+    train.add_argument("--dim", type=bounded["int32"], default=100)
+    train.add_argument("--window", type=bounded["int32"], default=None,
                        help="context window (default 5 for word2vec, 10 for GloVe)")
-    train.add_argument("--negative", type=_nonneg_int, default=5, help="word2vec: noise words")
+    train.add_argument("--negative", type=bounded["int32_0"], default=5, help="word2vec: noise words")
     train.add_argument("--sample", type=_nonneg_float, default=1e-3,
                        help="word2vec: subsampling threshold (0: off)")
     train.add_argument("--alpha", type=_positive_float, default=None,
@@ -506,8 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help="passes (default 5 for word2vec, 15 for GloVe)")
     train.add_argument("--min-count", type=_positive_int, default=5)
-    train.add_argument("--threads", type=_nonneg_int, default=0, help="0 = all cores")
-    train.add_argument("--seed", type=_nonneg_int, default=1)
+    train.add_argument("--threads", type=bounded["threads"], default=0, help="0 = all cores")
+    train.add_argument("--seed", type=bounded["seed"], default=1)
     train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
     train.add_argument("--overwrite", action="store_true", help="replace an existing store at --output")
     train.set_defaults(func=cmd_train)
@@ -607,7 +641,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"densevec {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        out = {"train": "output", "demo": "out"}.get(args.command)
+        out = getattr(args, out) if out else None
+        print("interrupted" + (f": nothing written, {out} left as it was" if out else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()

@@ -41,6 +41,7 @@ import numpy as np
 from densevec import _core, _fs
 from densevec._fs import PathLike
 from densevec._progress import ByteProgress
+from densevec._validate import INT64_MAX, MAX_THREADS, check_float, check_int
 
 FORMAT = "densevec-corpus"
 FORMAT_VERSION = 1
@@ -61,7 +62,10 @@ def default_cache_dir() -> Path:
 
 
 def resolve_threads(threads: int) -> int:
-    """``threads <= 0`` means all cores available to this process."""
+    """``threads <= 0`` means all cores available to this process (ValueError
+    past :data:`densevec._validate.MAX_THREADS`)."""
+    if threads is not None:
+        threads = check_int("threads", threads, -MAX_THREADS, MAX_THREADS)
     if threads is None or threads <= 0:
         try:
             return max(1, len(os.sched_getaffinity(0)))
@@ -145,13 +149,8 @@ def _write_vocab(path: Path, vocab: Vocab) -> None:
     _fs.write_vocab_txt(path, vocab.index_to_word, vocab.counts.tolist())
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int, or TypeError / ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+_check_int = check_int  # the validation helpers live in densevec._validate
+_check_float = check_float
 
 
 def as_corpus(data: Any, min_count: int, threads: int) -> "Corpus":
@@ -680,14 +679,13 @@ class Corpus:
 
     @staticmethod
     def _params(min_count, max_vocab, max_sentence_length, max_token_bytes) -> dict:
-        if not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
-        if max_vocab is not None and (not isinstance(max_vocab, (int, np.integer)) or max_vocab < 1):
-            raise ValueError(f"max_vocab must be None or an integer >= 1, got {max_vocab!r}")
-        if max_sentence_length < 1:
-            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length!r}")
-        if max_token_bytes < 1:
-            raise ValueError(f"max_token_bytes must be >= 1, got {max_token_bytes!r}")
+        # Beyond any corpus's token count these change nothing: clamped.
+        min_count = check_int("min_count", min_count, 1, INT64_MAX, clamp=True)
+        if max_vocab is not None:
+            max_vocab = check_int("max_vocab", max_vocab, 1, INT64_MAX, clamp=True)
+        max_sentence_length = check_int("max_sentence_length", max_sentence_length, 1, INT64_MAX,
+                                        clamp=True)
+        max_token_bytes = check_int("max_token_bytes", max_token_bytes, 1, INT64_MAX, clamp=True)
         return {
             "min_count": int(min_count),
             "max_vocab": None if max_vocab is None else int(max_vocab),

@@ -47,11 +47,10 @@ tiles, 256 words, were as fast but lost about 0.01 of WordSim353 correlation).
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -62,9 +61,11 @@ import numpy as np
 from densevec import _core, _fs
 from densevec._fs import PathLike
 from densevec._progress import ByteProgress
+from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
 from densevec.corpus import (
     Corpus,
     Vocab,
+    _check_float,
     _check_int,
     _copy_artefact,
     _write_vocab,
@@ -89,19 +90,17 @@ class CooccurrenceError(ValueError):
     """A co-occurrence directory is missing, truncated, corrupt or foreign."""
 
 
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                         f"finite number, got {value!r}")
-    return v
+def _check_positive(name: str, value: Any, allow_zero: bool = False,
+                    maximum: float = math.inf) -> float:
+    return _check_float(name, value, 0.0, maximum, min_inclusive=allow_zero)
 
 
 def _budget_bytes(memory_gb: Any) -> int:
-    gb = _check_positive("memory_gb", memory_gb)
+    gb = _check_positive("memory_gb", memory_gb, maximum=_MAX_MEMORY_GB)
     return max(int(gb * (1 << 30)), 1 << 16)
+
+
+_MAX_MEMORY_GB = float(1 << 30)  # an exabyte: anything above is a typo
 
 
 class Cooccurrence:
@@ -305,11 +304,11 @@ def cooccurrence(
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a densevec.Corpus, got {type(corpus).__name__}")
-    window = _check_int("window", window, 1)
+    window = _check_int("window", window, 1, INT32_MAX)
     if weighting not in _WEIGHTINGS:
         raise ValueError(f"weighting must be 'harmonic' or 'uniform', got {weighting!r}")
     budget = _budget_bytes(memory_gb)
-    _check_int("threads", threads, 0)
+    _check_int("threads", threads, 0, MAX_THREADS)
     n_threads = resolve_threads(threads)
     if corpus.n_tokens == 0:
         raise ValueError("the corpus is empty: no in-vocabulary tokens to count")
@@ -375,6 +374,46 @@ def _check_complete(path: Path) -> None:
 
 
 _fs.register_kind("cooccurrence", FORMAT, _check_complete)
+def _scratch_records(n: int) -> tuple[np.memmap, str]:
+    """A writable memory map of ``n`` training records in a new private
+    directory under the user's temporary directory (``TMPDIR``): returns
+    (array, directory). The file's blocks are reserved before it is mapped,
+    so that a full disk is an OSError naming the file here rather than a
+    SIGBUS when a write through the map finds no room; on any error the
+    directory is removed."""
+    tmpdir = str(_fs.temp_dir("glove"))
+    path = os.path.join(tmpdir, "train.bin")
+    nbytes = n * _TRAIN_DTYPE.itemsize
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _reserve(fd, nbytes)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot reserve {nbytes} bytes for GloVe's shuffled training "
+                          f"records ({e.strerror}; point TMPDIR at a filesystem with room, or "
+                          "raise memory_gb to keep them in memory)", path) from None
+        finally:
+            os.close(fd)
+        return np.memmap(path, dtype=_TRAIN_DTYPE, mode="r+", shape=(n,)), tmpdir
+    except BaseException:
+        _fs.remove_temp_dir(tmpdir)
+        raise
+
+
+def _reserve(fd: int, nbytes: int) -> None:
+    """Allocates ``nbytes`` of disk to the empty file ``fd`` (OSError when it
+    does not fit): posix_fallocate, else writing zeros."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, nbytes)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+    zeros = bytes(1 << 20)
+    done = 0
+    while done < nbytes:
+        done += os.write(fd, zeros[:min(len(zeros), nbytes - done)])
 
 
 Callback = Callable[["GloVe", dict], Any]
@@ -397,7 +436,8 @@ class GloVe(Trainer):
     window, symmetric, weighting, memory_gb
         Counting parameters, used when :meth:`fit` is given a corpus.
         ``memory_gb`` also bounds the shuffled training copy of the records
-        (beyond it the copy lives in a temporary file).
+        (beyond it the copy lives in a temporary file under ``TMPDIR``, whose
+        disk space is reserved first: a full disk raises OSError naming it).
     min_count : int
         Used only when :meth:`fit` is given text rather than a Corpus.
     output : {"sum", "word", "context", "concat"}
@@ -434,24 +474,24 @@ class GloVe(Trainer):
         seed: int = 1,
     ):
         super().__init__()
-        self.dim = _check_int("dim", dim, 1)
+        self.dim = _check_int("dim", dim, 1, INT32_MAX)
         self.x_max = _check_positive("x_max", x_max)
         self.alpha = _check_positive("alpha", alpha, allow_zero=True)
-        self.learning_rate = _check_positive("learning_rate", learning_rate)
+        self.learning_rate = _check_positive("learning_rate", learning_rate, maximum=FLOAT32_MAX)
         self.epochs = _check_int("epochs", epochs, 1)
-        self.window = _check_int("window", window, 1)
+        self.window = _check_int("window", window, 1, INT32_MAX)
         self.symmetric = bool(symmetric)
         if weighting not in _WEIGHTINGS:
             raise ValueError(f"weighting must be 'harmonic' or 'uniform', got {weighting!r}")
         self.weighting = weighting
         _budget_bytes(memory_gb)
         self.memory_gb = float(memory_gb)
-        self.min_count = _check_int("min_count", min_count, 1)
+        self.min_count = _check_int("min_count", min_count, 1, INT64_MAX, clamp=True)
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(_OUTPUTS)}, got {output!r}")
         self.output = output
-        self.threads = _check_int("threads", threads, 0)
-        self.seed = _check_int("seed", seed, 0)
+        self.threads = _check_int("threads", threads, 0, MAX_THREADS)
+        self.seed = _check_int("seed", seed, 0, UINT64_MAX)
         self.cooccurrence_: Optional[Cooccurrence] = None
 
     # ---------------------------------------------------------------- results
@@ -595,7 +635,7 @@ class GloVe(Trainer):
     def _training_records(self, cooc: Cooccurrence,
                           threads: int) -> tuple[np.ndarray, np.ndarray, Callable[[], None]]:
         """The shuffled (row, col, log x, f(x)) copy of the records: in memory
-        when it fits in ``memory_gb``, else in a temporary file."""
+        when it fits in ``memory_gb``, else in a temporary file under ``TMPDIR``."""
         n = cooc.nnz
         nbytes = n * _TRAIN_DTYPE.itemsize
         budget = _budget_bytes(self.memory_gb)
@@ -603,12 +643,11 @@ class GloVe(Trainer):
         if nbytes <= budget:
             out = np.empty(n, dtype=_TRAIN_DTYPE)
         else:
-            tmpdir = tempfile.mkdtemp(prefix="densevec-glove-", dir=cooc.path.parent)
-            out = np.memmap(os.path.join(tmpdir, "train.bin"), dtype=_TRAIN_DTYPE, mode="w+", shape=(n,))
+            out, tmpdir = _scratch_records(n)
 
         def cleanup() -> None:
             if tmpdir is not None:
-                shutil.rmtree(tmpdir, ignore_errors=True)
+                _fs.remove_temp_dir(tmpdir)
 
         try:
             # Buckets of at most ~64 MiB (or a quarter of the budget) are

@@ -48,19 +48,14 @@ from typing import Any, Iterable, Literal, Optional, Sequence, Union
 import numpy as np
 
 from densevec import _core
-from densevec.corpus import Corpus, PathLike, Vocab, _check_int, as_corpus, resolve_threads
+from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
+from densevec.corpus import (Corpus, PathLike, Vocab, _check_float, _check_int, as_corpus,
+                             resolve_threads)
 from densevec.train._base import Callback, ModelState, Trainer
 from densevec.vectors import Embeddings
 
 _NO_ROW = 0xFFFFFFFF
 CorpusLike = Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]]
-
-
-def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 class Word2Vec(Trainer):
@@ -134,25 +129,21 @@ class Word2Vec(Trainer):
             raise ValueError(f"mode must be 'skipgram' or 'cbow', got {mode!r}")
         if loss not in ("ns", "hs"):
             raise ValueError(f"loss must be 'ns' or 'hs', got {loss!r}")
-        _check_int("dim", dim, 1)
-        _check_int("window", window, 1)
-        _check_int("negative", negative, 0)
-        _check_int("epochs", epochs, 1)
-        _check_int("min_count", min_count, 1)
-        _check_int("threads", threads, 0)
-        _check_int("seed", seed, 0)
+        dim = _check_int("dim", dim, 1, INT32_MAX)
+        window = _check_int("window", window, 1, INT32_MAX)
+        negative = _check_int("negative", negative, 0, INT32_MAX)
+        epochs = _check_int("epochs", epochs, 1)
+        min_count = _check_int("min_count", min_count, 1, INT64_MAX, clamp=True)
+        threads = _check_int("threads", threads, 0, MAX_THREADS)
+        seed = _check_int("seed", seed, 0, UINT64_MAX)
         if loss == "ns" and negative < 1:
             raise ValueError("negative must be >= 1 with loss='ns'")
         if alpha is None:
             alpha = 0.025 if mode == "skipgram" else 0.05
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-        if not (isinstance(min_alpha, (int, float)) and 0 <= min_alpha <= alpha):
-            raise ValueError(f"min_alpha must be in [0, alpha], got {min_alpha!r}")
-        if not (isinstance(sample, (int, float)) and sample >= 0):
-            raise ValueError(f"sample must be >= 0, got {sample!r}")
-        if not (isinstance(ns_exponent, (int, float)) and math.isfinite(ns_exponent)):
-            raise ValueError(f"ns_exponent must be a finite number, got {ns_exponent!r}")
+        alpha = _check_float("alpha", alpha, 0.0, FLOAT32_MAX, min_inclusive=False)
+        min_alpha = _check_float("min_alpha", min_alpha, 0.0, alpha)
+        sample = _check_float("sample", sample, 0.0)
+        ns_exponent = _check_float("ns_exponent", ns_exponent)
         self.dim = int(dim)
         self.mode = mode
         self.loss = loss
@@ -211,6 +202,12 @@ class Word2Vec(Trainer):
         Embeddings
             ``len(corpus.vocab)`` rows of ``dim`` float32 values. Also kept as
             ``self.embeddings_``; the output weights are ``self.output_vectors_``.
+
+        Raises
+        ------
+        FloatingPointError
+            When training diverges (a non-finite loss: the learning rate is
+            too high); the workers stop at once and no vectors are returned.
 
         Ctrl-C stops the workers within a fraction of a second; the vectors
         trained so far are returned with a ``RuntimeWarning``.
@@ -373,8 +370,8 @@ class Word2Vec(Trainer):
             raise ValueError("the corpus is empty: no in-vocabulary tokens to train on")
         self._admit_corpus(corpus.fingerprint, allow_mixed, "train")
         first, planned = self._schedule(epochs)
-        a_start = self.alpha if start_alpha is None else _check_rate("start_alpha", start_alpha)
-        a_end = self.min_alpha if end_alpha is None else _check_rate("end_alpha", end_alpha)
+        a_start = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, FLOAT32_MAX)
+        a_end = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0, FLOAT32_MAX)
         win = self._writable_input()
         wout = state.arrays["output"]
         if not wout.flags.writeable:
@@ -402,6 +399,12 @@ class Word2Vec(Trainer):
                 sent_begin=0, sent_end=corpus.n_sentences, keep_prob=keep, noise=noise, tree=tree,
                 lock=lock, id_map=id_map, progress=cb,
             )
+            if st["diverged"] or not math.isfinite(st["loss"]):
+                raise FloatingPointError(
+                    f"word2vec diverged in epoch {epoch + 1} (non-finite loss): "
+                    f"alpha={a_start} is too high a learning rate for this data; "
+                    "lower it (word2vec's defaults are 0.025 for skip-gram, 0.05 for CBOW)"
+                )
             return {
                 "units": st["words"],
                 "words": st["words"],
