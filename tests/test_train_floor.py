@@ -136,6 +136,10 @@ def test_build_vocab_update_keeps_rows_and_adds_words(corpus):
     assert model.state.counts[old_words.index("m0_0")] == corpus.vocab.count("m0_0") + 5
     emb = model.train(more, epochs=1, progress=False)
     assert "brandnew" in emb and len(emb) == len(old_words) + 2
+    counts = np.asarray(emb.counts)
+    assert (counts[1:] <= counts[:-1]).all()  # most frequent first, as every store
+    for w in ("brandnew", "m0_0", "c3_2"):
+        np.testing.assert_array_equal(emb[w], model.state.arrays["input"][model.state.index[w]])
     assert emb.meta["corpus_fingerprint"] not in (corpus.fingerprint, more.fingerprint)
     assert emb.meta["corpus_fingerprints"] == [corpus.fingerprint, more.fingerprint]
 

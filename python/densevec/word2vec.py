@@ -229,7 +229,9 @@ class Word2Vec(Trainer):
             False: a fresh model over ``corpus.vocab`` (input rows uniform in
             ±0.5/dim, output rows zero). True: keep every existing row, add the
             corpus's new words with fresh rows after them, add the counts, and
-            rebuild the samplers for the grown vocabulary.
+            rebuild the samplers for the grown vocabulary. The model's rows
+            keep their order; the :class:`Embeddings` that :meth:`train`
+            returns list the words by descending count, as every store does.
         allow_mixed : bool
             With ``update``: allow a corpus other than the one(s) the model was
             trained on. Vectors trained on several corpora form a new
@@ -418,8 +420,16 @@ class Word2Vec(Trainer):
         total = corpus.n_tokens * (planned - first)
         interrupted = self._run_epochs(first, planned, total, f"word2vec {self.mode}", progress,
                                        callbacks, step)
-        emb = Embeddings(win, state.words, counts=state.counts,
-                         meta=self._meta(interrupted, threads))
+        meta = self._meta(interrupted, threads)
+        counts = state.counts
+        if counts.size > 1 and np.any(counts[1:] > counts[:-1]):
+            # a grown vocabulary: list the words most frequent first, as every
+            # store does (evaluation's restrict_vocab relies on it)
+            order = np.argsort(-counts.astype(np.float64), kind="stable")
+            emb = Embeddings(win[order], [state.words[i] for i in order], counts=counts[order],
+                             meta=meta)
+        else:
+            emb = Embeddings(win, state.words, counts=counts, meta=meta)
         self.embeddings_ = emb
         return emb
 
