@@ -649,10 +649,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sent_end"), py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(),
         py::arg("tree") = py::none(), py::arg("lock") = py::none(), py::arg("id_map") = py::none(),
         py::arg("progress") = py::none(), py::arg("isa") = "");
-  m.def("w2v_window", &w2v_window, py::arg("win"), py::arg("wout"), py::arg("in_ids"),
-        py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
-        py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none());
-  m.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
   m.def("search", &search, py::arg("queries"), py::arg("rows"), py::arg("k"),
         py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),
         py::arg("exclude") = py::none(), py::arg("threads") = 0, py::arg("isa") = "",
@@ -660,27 +656,34 @@ PYBIND11_MODULE(_core, m) {
   m.def("row_norms", &row_norms, py::arg("rows"), py::arg("scale") = py::none(), py::arg("threads") = 0,
         py::arg("isa") = "",
         "L2 norm of each row (scale applied), float32 (n,), computed with threads, GIL released.");
-  m.def("dot_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
-          return scan_rows(q, rows, false, isa);
-        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
-  m.def("l2_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
-          return scan_rows(q, rows, true, isa);
-        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
-  m.def("dot_packed", &dot_packed, py::arg("queries"), py::arg("rows"), py::arg("isa") = "");
-  m.def("count_cooccurrence", &count_cooccurrence, py::arg("ids"), py::arg("offsets"),
+  m.def("count_cooccurrence", &count_cooccurrence, py::kw_only(), py::arg("ids"), py::arg("offsets"),
         py::arg("vocab_size"), py::arg("window"), py::arg("symmetric"), py::arg("harmonic"),
         py::arg("memory_bytes"), py::arg("threads"), py::arg("tmp_dir"), py::arg("out_path"),
         py::arg("chunk_tokens") = 1 << 20, py::arg("progress") = py::none());
   m.def("validate_cooc", &validate_cooc, py::arg("records"), py::arg("vocab_size"),
         py::arg("upper") = false);
-  m.def("glove_prepare", &glove_prepare, py::arg("records"), py::arg("upper"), py::arg("vocab_size"),
+  m.def("glove_prepare", &glove_prepare, py::kw_only(), py::arg("records"), py::arg("upper"), py::arg("vocab_size"),
         py::arg("x_max"), py::arg("alpha"), py::arg("seed"), py::arg("tile_rows"),
         py::arg("bucket_records"), py::arg("threads"), py::arg("out"));
-  m.def("glove_epoch", &glove_epoch, py::arg("word"), py::arg("ctx"), py::arg("word_bias"),
+  m.def("glove_epoch", &glove_epoch, py::kw_only(), py::arg("word"), py::arg("ctx"), py::arg("word_bias"),
         py::arg("ctx_bias"), py::arg("records"), py::arg("tiles"), py::arg("eta"), py::arg("seed"),
         py::arg("epoch"), py::arg("max_chunk") = 1 << 16, py::arg("threads") = 1, py::arg("isa") = "",
         py::arg("progress") = py::none());
   py::module_ testing = m.def_submodule("testing", "Test-only hooks (private).");
+  // Single kernels on explicit rows, for checking each ISA against references.
+  testing.def("w2v_window", &w2v_window, py::arg("win"), py::arg("wout"), py::arg("in_ids"),
+        py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
+        py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none());
+  testing.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
+  testing.def("dot_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
+          return scan_rows(q, rows, false, isa);
+        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
+  testing.def("l2_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
+          return scan_rows(q, rows, true, isa);
+        }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");
+  testing.def("dot_packed", &dot_packed, py::arg("queries"), py::arg("rows"), py::arg("isa") = "");
+  testing.def("glove_adagrad", &glove_adagrad, py::arg("w"), py::arg("c"), py::arg("step"),
+        py::arg("isa") = "");
   testing.def("fail_thread_start", &dv::testing::fail_thread_start, py::arg("n"),
               "Make the n-th thread start from now fail (1 = the next); 0 turns it off.");
   testing.def("sigmoid_and_loss", [](float x, float label) {
@@ -689,6 +692,4 @@ PYBIND11_MODULE(_core, m) {
         return py::make_tuple(s, loss);
       }, py::arg("x"), py::arg("label"),
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
-  m.def("glove_adagrad", &glove_adagrad, py::arg("w"), py::arg("c"), py::arg("step"),
-        py::arg("isa") = "");
 }

@@ -81,7 +81,7 @@ def test_window_kernels_on_nonfinite_logits(isa, skipgram, dim):
         ids = np.zeros(1, dtype=np.uint32)
         with np.errstate(over="ignore", invalid="ignore"):
             x = float(np.float32(v) * wout[0, 0])  # the float32 logit: 1e30 * 1e30 is inf
-        loss = _core.w2v_window(win, wout, ids, ids, np.array([label], dtype=np.float32), 0.025,
+        loss = _core.testing.w2v_window(win, wout, ids, ids, np.array([label], dtype=np.float32), 0.025,
                                 skipgram, True, isa)
         want = reference_loss(x, label)
         if math.isnan(want):
@@ -295,7 +295,8 @@ def test_ctrl_c_during_glove_preparation_is_a_keyboard_interrupt():
     try:
         with pytest.raises(KeyboardInterrupt):
             for _ in range(200):  # until the interrupt lands (almost surely inside C++)
-                _core.glove_prepare(rec, False, 20000, 100.0, 0.75, 1, 0, 1 << 16, 1, out)
+                _core.glove_prepare(records=rec, upper=False, vocab_size=20000, x_max=100.0, alpha=0.75,
+                                    seed=1, tile_rows=0, bucket_records=1 << 16, threads=1, out=out)
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, previous)

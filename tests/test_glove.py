@@ -138,8 +138,10 @@ def test_spill_files_removed_after_success_and_error(corpus, tmp_path):
     spill = tmp_path / "spill"
     spill.mkdir()
     out = tmp_path / "records.bin"
-    st = _core.count_cooccurrence(corpus.ids, corpus.offsets, len(corpus.vocab), 5, True, True,
-                                  1 << 14, 2, str(spill), str(out))
+    args = dict(ids=corpus.ids, offsets=corpus.offsets, vocab_size=len(corpus.vocab), window=5,
+                symmetric=True, harmonic=True, memory_bytes=1 << 14, threads=2, tmp_dir=str(spill),
+                out_path=str(out))
+    st = _core.count_cooccurrence(**args)
     assert st["runs_spilled"] > 0 and list(spill.iterdir()) == [] and out.exists()
 
     def boom(_done):
@@ -147,8 +149,7 @@ def test_spill_files_removed_after_success_and_error(corpus, tmp_path):
 
     out.unlink()
     with pytest.raises(RuntimeError, match="stop here"):
-        _core.count_cooccurrence(corpus.ids, corpus.offsets, len(corpus.vocab), 5, True, True,
-                                 1 << 14, 2, str(spill), str(out), progress=boom)
+        _core.count_cooccurrence(**args, progress=boom)
     assert list(spill.iterdir()) == [] and not out.exists()
 
 
@@ -258,7 +259,7 @@ def test_adagrad_kernel_matches_reference(isa, ld):
     dw, dc = step * ec[:ld], step * ew[:ld]
     want_w = np.concatenate([ew[:ld] - dw / np.sqrt(ew[ld:]), ew[ld:] + dw * dw])
     want_c = np.concatenate([ec[:ld] - dc / np.sqrt(ec[ld:]), ec[ld:] + dc * dc])
-    _core.glove_adagrad(w, c, float(step), isa=isa)
+    _core.testing.glove_adagrad(w, c, float(step), isa=isa)
     np.testing.assert_allclose(w, want_w, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(c, want_c, rtol=2e-6, atol=1e-7)
 
@@ -293,7 +294,8 @@ def test_epoch_matches_numpy_reference(corpus, isa):
     cooc = cooccurrence(corpus, window=3)
     n, V, ld = cooc.nnz, len(cooc.vocab), 16
     train = np.empty(n, dtype=_TRAIN_DTYPE)
-    tiles = _core.glove_prepare(cooc.records, True, V, 10.0, 0.75, 3, 0, 1 << 20, 1, train)
+    tiles = _core.glove_prepare(records=cooc.records, upper=True, vocab_size=V, x_max=10.0, alpha=0.75,
+                                seed=3, tile_rows=0, bucket_records=1 << 20, threads=1, out=train)
     assert list(tiles) == [0, n]
     # the training copy: a permutation of the full matrix's non-zeros with log x and f(x)
     rows, cols, vals = cooc.coo()
@@ -314,7 +316,8 @@ def test_epoch_matches_numpy_reference(corpus, isa):
     ref = [(m[:, :ld].astype(np.float64), m[:, ld:].astype(np.float64)) for m in (word, ctx)]
     ref_b = [wb.copy(), cb.copy()]
     # one tile, one chunk: the kernel visits the records in order
-    st = _core.glove_epoch(word, ctx, wb, cb, train, np.array([0, n], np.uint64), 0.05, 1, 0,
+    st = _core.glove_epoch(word=word, ctx=ctx, word_bias=wb, ctx_bias=cb, records=train,
+                           tiles=np.array([0, n], np.uint64), eta=0.05, seed=1, epoch=0,
                            max_chunk=n, threads=1, isa=isa)
     want_cost = numpy_epoch(ref[0], ref[1], ref_b[0], ref_b[1], train, 0.05, ld)
     assert st["records"] == n and not st["diverged"]
@@ -330,7 +333,9 @@ def test_tiles_group_records(corpus):
     cooc = cooccurrence(corpus, window=5)
     V = len(cooc.vocab)
     train = np.empty(cooc.nnz, dtype=_TRAIN_DTYPE)
-    tiles = _core.glove_prepare(cooc.records, True, V, 100.0, 0.75, 1, 16, 1 << 20, 2, train)
+    tiles = _core.glove_prepare(records=cooc.records, upper=True, vocab_size=V, x_max=100.0,
+                                alpha=0.75, seed=1, tile_rows=16, bucket_records=1 << 20, threads=2,
+                                out=train)
     side = -(-V // 16)
     assert len(tiles) == side * side + 1 and tiles[-1] == cooc.nnz
     tile_of = (train["row"] // 16) * side + train["col"] // 16
@@ -442,11 +447,12 @@ def test_epoch_rejects_foreign_records():
     bad = np.zeros(1, dtype=_TRAIN_DTYPE)
     bad["row"] = 5
     with pytest.raises(ValueError, match="past the 2-row model"):
-        _core.glove_epoch(word, word.copy(), bias, bias.copy(), bad, np.array([0, 1], np.uint64),
-                          0.05, 1, 0)
+        _core.glove_epoch(word=word, ctx=word.copy(), word_bias=bias, ctx_bias=bias.copy(),
+                          records=bad, tiles=np.array([0, 1], np.uint64), eta=0.05, seed=1, epoch=0)
     with pytest.raises(ValueError, match="multiple of 16"):
-        _core.glove_epoch(np.zeros((2, 20), np.float32), np.zeros((2, 20), np.float32), bias,
-                          bias.copy(), bad[:0], np.array([0, 0], np.uint64), 0.05, 1, 0)
+        _core.glove_epoch(word=np.zeros((2, 20), np.float32), ctx=np.zeros((2, 20), np.float32),
+                          word_bias=bias, ctx_bias=bias.copy(), records=bad[:0],
+                          tiles=np.array([0, 0], np.uint64), eta=0.05, seed=1, epoch=0)
 
 
 def test_progress_bar_runs(planted_corpus, capsys):

@@ -22,7 +22,7 @@ def test_serial_is_always_available_and_default_is_listed():
 def test_unknown_isa_is_rejected():
     a = np.ones(4, dtype=np.float32)
     with pytest.raises(ValueError, match="unknown SIMD level"):
-        _core.dot_f32(a, a, "sse9")
+        _core.testing.dot_f32(a, a, "sse9")
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -31,7 +31,7 @@ def test_dot(isa, n):
     rng = np.random.default_rng(n)
     buf = rng.standard_normal(n + 1).astype(np.float32)
     a, b = buf[1:], rng.standard_normal(n).astype(np.float32)  # a starts unaligned
-    got = _core.dot_f32(np.ascontiguousarray(a), b, isa)
+    got = _core.testing.dot_f32(np.ascontiguousarray(a), b, isa)
     want = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
     assert got == pytest.approx(want, rel=1e-5, abs=1e-5)
 
@@ -76,7 +76,7 @@ def test_window_update_matches_reference(isa, dim, mode, n_out):
     want_in, want_out, want_loss = reference_window(win, wout, in_ids, out_ids, labels, alpha,
                                                     skipgram, cbow_mean)
     got_in, got_out = win.copy(), wout.copy()
-    loss = _core.w2v_window(got_in, got_out, in_ids, out_ids, labels, alpha, skipgram, cbow_mean, isa)
+    loss = _core.testing.w2v_window(got_in, got_out, in_ids, out_ids, labels, alpha, skipgram, cbow_mean, isa)
     np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
     assert loss == pytest.approx(want_loss, rel=1e-4)
@@ -95,8 +95,8 @@ def test_simd_levels_agree_with_serial(isa):
     out_ids = np.arange(20, 26, dtype=np.uint32)
     labels = np.array([1, 0, 0, 0, 0, 0], dtype=np.float32)
     a_in, a_out, b_in, b_out = win.copy(), wout.copy(), win.copy(), wout.copy()
-    la = _core.w2v_window(a_in, a_out, in_ids, out_ids, labels, 0.025, True, True, "serial")
-    lb = _core.w2v_window(b_in, b_out, in_ids, out_ids, labels, 0.025, True, True, isa)
+    la = _core.testing.w2v_window(a_in, a_out, in_ids, out_ids, labels, 0.025, True, True, "serial")
+    lb = _core.testing.w2v_window(b_in, b_out, in_ids, out_ids, labels, 0.025, True, True, isa)
     np.testing.assert_allclose(a_in, b_in, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(a_out, b_out, rtol=1e-5, atol=1e-7)
     assert la == pytest.approx(lb, rel=1e-5)
@@ -108,15 +108,15 @@ def test_window_rejects_bad_arrays():
     ids = np.array([0, 1], dtype=np.uint32)
     lab = np.array([1, 0], dtype=np.float32)
     with pytest.raises(ValueError, match="dtype"):
-        _core.w2v_window(win.astype(np.float64), wout, ids, ids, lab, 0.1, True)
+        _core.testing.w2v_window(win.astype(np.float64), wout, ids, ids, lab, 0.1, True)
     with pytest.raises(ValueError, match="out of range"):
-        _core.w2v_window(win, wout, np.array([9], dtype=np.uint32), ids, lab, 0.1, True)
+        _core.testing.w2v_window(win, wout, np.array([9], dtype=np.uint32), ids, lab, 0.1, True)
     with pytest.raises(ValueError, match="C-contiguous"):
-        _core.w2v_window(np.zeros((4, 5), dtype=np.float32).T, wout, ids, ids, lab, 0.1, True)
+        _core.testing.w2v_window(np.zeros((4, 5), dtype=np.float32).T, wout, ids, ids, lab, 0.1, True)
     with pytest.raises(ValueError, match="writeable"):
         ro = win.copy()
         ro.flags.writeable = False
-        _core.w2v_window(ro, wout, ids, ids, lab, 0.1, True)
+        _core.testing.w2v_window(ro, wout, ids, ids, lab, 0.1, True)
 
 
 # ------------------------------------------------------------------ samplers

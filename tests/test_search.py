@@ -43,8 +43,8 @@ def check_float_kernels(isa, rng, n, d, dtype):
     q = unaligned((d,), np.float32, rng)
     r64, q64 = rows.astype(np.float64), q.astype(np.float64)
     tol = dict(rel=1e-4, abs=1e-4 * np.sqrt(d))
-    assert _core.dot_rows(q, rows, isa) == pytest.approx(r64 @ q64, **tol)
-    assert _core.l2_rows(q, rows, isa) == pytest.approx(((r64 - q64) ** 2).sum(1), **tol)
+    assert _core.testing.dot_rows(q, rows, isa) == pytest.approx(r64 @ q64, **tol)
+    assert _core.testing.l2_rows(q, rows, isa) == pytest.approx(((r64 - q64) ** 2).sum(1), **tol)
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -62,14 +62,14 @@ def test_int8_kernel_is_exact(isa, d, n):
     rng = np.random.default_rng(d * 100 + n)
     rows = unaligned((n, d), np.int8, rng)
     q = unaligned((d,), np.int8, rng)
-    got = _core.dot_rows(q, rows, isa)
+    got = _core.testing.dot_rows(q, rows, isa)
     assert got.dtype == np.int32
     assert np.array_equal(got, rows.astype(np.int64) @ q.astype(np.int64))
     extreme = np.full((n, d), -127, dtype=np.int8)  # the largest |products|
-    assert np.array_equal(_core.dot_rows(np.full(d, -127, np.int8), extreme, isa), np.full(n, 16129 * d))
-    assert np.array_equal(_core.dot_rows(np.full(d, 127, np.int8), extreme, isa), np.full(n, -16129 * d))
+    assert np.array_equal(_core.testing.dot_rows(np.full(d, -127, np.int8), extreme, isa), np.full(n, 16129 * d))
+    assert np.array_equal(_core.testing.dot_rows(np.full(d, 127, np.int8), extreme, isa), np.full(n, -16129 * d))
     # symmetric int8: -128 reads as -127
-    assert np.array_equal(_core.dot_rows(np.full(d, -128, np.int8), extreme - 1, isa), np.full(n, 16129 * d))
+    assert np.array_equal(_core.testing.dot_rows(np.full(d, -128, np.int8), extreme - 1, isa), np.full(n, 16129 * d))
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -80,12 +80,12 @@ def test_packed_batch_kernel(isa, d, n, dtype):
     rng = np.random.default_rng(d + 7 * n)
     rows = unaligned((n, d), dtype, rng)
     qs = unaligned((7, d), np.float32, rng)
-    got = _core.dot_packed(qs, rows, isa)
+    got = _core.testing.dot_packed(qs, rows, isa)
     ref = qs.astype(np.float64) @ rows.astype(np.float64).T
     assert got == pytest.approx(ref, rel=1e-4, abs=1e-4 * np.sqrt(d))
     # a query's scores do not depend on which queries share the call
     for sub in (slice(0, 1), slice(6, 7), slice(2, 5), slice(1, 5)):
-        part = _core.dot_packed(np.ascontiguousarray(qs[sub]), rows, isa)
+        part = _core.testing.dot_packed(np.ascontiguousarray(qs[sub]), rows, isa)
         assert np.array_equal(part.view(np.uint32), got[sub].view(np.uint32))
 
 
@@ -108,8 +108,8 @@ def test_float_kernels_infinity_is_not_nan(isa, d, dtype):
     rows = np.ones((3, d), dtype)
     rows[1, max(d - 8, 0)] = np.inf
     q = np.ones(d, np.float32)
-    dot = _core.dot_rows(q, rows, isa)
-    l2 = _core.l2_rows(q, rows, isa)
+    dot = _core.testing.dot_rows(q, rows, isa)
+    l2 = _core.testing.l2_rows(q, rows, isa)
     assert dot[0] == dot[2] == d and dot[1] == np.inf
     assert l2[0] == l2[2] == 0 and l2[1] == np.inf
 
@@ -118,7 +118,7 @@ def test_half_conversion_special_values():
     vals = np.array([0.0, -0.0, 1.0, -2.5, 65504.0, 6e-8, 1e-5, np.inf, -np.inf], dtype=np.float16)
     rows = vals[:, None]
     for isa in ISAS:
-        got = _core.dot_rows(np.ones(1, np.float32), rows, isa)
+        got = _core.testing.dot_rows(np.ones(1, np.float32), rows, isa)
         assert np.array_equal(got, vals.astype(np.float32))
 
 
@@ -334,8 +334,8 @@ def test_batch_path_is_exact_and_independent_of_batch_composition(dtype):
         (lambda q, r: _core.search(q, r, 3, exclude=np.array([-1])), "exclude"),
         (lambda q, r: _core.search(q, r, 3, exclude=np.array([1], np.int32)), "exclude"),
         (lambda q, r: _core.search(q, r, 3, isa="sse9"), "SIMD"),
-        (lambda q, r: _core.dot_rows(q[0, :5], r), "columns"),
-        (lambda q, r: _core.l2_rows(q[0].astype(np.int8), r.astype(np.int8)), "float"),
+        (lambda q, r: _core.testing.dot_rows(q[0, :5], r), "columns"),
+        (lambda q, r: _core.testing.l2_rows(q[0].astype(np.int8), r.astype(np.int8)), "float"),
     ],
 )
 def test_bad_inputs_raise_valueerror(call, match):

@@ -202,7 +202,7 @@ def test_kernel_lock_factors(isa, skipgram):
 
     def run(lock):
         a, b = win.copy(), wout.copy()
-        _core.w2v_window(a, b, ins, outs, labels, 0.1, skipgram, True, isa,
+        _core.testing.w2v_window(a, b, ins, outs, labels, 0.1, skipgram, True, isa,
                          None if lock is None else np.array(lock, np.float32))
         return a
 

@@ -328,9 +328,10 @@ def cooccurrence(
             with ByteProgress(corpus.n_tokens, "co-occurrence", enabled=progress,
                               unit="word") as bar:
                 st = _core.count_cooccurrence(
-                    corpus.ids, corpus.offsets, len(corpus.vocab), window, bool(symmetric),
-                    weighting == "harmonic", budget, n_threads, str(spill),
-                    str(tmp / "records.bin"), progress=bar.callback,
+                    ids=corpus.ids, offsets=corpus.offsets, vocab_size=len(corpus.vocab),
+                    window=window, symmetric=bool(symmetric), harmonic=weighting == "harmonic",
+                    memory_bytes=budget, threads=n_threads, tmp_dir=str(spill),
+                    out_path=str(tmp / "records.bin"), progress=bar.callback,
                 )
             seconds = time.perf_counter() - t0
             _fs.remove_scratch(spill, tmp)
@@ -653,8 +654,10 @@ class GloVe(Trainer):
             # Buckets of at most ~64 MiB (or a quarter of the budget) are
             # shuffled in memory, each by one thread.
             bucket = max(1 << 12, min(64 << 20, budget // 4) // _TRAIN_DTYPE.itemsize)
-            tiles = _core.glove_prepare(cooc.records, cooc.upper, len(cooc.vocab), self.x_max,
-                                        self.alpha, self.seed, _TILE_ROWS, bucket, threads, out)
+            tiles = _core.glove_prepare(records=cooc.records, upper=cooc.upper,
+                                        vocab_size=len(cooc.vocab), x_max=self.x_max,
+                                        alpha=self.alpha, seed=self.seed, tile_rows=_TILE_ROWS,
+                                        bucket_records=bucket, threads=threads, out=out)
         except BaseException:
             del out
             cleanup()
@@ -672,9 +675,10 @@ class GloVe(Trainer):
         first_global = int(state.info.get("epochs_trained", 0))
 
         def step(epoch: int, cb: Any) -> dict:
-            st = _core.glove_epoch(a["word"], a["context"], a["word_bias"], a["context_bias"],
-                                   records, tiles, self.learning_rate, self.seed,
-                                   first_global + epoch - first,
+            st = _core.glove_epoch(word=a["word"], ctx=a["context"], word_bias=a["word_bias"],
+                                   ctx_bias=a["context_bias"], records=records, tiles=tiles,
+                                   eta=self.learning_rate, seed=self.seed,
+                                   epoch=first_global + epoch - first,
                                    max_chunk=max_chunk, threads=threads, progress=cb)
             if st["diverged"] or not math.isfinite(st["cost"]):
                 raise FloatingPointError(
