@@ -482,13 +482,22 @@ class Corpus:
     @classmethod
     def _build_temporary(cls, paths, params, sources, fingerprint, threads, progress) -> "Corpus":
         """Encode into a throwaway directory, removed with the returned corpus."""
+        return cls._temporary(lambda parent, target: cls._build(
+            paths, params, sources, fingerprint, target, threads, progress))
+
+    @classmethod
+    def _temporary(cls, write: Callable[[Path, Path], "Vocab"]) -> "Corpus":
+        """A corpus that ``write(scratch, target)`` builds at ``target`` inside a
+        private temporary directory (``scratch``, also free for its own files),
+        removed when the corpus is garbage-collected, or at once on error."""
         parent = _fs.temp_dir("corpus")
+        target = parent / "corpus"
         try:
-            vocab = cls._build(paths, params, sources, fingerprint, parent / "corpus", threads, progress)
+            vocab = write(parent, target)
         except BaseException:
             _fs.remove_temp_dir(parent)
             raise
-        corpus = cls(parent / "corpus", _built=vocab)
+        corpus = cls(target, _built=vocab)
         corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
         return corpus
 
@@ -525,8 +534,8 @@ class Corpus:
                 "from_sentences expects an iterable of sentences (strings or token lists), "
                 f"got {type(sentences).__name__}"
             ) from None
-        parent = _fs.temp_dir("corpus")
-        try:
+
+        def write(parent: Path, target: Path) -> Vocab:
             text_path = parent / "sentences.txt"
             digest = hashlib.sha256()
             with open(text_path, "wb") as f:
@@ -564,16 +573,12 @@ class Corpus:
                 json.dumps({"v": FORMAT_VERSION, "text_sha256": digest.hexdigest(), "params": params},
                            sort_keys=True).encode()
             ).hexdigest()
-            target = parent / "corpus"
             vocab = cls._build([str(text_path)], params, [{"sentences_sha256": digest.hexdigest()}],
                        fingerprint, target, threads, False, empty_name="the sentences")
             os.unlink(text_path)
-        except BaseException:
-            _fs.remove_temp_dir(parent)
-            raise
-        corpus = cls(target, _built=vocab)
-        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
-        return corpus
+            return vocab
+
+        return cls._temporary(write)
 
     @classmethod
     def from_ids(
@@ -636,18 +641,13 @@ class Corpus:
         digest.update(np.ascontiguousarray(vocab_obj.counts).tobytes())
         fingerprint = hashlib.sha256(
             json.dumps({"v": FORMAT_VERSION, "ids_sha256": digest.hexdigest()}).encode()).hexdigest()
-        parent = _fs.temp_dir("corpus")
-        try:
-            target = parent / "corpus"
+        def write(parent: Path, target: Path) -> Vocab:
             target.mkdir()
             _write_stream_dir(target, ids32, off64, vocab_obj, fingerprint,
                               sources=[{"ids_sha256": digest.hexdigest()}], params={})
-        except BaseException:
-            _fs.remove_temp_dir(parent)
-            raise
-        corpus = cls(target, _built=vocab_obj)
-        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
-        return corpus
+            return vocab_obj
+
+        return cls._temporary(write)
 
     def shard(self, k: int) -> list["Corpus"]:
         """Cut the corpus into ``k`` consecutive sentence ranges holding about
