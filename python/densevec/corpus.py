@@ -296,6 +296,14 @@ def _check_sources(paths: Sequence[PathLike]) -> list[str]:
     return out
 
 
+def _phrases_fingerprint(phrases: Any) -> str:
+    from densevec.phrases import Phrases
+
+    if not isinstance(phrases, Phrases):
+        raise TypeError(f"phrases must be a fitted densevec.Phrases, got {type(phrases).__name__}")
+    return phrases.fingerprint
+
+
 class Corpus:
     """A tokenised, counted and encoded corpus (see the module docstring).
 
@@ -383,6 +391,7 @@ class Corpus:
         threads: int = 0,
         cache: bool | PathLike = True,
         progress: bool = False,
+        phrases: Any = None,
     ) -> "Corpus":
         """Tokenise, count and encode one or more UTF-8 text files.
 
@@ -412,9 +421,16 @@ class Corpus:
             corrupt or from another input is detected and rebuilt.
         progress : bool
             Show a progress bar over the input bytes.
+        phrases : densevec.Phrases, optional
+            A fitted :class:`~densevec.Phrases`: its phrases are joined (in
+            C++, one extra pass over the text) before counting, so
+            ``new_york`` becomes one word. Its fingerprint is part of the
+            cache key.
         """
         paths = _check_sources(path_or_paths)
         params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
+        if phrases is not None:
+            params["phrases"] = _phrases_fingerprint(phrases)
         sources = []
         for p in paths:
             st = os.stat(p)
@@ -424,7 +440,8 @@ class Corpus:
         if cache is False:
             parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
             target = parent / "corpus"
-            vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress)
+            vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress,
+                               phrases=phrases)
             corpus = cls(target, _built=vocab)
             corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
             return corpus
@@ -438,7 +455,8 @@ class Corpus:
                     return corpus
             except CorpusError:
                 pass
-        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress)
+        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress,
+                           phrases=phrases)
         return cls(target, _built=vocab)
 
     @classmethod
@@ -645,13 +663,15 @@ class Corpus:
 
     @classmethod
     def _build(cls, paths, params, sources, fingerprint, target: Path, threads, progress,
-               empty_name: str | None = None) -> Vocab:
+               empty_name: str | None = None, phrases: Any = None) -> Vocab:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
         with _staged_dir(target) as tmp:
             parts = tmp / "parts"
             parts.mkdir()
+            if phrases is not None:  # join phrases first: one extra pass, in C++
+                paths = [str(phrases.transform_file(paths, parts / "phrased.txt", progress=progress))]
             with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
                 built = _core.build_corpus(
                     paths, params["min_count"], params["max_vocab"] or 0,
