@@ -49,82 +49,257 @@ std::vector<std::unique_ptr<InputFile>> open_files(const std::vector<std::string
   return files;
 }
 
-// Counts one range of text as gensim's _learn_vocab does (see phrases.h).
-// Candidates are keyed by their tokens joined with one space.
+// Open-addressing counter keyed by (first word id, second word id, between
+// id): one 24-byte slot per bigram candidate, no strings.
+class PairCounter {
+ public:
+  explicit PairCounter(size_t expected = 1 << 12) { reset(expected); }
+
+  uint64_t& at(uint32_t a, uint32_t b, uint32_t between) {
+    size_t i = hash(a, b, between) & mask_;
+    while (true) {
+      Slot& s = slots_[i];
+      if (s.a == kEmpty) break;
+      if (s.a == a && s.b == b && s.between == between) return s.count;
+      i = (i + 1) & mask_;
+    }
+    if ((used_ + 1) * 10 > slots_.size() * 7) {
+      grow();
+      i = hash(a, b, between) & mask_;
+      while (slots_[i].a != kEmpty) i = (i + 1) & mask_;
+    }
+    Slot& s = slots_[i];
+    s = Slot{a, b, between, 0, 0};
+    ++used_;
+    return s.count;
+  }
+  size_t size() const { return used_; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.a != kEmpty) f(s.a, s.b, s.between, s.count);
+  }
+  void reset(size_t expected) {
+    size_t cap = 16;
+    while (cap < expected * 2) cap <<= 1;
+    slots_.assign(cap, Slot{kEmpty, 0, 0, 0, 0});
+    mask_ = cap - 1;
+    used_ = 0;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  struct Slot {
+    uint32_t a, b, between, pad;
+    uint64_t count;
+  };
+  static uint64_t hash(uint32_t a, uint32_t b, uint32_t between) {
+    const uint64_t k = (static_cast<uint64_t>(a) << 32 | b) ^ (static_cast<uint64_t>(between) << 17);
+    return mix_mul(k ^ 0x9E3779B97F4A7C15ull, 0xA0761D6478BD642Full);
+  }
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.size() * 2, Slot{kEmpty, 0, 0, 0, 0});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.a == kEmpty) continue;
+      size_t i = hash(s.a, s.b, s.between) & mask_;
+      while (slots_[i].a != kEmpty) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, used_ = 0;
+};
+
+// Counts one range of text as gensim's _learn_vocab does (see phrases.h):
+// words get range-local ids, runs of connector words between two words get
+// "between" ids (0 = none), and candidates are counted by id triple.
 class RangeCounter {
  public:
   explicit RangeCounter(const StringTable& connectors) : connectors_(connectors) {}
 
   void token(const char* s, size_t n) {
     ++words_;
-    if (contains(connectors_, s, n)) {
-      if (has_start_) push_between(s, n);
+    bool inserted;
+    uint64_t& v = words_table_.upsert(s, n, counts_.size(), &inserted);
+    if (inserted) {
+      DV_CHECK(counts_.size() < 0xFFFFFFF0u, "too many distinct words in one range");
+      counts_.push_back(0);
+      is_connector_.push_back(contains(connectors_, s, n));
+    }
+    const uint32_t id = static_cast<uint32_t>(v);
+    if (is_connector_[id]) {
+      if (has_start_) {
+        if (!between_.empty()) between_ += ' ';
+        between_.append(s, n);
+      }
       return;
     }
-    add(s, n);
+    ++counts_[id];
     if (has_start_) {
-      key_.assign(start_);
-      for (size_t i = 0; i < n_between_; ++i) (key_ += ' ') += between_[i];
-      key_ += ' ';
-      key_.append(s, n);
-      add(key_.data(), key_.size());
+      uint32_t b = 0;
+      if (!between_.empty()) {
+        uint64_t& bid = between_table_.upsert(between_.data(), between_.size(),
+                                              between_table_.size() + 1, &inserted);
+        b = static_cast<uint32_t>(bid);
+      }
+      ++pairs_.at(start_, id, b);
     }
-    start_.assign(s, n);
+    start_ = id;
     has_start_ = true;
-    n_between_ = 0;
+    between_.clear();
   }
   void line_end() {
     has_start_ = false;
-    n_between_ = 0;
+    between_.clear();
   }
-  const StringTable& table() const { return table_; }
+
   uint64_t words() const { return words_; }
+  const StringTable& words_table() const { return words_table_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  const StringTable& between_table() const { return between_table_; }
+  const PairCounter& pairs() const { return pairs_; }
 
  private:
-  void add(const char* s, size_t n) {
-    bool inserted;
-    table_.upsert(s, n, 0, &inserted) += 1;
-  }
-  void push_between(const char* s, size_t n) {
-    if (n_between_ == between_.size()) between_.emplace_back();
-    between_[n_between_++].assign(s, n);
-  }
   const StringTable& connectors_;
-  StringTable table_{1 << 16};
-  std::string start_, key_;
-  std::vector<std::string> between_;
-  size_t n_between_ = 0;
+  StringTable words_table_{1 << 13};
+  std::vector<uint64_t> counts_;
+  std::vector<uint8_t> is_connector_;
+  StringTable between_table_{16};
+  PairCounter pairs_{1 << 14};
+  std::string between_;
+  uint32_t start_ = 0;
   bool has_start_ = false;
   uint64_t words_ = 0;
 };
 
-// Drops entries with count < min_reduce (gensim's utils.prune_vocab); returns
-// how many were dropped.
-uint64_t prune(StringTable& table, uint64_t min_reduce) {
-  StringTable kept(table.size() / 2 + 16);
-  uint64_t dropped = 0;
-  table.for_each([&](std::string_view w, uint64_t c) {
-    if (c < min_reduce) {
-      ++dropped;
-      return;
+// The merged counts: words (unigram counts; 0 = pruned), connector runs, and
+// candidates by global id.
+class GlobalCounts {
+ public:
+  explicit GlobalCounts(const std::string& delimiter) : delimiter_(delimiter) {}
+
+  void merge(const RangeCounter& rc) {
+    const std::vector<uint64_t>& lc = rc.counts();
+    std::vector<uint32_t> remap(lc.size(), 0);
+    rc.words_table().for_each([&](std::string_view w, uint64_t lid) {
+      if (lc[lid] == 0) return;  // a connector, or a word only seen as one
+      remap[lid] = word_id(w);
+      uint64_t& c = counts_[remap[lid]];
+      if (c == 0) ++live_words_;
+      c += lc[lid];
+    });
+    std::vector<uint32_t> bremap(rc.between_table().size() + 1, 0);
+    rc.between_table().for_each([&](std::string_view w, uint64_t lid) {
+      bool inserted;
+      uint64_t& g = betweens_.upsert(w.data(), w.size(), betweens_.size() + 1, &inserted);
+      if (inserted) {
+        between_words_.emplace_back(w);
+        if (w.find(delimiter_) != std::string_view::npos) delimiter_in_tokens_ = true;
+      }
+      bremap[lid] = static_cast<uint32_t>(g);
+    });
+    rc.pairs().for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+      pairs_.at(remap[a], remap[b], bremap[btw]) += c;
+    });
+  }
+
+  // gensim's len(vocab): distinct unigrams and candidates with a count.
+  uint64_t entries() const { return live_words_ + pairs_.size(); }
+
+  // gensim's prune_vocab: drops every entry counted fewer than min_reduce
+  // times; words no longer counted nor used by a candidate leave the index.
+  uint64_t prune(uint64_t min_reduce) {
+    const uint64_t before = entries();
+    std::vector<uint8_t> keep(counts_.size(), 0);
+    PairCounter kept_pairs(pairs_.size() / 2 + 16);
+    pairs_.for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+      if (c < min_reduce) return;
+      keep[a] = keep[b] = 1;
+    });
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] < min_reduce) counts_[i] = 0;
+      if (counts_[i] > 0) keep[i] = 1;
     }
+    StringTable words(words_.size() / 2 + 16);
+    std::vector<uint64_t> counts;
+    std::vector<std::string> names;
+    std::vector<uint32_t> renum(counts_.size(), 0);
+    live_words_ = 0;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (!keep[i]) continue;
+      renum[i] = static_cast<uint32_t>(counts.size());
+      bool inserted;
+      words.upsert(names_[i].data(), names_[i].size(), counts.size(), &inserted);
+      counts.push_back(counts_[i]);
+      names.push_back(std::move(names_[i]));
+      if (counts_[i] > 0) ++live_words_;
+    }
+    pairs_.for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+      if (c >= min_reduce) kept_pairs.at(renum[a], renum[b], btw) = c;
+    });
+    words_ = std::move(words);
+    counts_ = std::move(counts);
+    names_ = std::move(names);
+    pairs_ = std::move(kept_pairs);
+    return before - entries();
+  }
+
+  bool delimiter_in_tokens() const { return delimiter_in_tokens_; }
+  const std::vector<std::string>& names() const { return names_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  const PairCounter& pairs() const { return pairs_; }
+  // The candidate's tokens joined by `sep`.
+  void key(uint32_t a, uint32_t b, uint32_t btw, const std::string& sep, std::string* out) const {
+    out->assign(names_[a]);
+    *out += sep;
+    if (btw != 0) {
+      for (char c : between_words_[btw - 1]) {
+        if (c == ' ')
+          *out += sep;
+        else
+          *out += c;
+      }
+      *out += sep;
+    }
+    *out += names_[b];
+  }
+
+ private:
+  uint32_t word_id(std::string_view w) {
     bool inserted;
-    kept.upsert(w.data(), w.size(), c, &inserted);
-  });
-  table = std::move(kept);
-  return dropped;
-}
+    uint64_t& id = words_.upsert(w.data(), w.size(), counts_.size(), &inserted);
+    if (inserted) {
+      DV_CHECK(counts_.size() < 0xFFFFFFF0u, "too many distinct words");
+      counts_.push_back(0);
+      names_.emplace_back(w);
+      if (w.find(delimiter_) != std::string_view::npos) delimiter_in_tokens_ = true;
+    }
+    return static_cast<uint32_t>(id);
+  }
+
+  std::string delimiter_;
+  StringTable words_{1 << 16};
+  std::vector<uint64_t> counts_;
+  std::vector<std::string> names_;
+  StringTable betweens_{16};
+  std::vector<std::string> between_words_;
+  PairCounter pairs_{1 << 16};
+  uint64_t live_words_ = 0;
+  bool delimiter_in_tokens_ = false;
+};
 
 // Counting pass: ranges counted in parallel, merged into `global` in range
 // order (so pruning, when it happens, does not depend on the thread count).
-StringTable count_ranges(const std::vector<std::string>& paths, const PhraseOptions& opt,
-                         const StringTable& connectors, PhraseFitResult& result,
-                         std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
-                         const std::function<bool()>& poll) {
+void count_ranges(const std::vector<std::string>& paths, const PhraseOptions& opt,
+                  const StringTable& connectors, GlobalCounts& global, PhraseFitResult& result,
+                  std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
+                  const std::function<bool()>& poll) {
   auto files = open_files(paths);
   const std::vector<FileRange> ranges = split_files(paths, opt.range_bytes);
   const int threads = clamp_threads(opt.threads, ranges.size());
-  StringTable global(1 << 16);
   std::vector<ScanStats> tstats(threads);
   std::atomic<size_t> next{0};
   std::mutex mu;
@@ -147,13 +322,10 @@ StringTable count_ranges(const std::vector<std::string>& paths, const PhraseOpti
             std::unique_lock<std::mutex> lock(mu);
             cv.wait(lock, [&] { return turn == r || stop.load(); });
             if (stop.load()) return;
-            rc.table().for_each([&](std::string_view w, uint64_t c) {
-              bool inserted;
-              global.upsert(w.data(), w.size(), 0, &inserted) += c;
-            });
+            global.merge(rc);
             result.corpus_word_count += rc.words();
-            while (global.size() > opt.max_vocab) {
-              result.pruned_entries += prune(global, result.min_reduce);
+            while (global.entries() > opt.max_vocab) {
+              result.pruned_entries += global.prune(result.min_reduce);
               ++result.min_reduce;
             }
             ++turn;
@@ -177,7 +349,6 @@ StringTable count_ranges(const std::vector<std::string>& paths, const PhraseOpti
       },
       stop);
   for (const auto& st : tstats) result.stats.add(st);
-  return global;
 }
 
 struct Scorer {
@@ -194,7 +365,9 @@ struct Scorer {
     double s;
     if (scoring == PhraseScoring::kDefault) {
       const double denom = static_cast<double>(static_cast<dv_u128>(ca) * cb);
-      const double diff = static_cast<double>(static_cast<__int128>(cab) - static_cast<__int128>(min_count));
+      // the exact integer difference, rounded once (as Python's int - int, then float)
+      const double diff = cab >= min_count ? static_cast<double>(cab - min_count)
+                                           : -static_cast<double>(min_count - cab);
       s = diff / denom * static_cast<double>(vocab_size);
     } else {
       if (cab < min_count) return false;
@@ -255,42 +428,49 @@ PhraseFitResult fit_phrases(const std::vector<std::string>& paths, const PhraseO
   DV_CHECK(opt.max_vocab >= 1, "max_vocab must be >= 1");
   PhraseFitResult result;
   const StringTable connectors = make_set(opt.connectors);
-  StringTable global = count_ranges(paths, opt, connectors, result, bytes_done, stop, poll);
+  GlobalCounts global(opt.delimiter);
+  count_ranges(paths, opt, connectors, global, result, bytes_done, stop, poll);
   if (stop.load()) return result;
 
   // gensim keys its counts by the delimiter-joined string. When no token holds
-  // the delimiter, joining is one-to-one and the table can be used as it is;
+  // the delimiter, joining is one-to-one and the counts by id are gensim's;
   // otherwise counts are re-aggregated by the joined string.
-  global.for_each([&](std::string_view w, uint64_t) {
-    if (!result.delimiter_in_tokens && w.find(opt.delimiter) != std::string_view::npos)
-      result.delimiter_in_tokens = true;
-  });
-  StringTable joined_counts(result.delimiter_in_tokens ? global.size() + 16 : 16);
+  result.delimiter_in_tokens = global.delimiter_in_tokens();
+  const std::vector<std::string>& names = global.names();
+  const std::vector<uint64_t>& ucounts = global.counts();
+  StringTable joined(result.delimiter_in_tokens ? global.entries() + 16 : 16);
+  std::string key;
   if (result.delimiter_in_tokens) {
-    global.for_each([&](std::string_view w, uint64_t c) {
-      const std::string j = join_key(w, opt.delimiter);
-      bool inserted;
-      joined_counts.upsert(j.data(), j.size(), 0, &inserted) += c;
+    bool inserted;
+    for (size_t i = 0; i < names.size(); ++i)
+      if (ucounts[i] > 0) joined.upsert(names[i].data(), names[i].size(), 0, &inserted) += ucounts[i];
+    global.pairs().for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+      global.key(a, b, btw, opt.delimiter, &key);
+      joined.upsert(key.data(), key.size(), 0, &inserted) += c;
     });
+    result.vocab_size = joined.size();
+  } else {
+    result.vocab_size = global.entries();
   }
-  const StringTable& counts = result.delimiter_in_tokens ? joined_counts : global;
-  result.vocab_size = counts.size();
   const Scorer scorer{opt.scoring, opt.min_count, opt.threshold, result.vocab_size,
                       result.corpus_word_count};
 
   // Phrases as joining sees them: candidate (a, between..., b) scored from the
   // counts of a, b and the joined candidate (gensim's Phrases.score_candidate).
   std::vector<std::pair<std::string, double>> found, exported;
-  global.for_each([&](std::string_view key, uint64_t c) {
-    const size_t first = key.find(' ');
-    if (first == std::string_view::npos) return;
-    const size_t last = key.rfind(' ');
-    const std::string_view a = key.substr(0, first), b = key.substr(last + 1);
-    uint64_t cab = c;
-    if (result.delimiter_in_tokens) cab = count_of(counts, join_key(key, opt.delimiter));
+  global.pairs().for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+    uint64_t ca = ucounts[a], cb = ucounts[b], cab = c;
+    if (result.delimiter_in_tokens) {
+      ca = count_of(joined, names[a]);
+      cb = count_of(joined, names[b]);
+      global.key(a, b, btw, opt.delimiter, &key);
+      cab = count_of(joined, key);
+    }
     double score;
-    if (scorer.is_phrase(count_of(counts, a), count_of(counts, b), cab, &score))
-      found.emplace_back(std::string(key), score);
+    if (scorer.is_phrase(ca, cb, cab, &score)) {
+      global.key(a, b, btw, " ", &key);
+      found.emplace_back(key, score);
+    }
   });
 
   // gensim's export_phrases(): every counted (joined) key with a delimiter,
@@ -298,12 +478,12 @@ PhraseFitResult fit_phrases(const std::vector<std::string>& paths, const PhraseO
   if (!result.delimiter_in_tokens) {
     for (const auto& [k, s] : found) exported.emplace_back(join_key(k, opt.delimiter), s);
   } else {
-    counts.for_each([&](std::string_view key, uint64_t c) {
+    joined.for_each([&](std::string_view k, uint64_t c) {
       std::string_view a, b;
-      if (!split_ends(key, opt.delimiter, &a, &b)) return;
+      if (!split_ends(k, opt.delimiter, &a, &b)) return;
       double score;
-      if (scorer.is_phrase(count_of(counts, a), count_of(counts, b), c, &score))
-        exported.emplace_back(std::string(key), score);
+      if (scorer.is_phrase(count_of(joined, a), count_of(joined, b), c, &score))
+        exported.emplace_back(std::string(k), score);
     });
   }
   sort_by_key(found, result.keys, result.scores);
