@@ -299,3 +299,13 @@ def test_core_rejects_unknown_scoring(text):
         _core.fit_phrases(paths=[str(text)], connectors=[], delimiter=b"_", min_count=5,
                           threshold=1.0, scoring="pmi", max_vocab=100, max_token_bytes=1000,
                           range_bytes=1 << 20, threads=1)
+
+
+def test_readme_phrases_snippet_runs(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Phrases\n", 1)[1].split("\n### ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "'bank_of_america': 0.6625" in printed and "'new_york': 0.6625" in printed
