@@ -309,3 +309,33 @@ def test_readme_phrases_snippet_runs(tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "'bank_of_america': 0.6625" in printed and "'new_york': 0.6625" in printed
+
+
+def test_fit_from_a_corpus_and_from_paths(tmp_path, text):
+    from_text = dv.Phrases(min_count=5).fit(text)
+    corpus = dv.Corpus.from_file(text, min_count=1, cache=False)  # keeps every token
+    assert dv.Phrases(min_count=5).fit(corpus).export_phrases() == from_text.export_phrases()
+    assert dv.Phrases(min_count=5).fit([Path(text)]).export_phrases() == from_text.export_phrases()
+
+
+def test_interrupted_transform_file_leaves_nothing(tmp_path, text):
+    ph = dv.Phrases(min_count=5).fit(text)
+    real = ph._model
+
+    def interrupt(_done):
+        raise KeyboardInterrupt
+
+    class Interrupting:  # the C++ model, with a progress callback that "presses Ctrl-C"
+        def transform_files(self, **kw):
+            kw["progress"] = interrupt
+            return real.transform_files(**kw)
+
+    ph._model = Interrupting()
+    out = tmp_path / "out.txt"
+    with pytest.raises(KeyboardInterrupt):
+        ph.transform_file(text, out)
+    assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary file
+    with pytest.raises(KeyboardInterrupt):
+        _core.fit_phrases(paths=[str(text)], connectors=[], delimiter=b"_", min_count=5,
+                          threshold=1.0, scoring="default", max_vocab=100, max_token_bytes=1000,
+                          range_bytes=1 << 20, threads=1, progress=interrupt)

@@ -164,8 +164,9 @@ class Phrases:
     Examples
     --------
     >>> import densevec as dv
-    >>> sents = [["i", "live", "in", "new", "york"], ["new", "york", "is", "big"]] * 20
-    >>> ph = dv.Phrases(min_count=2, threshold=1.0).fit(sents)
+    >>> words = "red green blue black white brown cold warm".split()
+    >>> sents = [[a, "new", "york", b] for a in words for b in words]
+    >>> ph = dv.Phrases(min_count=5, threshold=0.3).fit(sents)
     >>> ph.apply(["new", "york", "is", "big"])
     ['new_york', 'is', 'big']
     """
