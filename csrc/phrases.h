@@ -60,7 +60,6 @@ struct PhraseFitResult {
   std::vector<double> exported_scores;
   uint64_t corpus_word_count = 0;  // tokens, connectors included
   uint64_t vocab_size = 0;         // N: distinct joined entries
-  uint64_t n_sentences = 0;        // lines seen
   uint64_t pruned_entries = 0;     // entries dropped by max_vocab pruning (0: exact counts)
   uint64_t min_reduce = 1;         // gensim's min_reduce after pruning (1: never pruned)
   bool delimiter_in_tokens = false;

@@ -284,6 +284,9 @@ def test_bad_input(tmp_path):
         ph.apply("a b")
     with pytest.raises(ValueError, match="token 1"):
         ph.apply(["a", "b c"])
+    with pytest.raises(TypeError, match="use transform"):
+        ph.apply([["a", "b"], ["c"]])
+    assert ph.apply(["x\xa0y", "a", "b"]) == ["x\xa0y", "a_b"]  # only ASCII whitespace separates
     with pytest.raises(ValueError, match="overwrite an input"):
         ph.transform_file(blank, blank)
     assert blank.read_bytes() == b" \n\t\n"

@@ -363,12 +363,15 @@ class Phrases:
             raise TypeError("apply expects one sentence as a list of tokens, got a string; "
                             "use text.split(), or transform() for many sentences")
         tokens = list(tokens)
+        if tokens and not isinstance(tokens[0], str) and isinstance(tokens[0], (list, tuple)):
+            raise TypeError("apply takes one sentence (a list of str); use transform(sentences) "
+                            "for many")
         for i, t in enumerate(tokens):
             _check_word(f"token {i}", t)
         if not tokens:
             return []
-        out = self._model.transform_text(_encode(" ".join(tokens)))
-        return _decode(out).split()
+        out = _decode(self._model.transform_text(_encode(" ".join(tokens))))
+        return out.rstrip("\n").split(" ")
 
     __getitem__ = apply
 
