@@ -672,6 +672,7 @@ class Corpus:
             parts.mkdir()
             if phrases is not None:  # join phrases first: one extra pass, in C++
                 paths = [str(phrases.transform_file(paths, parts / "phrased.txt", progress=progress))]
+                total_bytes = os.path.getsize(paths[0])
             with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
                 built = _core.build_corpus(
                     paths, params["min_count"], params["max_vocab"] or 0,
