@@ -55,8 +55,31 @@ class PairCounter {
  public:
   explicit PairCounter(size_t expected = 1 << 12) { reset(expected); }
 
+  // A key with its count and hash, for batched adds.
+  struct Item {
+    uint32_t a, b, between;
+    uint64_t count, hash;
+  };
+  static Item item(uint32_t a, uint32_t b, uint32_t between, uint64_t count) {
+    return Item{a, b, between, count, hash(a, b, between)};
+  }
+
   uint64_t& at(uint32_t a, uint32_t b, uint32_t between) {
-    size_t i = hash(a, b, between) & mask_;
+    return at_hashed(hash(a, b, between), a, b, between);
+  }
+  // Adds every item; the slot of an item a few places ahead is prefetched, so
+  // that the cache misses of a large table overlap instead of adding up.
+  void add_all(const std::vector<Item>& items) {
+    constexpr size_t kAhead = 8;
+    const size_t n = items.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) __builtin_prefetch(&slots_[items[i + kAhead].hash & mask_]);
+      const Item& it = items[i];
+      at_hashed(it.hash, it.a, it.b, it.between) += it.count;
+    }
+  }
+  uint64_t& at_hashed(uint64_t h, uint32_t a, uint32_t b, uint32_t between) {
+    size_t i = h & mask_;
     while (true) {
       Slot& s = slots_[i];
       if (s.a == kEmpty) break;
@@ -65,7 +88,7 @@ class PairCounter {
     }
     if ((used_ + 1) * 10 > slots_.size() * 7) {
       grow();
-      i = hash(a, b, between) & mask_;
+      i = h & mask_;
       while (slots_[i].a != kEmpty) i = (i + 1) & mask_;
     }
     Slot& s = slots_[i];
@@ -145,7 +168,8 @@ class RangeCounter {
                                               between_table_.size() + 1, &inserted);
         b = static_cast<uint32_t>(bid);
       }
-      ++pairs_.at(start_, id, b);
+      pending_.push_back(PairCounter::item(start_, id, b, 1));
+      if (pending_.size() == kBatch) flush();
     }
     start_ = id;
     has_start_ = true;
@@ -154,6 +178,11 @@ class RangeCounter {
   void line_end() {
     has_start_ = false;
     between_.clear();
+  }
+  // Counts the candidates still buffered; call before reading pairs().
+  void flush() {
+    pairs_.add_all(pending_);
+    pending_.clear();
   }
 
   uint64_t words() const { return words_; }
@@ -169,6 +198,8 @@ class RangeCounter {
   std::vector<uint8_t> is_connector_;
   StringTable between_table_{16};
   PairCounter pairs_{1 << 14};
+  static constexpr size_t kBatch = 64;
+  std::vector<PairCounter::Item> pending_;
   std::string between_;
   uint32_t start_ = 0;
   bool has_start_ = false;
@@ -201,9 +232,12 @@ class GlobalCounts {
       }
       bremap[lid] = static_cast<uint32_t>(g);
     });
+    std::vector<PairCounter::Item> items;
+    items.reserve(rc.pairs().size());
     rc.pairs().for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
-      pairs_.at(remap[a], remap[b], bremap[btw]) += c;
+      items.push_back(PairCounter::item(remap[a], remap[b], bremap[btw], c));
     });
+    pairs_.add_all(items);
   }
 
   // gensim's len(vocab): distinct unigrams and candidates with a count.
@@ -215,7 +249,7 @@ class GlobalCounts {
     const uint64_t before = entries();
     std::vector<uint8_t> keep(counts_.size(), 0);
     PairCounter kept_pairs(pairs_.size() / 2 + 16);
-    pairs_.for_each([&](uint32_t a, uint32_t b, uint32_t btw, uint64_t c) {
+    pairs_.for_each([&](uint32_t a, uint32_t b, uint32_t, uint64_t c) {
       if (c < min_reduce) return;
       keep[a] = keep[b] = 1;
     });
@@ -317,6 +351,7 @@ void count_ranges(const std::vector<std::string>& paths, const PhraseOptions& op
                 *files[fr.file], fr.begin, fr.end, opt.max_token_bytes,
                 [&](const char* s, size_t n) { rc.token(s, n); }, [&] { rc.line_end(); }, st,
                 stop);
+            rc.flush();
             bytes_done += st.bytes;
             tstats[t].add(st);
             std::unique_lock<std::mutex> lock(mu);
