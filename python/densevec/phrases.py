@@ -226,7 +226,8 @@ class Phrases:
         ----------
         data : path, sequence of paths, Corpus, or iterable of sentences
             A text file (``str`` or ``os.PathLike``; one sentence per line) or
-            a list of them, read in C++; a :class:`~densevec.Corpus` (its
+            a list of ``pathlib.Path`` (a list of ``str`` is a list of
+            sentences), read in C++; a :class:`~densevec.Corpus` (its
             in-vocabulary tokens); or sentences as token lists or strings,
             streamed to a temporary file first.
         progress : bool
