@@ -530,13 +530,17 @@ PhraseFitResult fit_phrases(const std::vector<std::string>& paths, const PhraseO
 
 PhraseModel::PhraseModel(const std::vector<std::string>& keys,
                          const std::vector<std::string>& connectors, std::string delimiter)
-    : phrases_(keys.size() + 16), connectors_(make_set(connectors)), delimiter_(std::move(delimiter)) {
+    : phrases_(keys.size() + 16), roles_(connectors.size() + keys.size() / 4 + 16),
+      delimiter_(std::move(delimiter)) {
   DV_CHECK(!delimiter_.empty(), "delimiter must not be empty");
+  bool inserted;
+  for (const auto& c : connectors) roles_.upsert(c.data(), c.size(), 0, &inserted) |= kConnector;
   for (const auto& k : keys) {
-    DV_CHECK(k.find(' ') != std::string::npos, "phrase key '" << k << "' has fewer than two tokens");
-    bool inserted;
+    const size_t first = k.find(' ');
+    DV_CHECK(first != std::string::npos, "phrase key '" << k << "' has fewer than two tokens");
     phrases_.upsert(k.data(), k.size(), 1, &inserted);
     if (inserted) ++n_phrases_;
+    roles_.upsert(k.data(), first, 0, &inserted) |= kStartsPhrase;
   }
 }
 
@@ -547,7 +551,9 @@ class PhraseModel::Joiner {
 
   template <class Emit>
   void token(const char* s, size_t n, Emit&& emit) {
-    if (contains(m_.connectors_, s, n)) {
+    const uint64_t* r = m_.roles_.find(s, n);
+    const uint64_t role = r ? *r : 0;
+    if (role & kConnector) {
       if (has_start_) {
         if (n_between_ == between_.size()) between_.emplace_back();
         between_[n_between_++].assign(s, n);
@@ -556,7 +562,7 @@ class PhraseModel::Joiner {
       }
       return;
     }
-    if (has_start_) {
+    if (has_start_ && (start_role_ & kStartsPhrase)) {  // else no candidate can be a phrase
       key_.assign(start_);
       for (size_t i = 0; i < n_between_; ++i) (key_ += ' ') += between_[i];
       key_ += ' ';
@@ -574,9 +580,10 @@ class PhraseModel::Joiner {
         n_between_ = 0;
         return;
       }
-      flush(emit);
     }
+    if (has_start_) flush(emit);
     start_.assign(s, n);
+    start_role_ = role;
     has_start_ = true;
     n_between_ = 0;
   }
@@ -598,6 +605,7 @@ class PhraseModel::Joiner {
   std::string start_, key_, joined_;
   std::vector<std::string> between_;
   size_t n_between_ = 0;
+  uint64_t start_role_ = 0;
   bool has_start_ = false;
 };
 

@@ -96,8 +96,9 @@ class PhraseModel {
   class Joiner;
 
  private:
+  static constexpr uint64_t kConnector = 1, kStartsPhrase = 2;
   StringTable phrases_{16};
-  StringTable connectors_{16};
+  StringTable roles_{16};  // word -> kConnector | kStartsPhrase (absent: neither)
   std::string delimiter_;
   size_t n_phrases_ = 0;
 };
