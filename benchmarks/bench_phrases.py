@@ -57,7 +57,7 @@ def worker(tool: str, config: str, threads: int, corpus: str, out_json: str, tra
         phrases = ph.export_phrases()
         seconds = time.perf_counter() - t0
         info["entries"] = ph.stats["vocab_size"]
-        info["pruned"] = ph.stats["pruned_entries"]
+        info["pruned"] = "yes" if ph.stats["pruned_entries"] else "no"
         if transform:
             with tempfile.TemporaryDirectory() as d:
                 t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def worker(tool: str, config: str, threads: int, corpus: str, out_json: str, tra
         phrases = g.export_phrases()
         seconds = time.perf_counter() - t0
         info["entries"] = len(g.vocab)
-        info["pruned"] = int(g.min_reduce > 1)
+        info["pruned"] = "yes" if g.min_reduce > 1 else "no"
         if transform:
             frozen = g.freeze()
             del g
@@ -127,7 +127,7 @@ def main() -> None:
             for tool in ("densevec", "gensim"):
                 r, rss = res[tool]
                 row = [config, tool, threads if tool == "densevec" else 1, r["seconds"],
-                       gsec / r["seconds"], rss, r["entries"], r["phrases"]]
+                       gsec / r["seconds"], rss, r["entries"], r["pruned"], r["phrases"]]
                 if args.transform:
                     row.insert(5, r["transform_seconds"])
                 rows.append(row)
@@ -136,7 +136,7 @@ def main() -> None:
                  f"{'ENGLISH_CONNECTOR_WORDS' if c['connectors'] else 'none'}"
                  for name, c in CONFIGS.items() if name in args.config]
     headers = ["config", "tool", "threads", "fit seconds", "speed-up vs gensim", "peak RSS MiB",
-               "count entries", "phrases"]
+               "count entries", "pruned", "phrases"]
     if args.transform:
         headers.insert(5, "transform seconds")
     report = "\n".join([
