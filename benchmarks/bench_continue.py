@@ -42,7 +42,11 @@ def child(step: str, args: dict) -> None:
     elif step == "first":
         c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
         m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
-        m.fit(c, progress=False)
+        if args.get("split"):  # the first half of one schedule: alpha -> midpoint
+            m.build_vocab(c)
+            m.train(c, progress=False, end_alpha=(m.alpha + m.min_alpha) / 2)
+        else:
+            m.fit(c, progress=False)
         m.save(args["model"])
         emb = None
         out["words_first"] = len(c.vocab)
@@ -52,7 +56,10 @@ def child(step: str, args: dict) -> None:
         before = len(m.state)
         m.build_vocab(c, update=True, allow_mixed=True)
         out["words_added"] = len(m.state) - before
-        emb = m.train(c, progress=False)
+        if args.get("split"):  # ... and its second half: midpoint -> min_alpha
+            emb = m.train(c, progress=False, start_alpha=(m.alpha + m.min_alpha) / 2)
+        else:
+            emb = m.train(c, progress=False)
     out["seconds"] = time.perf_counter() - t0
     if emb is not None:
         out.update(_common.evaluate_quality(emb.index_to_word, np.asarray(emb.vectors)))
@@ -72,6 +79,10 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[1])
+    p.add_argument("--variants", nargs="+", default=["restart", "split"], choices=["restart", "split"],
+                   help="restart: each half runs alpha -> min_alpha; split: one schedule split in two "
+                        "(alpha -> midpoint, midpoint -> min_alpha)")
+    p.add_argument("--no-whole", action="store_true", help="skip the one-run baseline")
     p.add_argument("--out")
     p.add_argument("--child", nargs=2)
     a = p.parse_args()
@@ -87,16 +98,23 @@ def main() -> None:
     rows = []
     for seed in a.seeds:
         common = dict(epochs=a.epochs, threads=a.threads, seed=seed)
-        whole = run_child("whole", dict(common, corpus=a.corpus))
-        model = str(tmp / f"model-{seed}")
-        first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model))
-        second = run_child("second", dict(common, corpus=str(tmp / "second.txt"), model=model))
-        rows.append([seed, "one run, whole file", whole["words"], whole["analogy"], whole["analogy_n"],
-                     whole["ws353"], whole["seconds"]])
-        rows.append([seed, "first half, save; new process: update + second half", second["words"],
-                     second["analogy"], second["analogy_n"], second["ws353"],
-                     first["seconds"] + second["seconds"]])
-        print(rows[-2], rows[-1], flush=True)
+        if not a.no_whole:
+            whole = run_child("whole", dict(common, corpus=a.corpus))
+            rows.append([seed, "one run, whole file", whole["words"], whole["analogy"],
+                         whole["analogy_n"], whole["ws353"], whole["seconds"]])
+        variants = []
+        if "restart" in a.variants:
+            variants.append((False, "first half, save; new process: update + second half (schedule restarted)"))
+        if "split" in a.variants:
+            variants.append((True, "first half, save; new process: update + second half (one split schedule)"))
+        for split, label in variants:
+            model = str(tmp / f"model-{seed}-{int(split)}")
+            first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model, split=split))
+            second = run_child("second", dict(common, corpus=str(tmp / "second.txt"), model=model,
+                                              split=split))
+            rows.append([seed, label, second["words"], second["analogy"], second["analogy_n"],
+                         second["ws353"], first["seconds"] + second["seconds"]])
+            print(rows[-1], flush=True)
     table = _common.markdown_table(
         ["seed", "training", "words", "analogy %", "questions", "WS353 rho", "seconds (incl. encoding)"], rows)
     text = (f"## Continued training: skip-gram, {Path(a.corpus).name}, {a.epochs} epochs per token, "

@@ -360,6 +360,25 @@ py::tuple search(const py::array& queries, const py::array& rows, int64_t k,
   return py::make_tuple(ids, scores);
 }
 
+// L2 norm of every row (float32 (n,)); see dv::row_norms.
+py::array row_norms(const py::array& rows, const py::object& scale, int threads, const std::string& isa) {
+  dv::SearchBase b;
+  b.type = row_type(rows, "rows");
+  b.rows = rows.data();
+  b.n = static_cast<size_t>(rows.shape(0));
+  b.d = static_cast<size_t>(rows.shape(1));
+  py::array keep_scale;
+  b.scale = per_row(scale, b.n, "scale", keep_scale);
+  const dv::simd::Kernels& kern = kernels_arg(isa);
+  py::array_t<float> out(static_cast<py::ssize_t>(b.n));
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    dv::row_norms(b, threads, kern, o);
+  }
+  return py::array(out);
+}
+
 // One query against every row with a raw scan kernel (for tests): float32 out
 // for float32/float16 rows, exact int32 dot products for int8 rows (int8 query).
 py::array scan_rows(const py::array& q, const py::array& rows, bool l2, const std::string& isa) {
@@ -729,6 +748,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),
         py::arg("exclude") = py::none(), py::arg("threads") = 0, py::arg("isa") = "",
         "Exact top-k search (see csrc/search.h): returns (ids int64 (m, k'), scores float32 (m, k')).");
+  m.def("row_norms", &row_norms, py::arg("rows"), py::arg("scale") = py::none(), py::arg("threads") = 0,
+        py::arg("isa") = "",
+        "L2 norm of each row (scale applied), float32 (n,), computed with threads, GIL released.");
   m.def("dot_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
           return scan_rows(q, rows, false, isa);
         }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");

@@ -252,7 +252,7 @@ class Scanner {
       if (sc)
         for (size_t i = 0; i < cnt; ++i) key[i] *= sc[i];
       if (metric_ == Metric::Cosine && nr)
-        for (size_t i = 0; i < cnt; ++i) key[i] = nr[i] > 0 ? key[i] / nr[i] : 0.0f;
+        for (size_t i = 0; i < cnt; ++i) key[i] = nr[i] != 0.0f ? key[i] / nr[i] : 0.0f;  // NaN stays NaN
       if (metric_ == Metric::L2) {
         const float qq = q_.qq[qi];
         for (size_t i = 0; i < cnt; ++i)
@@ -374,6 +374,40 @@ void search(const float* queries, size_t m, const SearchBase& base, Metric metri
       for (const Cand& c : heaps[t][i].items()) heaps[0][i].push(c);
     write_result(heaps[0][i], metric, k, out.ids + i * k, out.scores + i * k);
   }
+}
+
+void row_norms(const SearchBase& base, int threads, const simd::Kernels& kernels, float* out) {
+  DV_CHECK(base.type != RowType::I8 || base.scale, "int8 rows need a per-row scale");
+  const size_t n = base.n, d = base.d;
+  if (n == 0) return;
+  if (d == 0) return std::fill(out, out + n, 0.0f);
+  const simd::ScanKernels& sk = *kernels.scan;
+  const int hw = threads > 0 ? threads : hardware_threads();
+  const int t_n = static_cast<int>(std::clamp<size_t>(n / kMinRowsPerThread, 1, hw));
+  parallel_for(t_n, [&](int t) {
+    const size_t a = n * t / t_n, b = n * (t + 1) / t_n;
+    if (base.type == RowType::I8) {
+      const int8_t* rows = static_cast<const int8_t*>(base.rows);
+      for (size_t r = a; r < b; ++r) {
+        int32_t ss = 0;
+        sk.dot_rows_i8(rows + r * d, rows + r * d, 1, d, &ss);
+        out[r] = std::sqrt(static_cast<float>(ss)) * base.scale[r];
+      }
+      return;
+    }
+    const std::vector<float> zero(d, 0.0f);
+    const size_t chunk = 4096;
+    for (size_t c0 = a; c0 < b; c0 += chunk) {
+      const size_t cnt = std::min(chunk, b - c0);
+      if (base.type == RowType::F32)
+        sk.l2_rows_f32(zero.data(), static_cast<const float*>(base.rows) + c0 * d, cnt, d, out + c0);
+      else
+        sk.l2_rows_f16(zero.data(), static_cast<const uint16_t*>(base.rows) + c0 * d, cnt, d, out + c0);
+      for (size_t i = c0; i < c0 + cnt; ++i) out[i] = std::sqrt(out[i]);
+      if (base.scale)
+        for (size_t i = c0; i < c0 + cnt; ++i) out[i] *= base.scale[i];
+    }
+  });
 }
 
 }  // namespace dv

@@ -52,4 +52,12 @@ void search(const float* queries, size_t m, const SearchBase& base, Metric metri
             const std::vector<int64_t>& exclude, int threads, const simd::Kernels& kernels,
             SearchOutput out);
 
+// L2 norm of every row of `base` (scale applied; base.norms is not read) into
+// out[0, n), float32, with threads (0 = all cores). float32/float16 rows use
+// the l2 scan kernel against a zero query (so the squares are summed in the
+// kernel's order, which depends only on d: the result does not depend on
+// threads); int8 rows take sqrt of the exact int32 sum of squares times their
+// scale. Cosine search divides by these instead of scanning a unit-length copy.
+void row_norms(const SearchBase& base, int threads, const simd::Kernels& kernels, float* out);
+
 }  // namespace dv

@@ -167,7 +167,10 @@ def test_reduce_prints_report(world, tmp_path):
     assert "analogy accuracy" in proc.stdout
     small = Embeddings.load(out)
     assert small.dim == 4 and small.meta["pca"]["n_components"] == 4
-    doc = json.loads(run("reduce", world["store"], out, "--dim", 8, "--json", "--sample", 50,
+    again = run("reduce", world["store"], out, "--dim", 8, "--json", "--sample", 50, cache=tmp_path, check=False)
+    assert_usage_error(again, "reduce")
+    assert "--overwrite" in again.stderr and Embeddings.load(out).dim == 4
+    doc = json.loads(run("reduce", world["store"], out, "--dim", 8, "--json", "--sample", 50, "--overwrite",
                          cache=tmp_path).stdout)
     assert doc["n_components"] == 8 and 0 < doc["explained_variance_ratio"] <= 1
 

@@ -5,9 +5,12 @@ bytes, a truncation, a mutation or an extension of a valid file, then loads
 it and uses the result. Allowed outcomes: ``ValueError`` (``UnicodeError`` is
 one) whose message names the file, or embeddings that pass every check; any
 other exception fails the test, and a crash would take the test run down.
+Special files (FIFOs, a link to ``/dev/zero``, directories) in place of the
+files are refused without blocking (an alarm fails a loader that hangs).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +23,7 @@ from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from densevec.vectors import Embeddings  # noqa: E402
+from timeouts import no_hang  # noqa: E402
 from vector_helpers import random_embeddings  # noqa: E402
 
 WORDS = ["a", "bb", "ccc", "é", "日本", "f"]
@@ -168,3 +172,52 @@ def test_vector_files(workdir, fmt):
                    target, data, target.name)
 
     run()
+
+
+# ---------------------------------------------------------------- special files in place of regular ones
+SPECIAL = ["fifo", "dev-zero", "directory"]
+
+
+def _make_special(path: Path, kind: str) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")  # a character device that never ends
+    else:
+        path.mkdir()
+
+
+def test_store_files_replaced_by_special_files(workdir):
+    good = random_embeddings(words=WORDS, dim=3).quantize("int8").save(workdir / "special-source.dv")
+    # int8 with counts: every file a store can have is present
+    names = sorted(p.name for p in good.iterdir())
+    assert "scales.npy" in names and "vocab_counts.npy" in names
+
+    @FUZZ
+    @given(st.dictionaries(st.sampled_from(names), st.sampled_from(SPECIAL), min_size=1, max_size=3),
+           st.booleans(), st.booleans())
+    def run(specials, mmap, verify):
+        store = workdir / "special.dv"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(good, store)
+        for name, kind in specials.items():
+            _make_special(store / name, kind)
+        with no_hang(), pytest.raises(ValueError) as info:
+            emb = Embeddings.load(store, mmap=mmap, verify=verify)
+            exercise(emb)
+        assert any(name in str(info.value) for name in specials), str(info.value)
+
+    run()
+
+
+@pytest.mark.parametrize("fmt", ["word2vec-txt", "word2vec-bin", "glove"])
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_vector_files_replaced_by_special_files(workdir, fmt, kind):
+    target = workdir / f"special.{fmt}"
+    _make_special(target, kind)
+    with no_hang(), pytest.raises(ValueError, match="not a regular file"):
+        Embeddings.load_word2vec_format(target, binary=fmt == "word2vec-bin", no_header=fmt == "glove")

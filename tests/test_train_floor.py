@@ -90,7 +90,7 @@ def test_damaged_model_directory_is_refused(tmp_path, corpus):
     np.save(path / "input.npy", np.zeros((3, 16), np.float32))
     with pytest.raises(ValueError, match="input.npy"):
         dv.Word2Vec.load(path)
-    path = model.save(tmp_path / "m.model")  # a densevec model: may be overwritten
+    path = model.save(tmp_path / "m.model", overwrite=True)  # a densevec model: may be overwritten
     (path / "vocab.txt").write_text("x\t1\n")
     with pytest.raises(ValueError, match="vocab.txt: checksum"):
         dv.Word2Vec.load(path)

@@ -26,16 +26,34 @@ def dequantize(rows: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def row_norms(vectors: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
-    """L2 norm of each dequantised row, float32 ``(n,)``, in chunks (no full copy)."""
-    if vectors.dtype == np.float32:
-        return np.linalg.norm(vectors, axis=1).astype(np.float32)
-    out = np.empty(len(vectors), dtype=np.float32)
+def row_norms(vectors: np.ndarray, scales: np.ndarray | None, threads: int = 0) -> np.ndarray:
+    """L2 norm of each dequantised row, float32 ``(n,)``.
+
+    Computed in C++ (``_core.row_norms``: the scan kernels, threads, GIL
+    released), reading the rows once and allocating nothing but the result.
+    """
+    rows = np.asarray(vectors).view(np.ndarray)
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return _core.row_norms(rows, None if scales is None else np.asarray(scales, dtype=np.float32), threads)
+
+
+def unit_rows(rows: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 `rows` ``(..., dim)`` divided by their `norms` ``(...)``; zero rows stay zero.
+
+    Writes into `out` when given (no temporary as large as `rows`).
+    """
+    safe = np.where(norms == 0, np.float32(1), norms).astype(np.float32)[..., None]
+    return np.divide(rows, safe, out=out, dtype=np.float32)
+
+
+def unit_copy(vectors: np.ndarray, scales: np.ndarray | None, norms: np.ndarray) -> np.ndarray:
+    """A new float32 array of the dequantised rows scaled to unit length, built in chunks."""
+    out = np.empty(vectors.shape, dtype=np.float32)
     for start in range(0, len(vectors), _CHUNK_ROWS):
-        block = np.asarray(vectors[start:start + _CHUNK_ROWS], dtype=np.float32)
-        out[start:start + len(block)] = np.linalg.norm(block, axis=1)
-    if scales is not None:
-        out *= scales
+        stop = min(len(vectors), start + _CHUNK_ROWS)
+        block = dequantize(vectors[start:stop], None if scales is None else scales[start:stop])
+        unit_rows(block, norms[start:stop], out=out[start:stop])
     return out
 
 

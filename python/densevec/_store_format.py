@@ -10,69 +10,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import secrets
-import shutil
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from densevec import _search
+from densevec import _fs, _search
 from densevec._store_vocab import BLOB, COUNTS, HASH, HASH_NAME, OFFSETS, ListVocab, StoreVocab, encode_vocab
 
 STORE_FORMAT = "densevec-store"
 STORE_FORMAT_VERSION = 2  # 2: binary vocabulary (see _store_vocab); 1: vocab.txt, still read
 READABLE_VERSIONS = (1, 2)
-_COUNT_RE = re.compile(r"[0-9]+")
-
-
-def _fresh_sibling(path: Path, tag: str) -> Path:
-    """A new hidden name next to `path` for a temporary file or directory."""
-    return path.parent / f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _is_store(path: Path) -> bool:
-    try:
-        with open(path / "meta.json", encoding="utf-8") as f:
-            return json.load(f).get("format") == STORE_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _replace_dir(tmp: Path, path: Path) -> None:
-    """Move the finished directory `tmp` to `path`, replacing an existing store there."""
-    if not os.path.lexists(path):
-        os.rename(tmp, path)
-        return
-    if not path.is_dir() or path.is_symlink() or not (_is_store(path) or not any(path.iterdir())):
-        raise FileExistsError(f"{path} exists and is not a densevec store; refusing to replace it")
-    old = _fresh_sibling(path, "old")
-    os.rename(path, old)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.rename(old, path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_store_meta(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read(1 << 24).decode("utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing") from None
-    except (OSError, ValueError, RecursionError) as e:
-        raise ValueError(f"{path}: not valid UTF-8 JSON: {type(e).__name__}: {e}") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    if doc.get("format") != STORE_FORMAT:
-        raise ValueError(f"{path}: format is {doc.get('format')!r}, expected {STORE_FORMAT!r}")
-    version = doc.get("format_version")
-    if type(version) is not int or version not in READABLE_VERSIONS:
-        raise ValueError(f"{path}: unsupported format_version {version!r} "
-                         f"(this densevec reads {', '.join(map(str, READABLE_VERSIONS))}; a newer one wrote it?)")
+    doc = _fs.read_meta(path, STORE_FORMAT, READABLE_VERSIONS, "a densevec store")
+    version = doc["format_version"]
     for key, lo in (("dim", 1), ("count", 0)):
         v = doc.get(key)
         if type(v) is not int or v < lo:
@@ -96,33 +49,6 @@ def _read_store_meta(path: Path) -> dict:
     return doc
 
 
-def _read_vocab(path: Path, count: int) -> tuple[list[str], np.ndarray]:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: missing") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not valid UTF-8 at byte {e.start}") from None
-    lines = text.split("\n")
-    if lines[-1] != "":
-        raise ValueError(f"{path}: line {len(lines)}: missing final newline (truncated?)")
-    lines.pop()
-    if len(lines) != count:
-        raise ValueError(f"{path}: {len(lines)} lines, meta.json says count={count}")
-    words: list[str] = []
-    counts = np.empty(count, dtype=np.int64)
-    for i, line in enumerate(lines):
-        word, tab, c = line.rpartition("\t")
-        if not tab or not word or not _COUNT_RE.fullmatch(c) or len(c) > 18:
-            raise ValueError(f"{path}: line {i + 1}: expected 'word<TAB>count', got {line[:80]!r}")
-        words.append(word)
-        counts[i] = int(c)
-    return words, counts
-
-
 def _open_npy(path: Path, shape: tuple[int, ...], dtype: np.dtype, mmap: bool) -> np.ndarray:
     """The array of the ``.npy`` file `path`, checked by :func:`_check_npy` first.
 
@@ -132,7 +58,7 @@ def _open_npy(path: Path, shape: tuple[int, ...], dtype: np.dtype, mmap: bool) -
     try:
         if mmap and 0 not in shape:
             return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
-        with open(path, "rb") as f:
+        with _fs.open_regular(path, "a .npy file") as f:
             f.seek(offset)
             count = math.prod(shape)
             arr = np.fromfile(f, dtype=dtype, count=count)
@@ -149,7 +75,7 @@ def _check_npy(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> int:
     Returns the offset of the data. ``ValueError`` naming the file on any mismatch.
     """
     try:
-        with open(path, "rb") as f:
+        with _fs.open_regular(path, "a .npy file") as f:
             size = os.fstat(f.fileno()).st_size
             _check_npy_header_length(f, size)
             version = np.lib.format.read_magic(f)
@@ -195,10 +121,19 @@ _F32 = np.dtype("<f4")
 
 def write_store(
     path: Path, vectors: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
-    counts: np.ndarray | None, meta: dict,
+    counts: np.ndarray | None, meta: dict, overwrite: bool = False,
 ) -> Path:
-    """Write a store directory (format version 2) atomically; see :meth:`Embeddings.save`."""
+    """Write a store directory (format version 2) atomically; see :meth:`Embeddings.save`.
+
+    Everything :func:`read_store` checks is checked first, so a store that
+    would not load is never written (and never replaces a good one).
+    """
     dtype_name = {"f": "float32", "e": "float16", "b": "int8"}[vectors.dtype.char]
+    if vectors.ndim != 2 or vectors.shape[1] < 1:
+        raise ValueError(f"cannot save vectors of shape {vectors.shape}: a store needs dim >= 1")
+    if scales is not None and (not np.isfinite(scales).all() or (scales < 0).any()):
+        raise ValueError("cannot save int8 vectors whose scales are not finite and non-negative "
+                         "(quantised from vectors holding NaN or infinity?)")
     blob, offsets, table, buckets = encode_vocab(words)
     doc = {
         "format": STORE_FORMAT,
@@ -212,27 +147,56 @@ def write_store(
         "vocab": {"hash": HASH_NAME, "buckets": buckets, "bytes": int(blob.size)},
         "meta": meta,
     }
-    meta_text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     arrays = {"vectors.npy": vectors, BLOB: blob, OFFSETS: offsets, HASH: table}
     if scales is not None:
         arrays["scales.npy"] = np.asarray(scales, dtype=np.float32)
     if counts is not None:
         arrays[COUNTS] = np.asarray(counts, dtype=np.int64)
-    tmp = _fresh_sibling(path, "tmp")
-    os.mkdir(tmp)
-    try:
+    # the checksums add at most ~100 bytes per file to the size checked here
+    _check_meta_size(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False), 120 * len(arrays))
+    with _fs.staged_dir(path, "store", overwrite=overwrite) as tmp:
+        checksums = {}
         for name, arr in arrays.items():
             with open(tmp / name, "wb") as f:
                 np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-                _sync(f)
+            checksums[name] = _fs.sha256_file(tmp / name)
+        doc["checksums"] = {"algorithm": "sha256", "files": checksums}
+        meta_text = json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        _check_meta_size(meta_text, 0)
         with open(tmp / "meta.json", "w", encoding="utf-8", newline="\n") as f:
             f.write(meta_text)
-            _sync(f)
-        _replace_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
+
+
+def _check_meta_size(text: str, extra: int) -> None:
+    size = len(text.encode("utf-8")) + extra
+    if size > _fs.META_LIMIT:
+        raise ValueError(f"meta.json would take {size} bytes, more than the {_fs.META_LIMIT >> 20} MiB a store "
+                         "may hold: keep Embeddings.meta small (parameters, not data)")
+
+
+def verify_checksums(path: Path, doc: dict) -> int:
+    """Check the SHA-256 of every file that ``meta.json`` lists; returns how many were checked.
+
+    Stores written before checksums existed list none (0 is returned).
+    ``ValueError`` naming the file on a mismatch or a malformed list.
+    """
+    sums = doc.get("checksums")
+    if sums is None:
+        return 0
+    meta_path = path / "meta.json"
+    if not isinstance(sums, dict) or sums.get("algorithm") != "sha256" or not isinstance(sums.get("files"), dict):
+        raise ValueError(f"{meta_path}: checksums must be {{'algorithm': 'sha256', 'files': {{...}}}}")
+    for name, want in sums["files"].items():
+        if not isinstance(name, str) or "/" in name or name.startswith(".") or not isinstance(want, str):
+            raise ValueError(f"{meta_path}: bad checksum entry {name!r}: {want!r}")
+        try:
+            got = _fs.sha256_file(path / name)
+        except FileNotFoundError:
+            raise ValueError(f"{path / name}: missing (meta.json lists its checksum)") from None
+        if got != want:
+            raise ValueError(f"{path / name}: SHA-256 {got} differs from meta.json's {want} (damaged or modified)")
+    return len(sums["files"])
 
 
 def read_store(
@@ -251,7 +215,7 @@ def read_store(
     count, dim = doc["count"], doc["dim"]
     vocab: ListVocab | StoreVocab
     if doc["format_version"] == 1:
-        words, counts = _read_vocab(path / "vocab.txt", count)
+        words, counts = _fs.read_vocab_txt(path / "vocab.txt", count)
         try:
             vocab = ListVocab(words, counts if doc["has_counts"] else None)
         except ValueError as e:
@@ -275,9 +239,47 @@ def read_store(
         scales = _open_npy(spath, (count,), _F32, False)
         if not np.isfinite(scales).all() or (scales < 0).any():
             raise ValueError(f"{spath}: scales must be finite and non-negative")
+    _check_normalized_claim(path, doc, vectors, scales)
+    if verify:  # after the structural checks, whose messages say more than a checksum's
+        verify_checksums(path, doc)
     return doc, vectors, scales, vocab
 
 
-def _sync(f) -> None:
-    f.flush()
-    os.fsync(f.fileno())
+def _check_complete(path: Path) -> None:
+    """What :mod:`densevec._fs` asks before replacing `path`: a store that opens (O(1) checks)."""
+    read_store(path, mmap=True, verify=False)
+
+
+_fs.register_kind("store", STORE_FORMAT, _check_complete)
+
+
+# How far from 1 the norm of a sampled nonzero row of a store that claims
+# unit-length rows may be: float32 rows divided by their norm are within ~1e-6;
+# float16 and int8 (quantised after normalising) round each entry.
+_NORM_TOLERANCE = {"float32": 1e-3, "float16": 1e-2, "int8": 5e-2}
+_NORM_SAMPLE = 64
+
+
+def _check_normalized_claim(path: Path, doc: dict, vectors: np.ndarray, scales: np.ndarray | None) -> None:
+    """``ValueError`` naming ``meta.json`` when it says the rows have unit length and a sample disagrees.
+
+    Cosine search scans float32 rows marked normalized without dividing by
+    their norms, so a false claim would give wrong scores (above 1). The
+    check reads `_NORM_SAMPLE` rows spread evenly over the store (first and
+    last included): zero rows pass, any other must have norm 1 within
+    `_NORM_TOLERANCE` of its dtype. The store is refused, not silently
+    treated as not normalised: meta.json contradicts the data it describes.
+    """
+    claim = doc["normalized"] or bool(doc["meta"].get("normalized"))
+    n = doc["count"]
+    if not claim or n == 0:
+        return
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, _NORM_SAMPLE)).round().astype(np.int64))
+    sample = _search.dequantize(np.asarray(vectors[rows]), None if scales is None else scales[rows])
+    norms = np.linalg.norm(sample.astype(np.float64), axis=1)
+    ok = (norms == 0) | (np.abs(norms - 1) <= _NORM_TOLERANCE[doc["dtype"]])
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise ValueError(f"{path / 'meta.json'}: says the rows are normalized (unit length), but row "
+                         f"{int(rows[i])} of vectors.npy has norm {norms[i]:.6g}")
+

@@ -37,6 +37,19 @@ checks (every offset, UTF-8 of the whole blob, unique words, the hash index
 rebuilt and compared, non-negative counts) run when the full word list or
 dict is first built, when ``counts`` is first read (counts only), or at once
 with ``Embeddings.load(..., verify=True)``.
+
+A damaged file that stays in range must not give a wrong answer either:
+
+* the first lookup of a word or of a row checks every offset against the
+  newlines of the blob (vectorised, about 10 ms per million words), so the
+  word of row ``i`` is the ``i``-th word of the blob and a hash hit (checked
+  byte for byte) is the right row;
+* a hash miss is trusted only once the index has been rebuilt from the blob
+  and found equal to ``vocab_hash.npy``: the first miss does that (about
+  0.2 s per million words, once), so a damaged index (a bucket start off by
+  one, a duplicated entry) cannot hide a word. A mismatch raises
+  ``ValueError`` naming ``vocab_hash.npy`` rather than repairing the index
+  in memory: the store is damaged, and other files of it may be too.
 """
 from __future__ import annotations
 
@@ -164,6 +177,8 @@ class StoreVocab:
         self._counts: np.ndarray | None = None
         self._list: list[str] | None = None
         self._dict: dict[str, int] | None = None
+        self._offsets_checked = False  # every offset matches the blob's newlines
+        self._index_checked = False  # vocab_hash.npy equals the index rebuilt from the blob
         off = self._off
         if off[0] != 0 or off[self._n] != self._size:
             raise ValueError(f"{self._path(OFFSETS)}: offsets run from {off[0]} to {off[self._n]}, "
@@ -194,6 +209,7 @@ class StoreVocab:
 
     def word(self, i: int) -> str:
         """The word of row ``i`` (``0 <= i < n``)."""
+        self._ensure_offsets()
         a, e = self._span(i)
         raw = self._blob[a:e].tobytes()
         if b"\n" in raw:
@@ -214,6 +230,9 @@ class StoreVocab:
             key = word.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: never stored
             return -1
+        if not key or b"\n" in key:  # never stored (and would match a span of several words)
+            return -1
+        self._ensure_offsets()
         t, n = self._table, self._n
         b = zlib.crc32(key) & (self._nb - 1)
         lo, hi = t[b], t[b + 1]
@@ -227,13 +246,30 @@ class StoreVocab:
             a, e = self._span(r)
             if self._blob[a:e] == key:
                 return r
+        if not self._index_checked:  # a miss is trusted only from an index known to be intact
+            self._check_index()
         return -1
+
+    def _ensure_offsets(self) -> None:
+        if not self._offsets_checked:
+            self._check_offsets()
+            self._offsets_checked = True
+
+    def _check_index(self) -> None:
+        """Rebuild the hash index from the blob; ``ValueError`` naming ``vocab_hash.npy`` if it differs."""
+        self._ensure_offsets()
+        keys = self._blob.tobytes().split(b"\n")
+        keys.pop()
+        if not _table_matches(keys, self._nb, np.asarray(self._table_array)):
+            raise self._corrupt(HASH, "the hash index does not match the words of " + BLOB)
+        self._index_checked = True
 
     # --------------------------------------------------------- many words
     def words(self, start: int, stop: int) -> list[str]:
         """Words of rows ``start:stop`` (``0 <= start <= stop <= n``), decoded in one go."""
         if start >= stop:
             return []
+        self._ensure_offsets()
         a, e = self._off[start], self._off[stop]
         if not (0 <= a < e <= self._size) or (a and self._blob[a - 1] != _NL):
             raise self._corrupt(OFFSETS, f"rows {start}..{stop}: offsets {a}..{e} out of range or "
@@ -251,8 +287,7 @@ class StoreVocab:
     def index_to_word(self) -> list[str]:
         """All words in row order; built (and fully checked) on first use, then cached."""
         if self._list is None:
-            words = self.words(0, self._n)
-            self._check_offsets()
+            words = self.words(0, self._n)  # checks every offset first
             self._list = words
         return self._list
 
@@ -282,23 +317,25 @@ class StoreVocab:
         return self._counts
 
     def _check_offsets(self) -> None:
+        """Every offset is the end of a word: strictly increasing, each one just
+        past a newline, and as many as the blob has newlines (then they are
+        exactly its word ends, in order). Allocates no position array."""
         blob = np.asarray(self._blob_array)
-        ends = np.flatnonzero(blob == _NL) + 1
         offsets = np.asarray(self._offsets_array)
-        if len(ends) != self._n or not np.array_equal(ends, offsets[1:]):
-            raise self._corrupt(OFFSETS, f"the offsets do not match the {len(ends)} words of {BLOB}")
+        words = int(np.count_nonzero(blob == _NL))
+        ends = offsets[1:]  # offsets[0] == 0 and offsets[n] == size were checked at open
+        if (words != self._n or (self._n and np.diff(offsets).min() < 1)
+                or not (blob[ends - 1] == _NL).all()):
+            raise self._corrupt(OFFSETS, f"the offsets do not match the {words} words of {BLOB}")
         if self._n and np.diff(offsets).min() < 2:
             raise ValueError(f"{self._path(BLOB)}: empty word at row {int(np.argmin(np.diff(offsets)))}")
+        self._offsets_checked = True
 
     def verify(self) -> None:
         """All O(n) checks: offsets, UTF-8, unique non-empty words, the hash index, counts."""
         self.key_to_index  # builds and checks the word list too
         self.counts
-        keys = self._blob.tobytes().split(b"\n")
-        keys.pop()
-        expected = hash_table(keys, self._nb)
-        if not np.array_equal(expected, np.asarray(self._table_array)):
-            raise self._corrupt(HASH, "the hash index does not match the words")
+        self._check_index()
 
 
 # ======================================================================= writing
@@ -333,6 +370,32 @@ def _encodable(w: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _table_matches(keys: list[bytes], nb: int, table: np.ndarray) -> bool:
+    """Whether `table` equals ``hash_table(keys, nb)``, without sorting.
+
+    The bucket starts must be the cumulative bucket sizes, every entry a row
+    whose key falls in the bucket that lists it, and the rows of a bucket
+    strictly increasing: then each bucket lists exactly its rows, in order.
+    """
+    n = len(keys)
+    if table.shape != (nb + 1 + n,):
+        return False
+    buckets = np.fromiter(map(zlib.crc32, keys), dtype=np.int64, count=n) & (nb - 1)
+    sizes = np.bincount(buckets, minlength=nb)
+    if table[0] != 0 or not np.array_equal(np.cumsum(sizes), table[1:nb + 1]):
+        return False
+    entries = table[nb + 1:]
+    if n == 0:
+        return True
+    if entries.min() < 0 or entries.max() >= n:
+        return False
+    owner = np.repeat(np.arange(nb, dtype=np.int64), sizes)
+    if not np.array_equal(buckets[entries], owner):
+        return False
+    same = owner[1:] == owner[:-1]
+    return bool((entries[1:][same] > entries[:-1][same]).all())
 
 
 def hash_table(keys: list[bytes], nb: int) -> np.ndarray:

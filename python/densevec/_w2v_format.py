@@ -26,6 +26,8 @@ from typing import Iterable
 
 import numpy as np
 
+from densevec import _fs
+
 _MAX_WORD_BYTES = 1 << 16
 _MAX_HEADER_BYTES = 1024
 _READ_CHUNK = 1 << 20
@@ -37,7 +39,7 @@ def read_vectors(path: Path, binary: bool, no_header: bool) -> tuple[list[str], 
     """Words, ``{word: row}`` and float32 ``(n, dim)`` vectors of the file `path`."""
     if binary and no_header:
         raise ValueError("no_header=True is for text files (GloVe); binary word2vec files always have a header")
-    with open(path, "rb") as f:
+    with _fs.open_regular(path, "a word2vec, fastText or GloVe vector file") as f:
         size = os.fstat(f.fileno()).st_size
         if no_header:
             return _read_glove(f, path, size)
@@ -191,37 +193,31 @@ def _check_trailing(f, path: Path, what: str, allowed: bytes) -> None:
 
 # ======================================================================= writing
 def write_vectors(
-    path: Path, tmp: Path, n: int, dim: int, chunks: Iterable[tuple[int, list[str], np.ndarray]],
-    binary: bool, write_header: bool,
+    path: Path, n: int, dim: int, chunks: Iterable[tuple[int, list[str], np.ndarray]],
+    binary: bool, write_header: bool, overwrite: bool = True,
 ) -> Path:
-    """Write `n` rows given as ``(first_row, words, float32 rows)`` chunks to `tmp`, then rename it to `path`.
+    """Write `n` rows given as ``(first_row, words, float32 rows)`` chunks to `path`, atomically.
 
+    Written under a temporary name beside `path` (see :func:`densevec._fs.atomic_file`).
     Text rows use the shortest decimal that reads back to the same float32.
     """
     if binary and not write_header:
         raise ValueError("write_header=False is for text files (GloVe); binary word2vec files need the header")
-    try:
-        with open(tmp, "xb") as f:
-            if write_header:
-                f.write(f"{n} {dim}\n".encode("ascii"))
-            for start, words, rows in chunks:
-                _check_words(words, start)
-                if binary:
-                    raw = rows.astype("<f4").tobytes()
-                    step = 4 * dim
-                    f.write(b"".join(
-                        w.encode("utf-8") + b" " + raw[j * step:(j + 1) * step] + b"\n" for j, w in enumerate(words)
-                    ))
-                else:
-                    f.write("".join(
-                        w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, rows)
-                    ).encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with _fs.atomic_file(path, overwrite=overwrite) as tmp, open(tmp, "xb") as f:
+        if write_header:
+            f.write(f"{n} {dim}\n".encode("ascii"))
+        for start, words, rows in chunks:
+            _check_words(words, start)
+            if binary:
+                raw = rows.astype("<f4").tobytes()
+                step = 4 * dim
+                f.write(b"".join(
+                    w.encode("utf-8") + b" " + raw[j * step:(j + 1) * step] + b"\n" for j, w in enumerate(words)
+                ))
+            else:
+                f.write("".join(
+                    w + " " + " ".join(map(str, row)) + "\n" for w, row in zip(words, rows)
+                ).encode("utf-8"))
     return path
 
 

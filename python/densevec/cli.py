@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from densevec import __version__
+from densevec import __version__, _fs
 
 
 class UsageError(Exception):
@@ -66,12 +65,20 @@ def _pick_probe_words(emb, n: int = 4) -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    _check_output(Path(args.out), "store", True)
+    workdir = _fs.temp_dir("demo")
+    try:
+        return _demo(args, say, workdir)
+    finally:
+        _fs.remove_temp_dir(workdir)
+
+
+def _demo(args: argparse.Namespace, say, workdir: Path) -> int:
     from densevec import datasets, evaluate
     from densevec.corpus import Corpus
     from densevec.word2vec import Word2Vec
 
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    workdir = Path(tempfile.mkdtemp(prefix="densevec-demo-"))
     if args.corpus:
         corpus_path = Path(args.corpus)
         analogies_path = Path(args.analogies) if args.analogies else None
@@ -110,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = evaluate.analogies(emb, analogies_path, restrict_vocab=len(emb))
         say(str(report))
     out = Path(args.out)
-    emb.save(out)
+    _save(emb, out, "store", overwrite=True)  # the demo's own output: a store there is replaced
     say(f"saved the model to {out}")
     return 0
 
@@ -127,7 +134,7 @@ def _detect_format(path: Path) -> str:
     """``store`` for a directory, else sniff a word2vec text / binary or GloVe text file."""
     if path.is_dir():
         return "store"
-    with open(path, "rb") as f:
+    with _fs.open_regular(path, "a store directory or a vector file") as f:
         head = f.readline(1024)
         second = f.read(4096)
     parts = head.split()
@@ -168,14 +175,30 @@ def _load(path_text: str, fmt: Optional[str] = None):
         raise UsageError(str(e)) from None
 
 
-def _save(emb, path: Path, fmt: str) -> None:
+def _save(emb, path: Path, fmt: str, overwrite: bool) -> None:
     try:
         if fmt == "store":
-            emb.save(path)
+            emb.save(path, overwrite=overwrite)
         else:
-            emb.save_word2vec_format(path, binary=fmt == "word2vec-bin", write_header=fmt != "glove")
+            emb.save_word2vec_format(path, binary=fmt == "word2vec-bin", write_header=fmt != "glove",
+                                     overwrite=overwrite)
     except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(_cli_words(str(e))) from None
+
+
+def _cli_words(message: str) -> str:
+    return message.replace("pass overwrite=True to replace it", "--overwrite replaces it")
+
+
+def _check_output(path: Path, fmt: str, overwrite: bool) -> None:
+    """UsageError before any work when the output could not be written (see :mod:`densevec._fs`)."""
+    try:
+        if fmt == "store":
+            _fs.check_target_dir(path, "store", overwrite)
+        else:
+            _fs.check_target_file(path, overwrite)
+    except FileExistsError as e:
+        raise UsageError(_cli_words(str(e))) from None
 
 
 def _data_file(name_or_path: Optional[str], what: str, quiet: bool) -> Optional[Path]:
@@ -208,6 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from densevec.corpus import Corpus
 
     say = _say(args)
+    _check_output(Path(args.output), "store", args.overwrite)
     corpus_path = _data_file(args.corpus, "corpus", args.quiet)
     glove = args.model == "glove"
     window = args.window if args.window is not None else (10 if glove else 5)
@@ -255,7 +279,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(f"trained {args.model}/{args.loss} dim={args.dim} epochs={epochs} in {seconds:.1f} s "
             f"({words / max(seconds, 1e-9):,.0f} words/s); loss per word by epoch: "
             + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
-    _save(emb, Path(args.output), "store")
+    _save(emb, Path(args.output), "store", args.overwrite)
     say(f"saved {len(emb)} vectors to {args.output}")
     return 0
 
@@ -309,11 +333,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    emb = _load(args.input, args.from_format)
     out = Path(args.output)
     if out.resolve() == Path(args.input).resolve():
         raise UsageError("the output must differ from the input")
-    _save(emb, out, args.to)
+    _check_output(out, args.to, args.overwrite)
+    emb = _load(args.input, args.from_format)
+    _save(emb, out, args.to, args.overwrite)
     _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})")
     return 0
 
@@ -321,6 +346,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_reduce(args: argparse.Namespace) -> int:
     from densevec import reduce
 
+    _check_output(Path(args.output), "store", args.overwrite)
     emb = _load(args.store)
     analogies_path = _data_file(args.analogies, "analogies", args.quiet)
     try:
@@ -328,7 +354,7 @@ def cmd_reduce(args: argparse.Namespace) -> int:
                                    analogies=analogies_path, seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    _save(small, Path(args.output), "store")
+    _save(small, Path(args.output), "store", args.overwrite)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -343,6 +369,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     path = Path(args.store)
     emb = _load(args.store)
     fmt = _detect_format(path)
+    checked = _verify_store(path) if args.verify and fmt == "store" else None
     norms = emb.norms
     doc = {
         "path": str(path),
@@ -356,10 +383,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         "first_words": emb.index_to_word[:10],
         "meta": emb.meta,
     }
+    if args.verify:
+        doc["verified"] = {"files_with_checksums": checked} if fmt == "store" else None
     if args.json:
         _print_json(doc)
         return 0
     print(f"{path} ({fmt}): {len(emb)} words, dim {emb.dim}")
+    if args.verify:
+        print("  verified: " + ("not a store (nothing to verify)" if fmt != "store" else
+                                f"vocabulary checked, SHA-256 of {checked} files match meta.json" if checked else
+                                "vocabulary checked; this store records no checksums (written before densevec "
+                                "0.2)"))
     if doc["tokens"] is not None:
         print(f"  corpus tokens covered: {doc['tokens']}")
     if len(emb):
@@ -382,6 +416,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_store(path: Path) -> int:
+    """Full check of a store (vocabulary, checksums); the number of files whose checksum matched."""
+    from densevec._store_format import _read_store_meta, verify_checksums
+    from densevec.vectors import Embeddings
+
+    try:
+        Embeddings.load(path, verify=True)
+        return verify_checksums(path, _read_store_meta(path / "meta.json"))
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     try:
         from densevec import plot
@@ -394,10 +440,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such directory")
+    _check_output(out, "file", args.overwrite)
     try:
-        plot.words(emb, args.words, analogy=analogy, path=out, title=args.title)
+        plot.words(emb, args.words, analogy=analogy, path=out, title=args.title, overwrite=args.overwrite)
     except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(_cli_words(str(e))) from None
     _say(args)(f"wrote {out}")
     return 0
 
@@ -462,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_nonneg_int, default=0, help="0 = all cores")
     train.add_argument("--seed", type=_nonneg_int, default=1)
     train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing store at --output")
     train.set_defaults(func=cmd_train)
 
     neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")
@@ -501,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="word2vec-txt: also fastText .vec; glove: text without the header line")
     convert.add_argument("--from", dest="from_format", choices=FORMATS, default=None,
                          help="input format (default: detected)")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
     convert.set_defaults(func=cmd_convert)
 
     red = sub.add_parser(
@@ -517,11 +566,14 @@ def build_parser() -> argparse.ArgumentParser:
     red.add_argument("--sample", type=_positive_int, default=1000, help="words whose neighbours are compared")
     red.add_argument("--seed", type=_nonneg_int, default=0)
     red.add_argument("--json", action="store_true", help="print the report as JSON")
+    red.add_argument("--overwrite", action="store_true", help="replace an existing store at OUTPUT")
     red.set_defaults(func=cmd_reduce)
 
     info = sub.add_parser("info", parents=[common], help="size, metadata and provenance of a store")
     info.add_argument("store", help="store directory or word2vec/GloVe file")
     info.add_argument("--json", action="store_true")
+    info.add_argument("--verify", action="store_true",
+                      help="check the whole vocabulary and every file's SHA-256 against meta.json")
     info.set_defaults(func=cmd_info)
 
     pl = sub.add_parser("plot", parents=[common], help="2-D PCA picture of words (needs matplotlib)")
@@ -531,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--analogy", nargs=4, metavar=("A", "B", "C", "D"),
                     help="draw arrows A->B and C->D")
     pl.add_argument("--title")
+    pl.add_argument("--overwrite", action="store_true", help="replace an existing image file")
     pl.set_defaults(func=cmd_plot)
     return parser
 

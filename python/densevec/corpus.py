@@ -30,19 +30,17 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import uuid
+import stat
+import warnings
 import weakref
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-from densevec import _core
+from densevec import _core, _fs
+from densevec._fs import PathLike
 from densevec._progress import ByteProgress
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 FORMAT = "densevec-corpus"
 FORMAT_VERSION = 1
@@ -144,76 +142,7 @@ class Vocab:
 
 
 def _write_vocab(path: Path, vocab: Vocab) -> None:
-    counts = vocab.counts.tolist()
-    text = "".join([f"{w}\t{c}\n" for w, c in zip(vocab.index_to_word, counts)])
-    path.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _read_vocab(path: Path) -> tuple[list[str], np.ndarray]:
-    text = path.read_text(encoding="utf-8")
-    rows = text.split("\n")
-    if rows and rows[-1] == "":
-        rows.pop()
-    pairs = [r.split("\t") for r in rows]
-    for lineno, p in enumerate(pairs, 1):
-        if len(p) != 2 or not p[0] or not p[1].isdigit():
-            raise CorpusError(f"{path}: line {lineno} is not 'word<TAB>count'")
-    words = [p[0] for p in pairs]
-    counts = np.array([p[1] for p in pairs], dtype=np.uint64) if pairs else np.zeros(0, np.uint64)
-    return words, counts
-
-
-def _read_meta(path: Path, fmt: str, version: int, what: str,
-               error: type[ValueError] = ValueError) -> dict:
-    """Reads a directory's ``meta.json`` and checks its format name and
-    version, raising ``error`` naming the file otherwise."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: missing; not {what}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise error(f"{path}: unreadable: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise error(f"{path}: not {what} (format {fmt!r} expected)")
-    if meta.get("format_version") != version:
-        raise error(f"{path}: format version {meta.get('format_version')!r}, expected {version}")
-    return meta
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-@contextlib.contextmanager
-def _staged_dir(target: Path, create: bool = True) -> Iterator[Path]:
-    """A temporary name beside ``target`` to write a directory under (made
-    when ``create``); moved into place, replacing an older ``target``, when the
-    block ends normally, and removed when it raises."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
-    if create:
-        tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _install_dir(tmp, target)
-
-
-def _install_dir(tmp: Path, target: Path) -> None:
-    """Moves a fully written directory into place, replacing an older one."""
-    try:
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    _fs.write_vocab_txt(path, vocab.index_to_word, vocab.counts.tolist())
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -235,13 +164,13 @@ def as_corpus(data: Any, min_count: int, threads: int) -> "Corpus":
     return Corpus.from_sentences(data, min_count=min_count, threads=threads)
 
 
-def _copy_dir(src: Path, target: Path) -> Path:
-    """Copies directory ``src`` to ``target`` atomically (temporary name, then
-    rename, replacing an older one); copying a directory onto itself does nothing."""
-    if target.exists() and target.resolve() == src.resolve():
+def _copy_artefact(src: Path, target: Path, kind: str, overwrite: bool) -> Path:
+    """Copy the artefact directory `src` to `target` atomically (see :func:`densevec._fs.staged_dir`);
+    copying a directory onto itself does nothing."""
+    if os.path.lexists(target) and target.resolve() == src.resolve():
         return target
-    with _staged_dir(target, create=False) as tmp:
-        shutil.copytree(src, tmp)
+    with _fs.staged_dir(target, kind, overwrite=overwrite) as tmp:
+        _fs.copy_tree_into(src, tmp)
     return target
 
 
@@ -260,6 +189,13 @@ def _write_stream_dir(directory: Path, ids: np.ndarray, offsets: np.ndarray, voc
     """Writes a corpus directory (ids, offsets, vocabulary, meta.json) from arrays."""
     np.ascontiguousarray(ids, dtype=np.uint32).tofile(directory / "ids.u32")
     np.ascontiguousarray(offsets, dtype=np.uint64).tofile(directory / "offsets.u64")
+    _write_vocab_and_meta(directory, vocab, fingerprint, sources, params, int(ids.shape[0]),
+                          int(offsets.shape[0]) - 1, {"raw_tokens": vocab.raw_tokens})
+
+
+def _write_vocab_and_meta(directory: Path, vocab: "Vocab", fingerprint: str, sources: list, params: dict,
+                          n_tokens: int, n_sentences: int, stats: dict) -> None:
+    """Writes ``vocab.txt`` and ``meta.json`` of a corpus directory whose id stream is written."""
     _write_vocab(directory / "vocab.txt", vocab)
     meta = {
         "format": FORMAT,
@@ -268,12 +204,12 @@ def _write_stream_dir(directory: Path, ids: np.ndarray, offsets: np.ndarray, voc
         "fingerprint": fingerprint,
         "sources": sources,
         "params": params,
-        "n_tokens": int(ids.shape[0]),
-        "n_sentences": int(offsets.shape[0]) - 1,
+        "n_tokens": n_tokens,
+        "n_sentences": n_sentences,
         "vocab_size": len(vocab),
         "raw_tokens": vocab.raw_tokens,
-        "vocab_sha256": _sha256(directory / "vocab.txt"),
-        "stats": {"raw_tokens": vocab.raw_tokens},
+        "vocab_sha256": _fs.sha256_file(directory / "vocab.txt"),
+        "stats": stats,
     }
     (directory / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
@@ -290,10 +226,96 @@ def _check_sources(paths: Sequence[PathLike]) -> list[str]:
             raise FileNotFoundError(f"{p}: no such file")
         if os.path.isdir(p):
             raise IsADirectoryError(f"{p}: is a directory, expected a text file")
+        _fs.check_regular_file(p, "a text file")
         out.append(os.path.abspath(p))
     if not out:
         raise ValueError("no input files given")
     return out
+
+
+def _source_identity(path: str) -> dict:
+    """What ties a cache entry to a source file: a hash of its path, and its device, inode, size,
+    modification and change times (any write changes the change time). No path is recorded."""
+    st = os.stat(path)
+    return {
+        "path_sha256": hashlib.sha256(os.fsencode(path)).hexdigest(),
+        "device": st.st_dev, "inode": st.st_ino, "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+    }
+
+
+def _cache_root(cache: Union[bool, PathLike]) -> Optional[Path]:
+    """The directory of cached corpora, created private (0700); None (with a warning) when unusable."""
+    root = default_cache_dir() / "corpora" if cache is True else Path(cache)
+    try:
+        missing = []
+        p = root
+        while not os.path.lexists(p) and p != p.parent:
+            missing.append(p)
+            p = p.parent
+        for d in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(d, 0o700)
+        st = os.stat(root)
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(f"{root}: not a directory")
+        if cache is True and hasattr(os, "getuid") and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(root, 0o700)  # densevec's own cache directory, from an older version: make it private
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{root}: not writable")
+        _fs.clean_stale(root / "entry", every_name=True)  # what killed encodes left in the cache
+    except OSError as e:
+        warnings.warn(f"cannot use the corpus cache {root} ({e}); encoding without the cache",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    return root
+
+
+_ENTRY_FILES = ("meta.json", "vocab.txt", "ids.u32", "offsets.u64")
+
+
+def _private_entry(path: Path) -> bool:
+    """A cache entry may be used: a real directory and files owned by the current user, which nobody
+    else can write. Entries of older versions (readable by others) are made private (0700/0600)."""
+    if not hasattr(os, "getuid"):
+        return True
+    uid = os.getuid()
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+            return False
+        for name in _ENTRY_FILES:
+            fst = os.lstat(path / name)
+            if not stat.S_ISREG(fst.st_mode) or fst.st_uid != uid or fst.st_mode & 0o022:
+                return False
+        if st.st_mode & 0o077:
+            for name in _ENTRY_FILES:
+                os.chmod(path / name, 0o600)
+            os.chmod(path, 0o700)
+    except OSError:
+        return False
+    return True
+
+
+def _entry_fingerprint(path: Path) -> Optional[str]:
+    try:
+        return _fs.read_meta(path / "meta.json", FORMAT, (FORMAT_VERSION,), "an encoded corpus").get("fingerprint")
+    except ValueError:
+        return None
+
+
+def _check_complete(path: Path) -> None:
+    """What :mod:`densevec._fs` asks before replacing `path`: every file, with the sizes meta.json gives."""
+    meta = _fs.read_meta(path / "meta.json", FORMAT, (FORMAT_VERSION,), "an encoded corpus")
+    _fs.check_regular_file(path / "vocab.txt", "vocab.txt")
+    n_sentences = meta.get("n_sentences")
+    for name, itemsize, count in (("ids.u32", 4, meta.get("n_tokens")),
+                                  ("offsets.u64", 8, n_sentences + 1 if type(n_sentences) is int else None)):
+        if type(count) is not int or _fs.check_regular_file(path / name, name).st_size != itemsize * count:
+            raise ValueError(f"{path / name}: size does not match meta.json")
+
+
+_fs.register_kind("corpus", FORMAT, _check_complete)
 
 
 def _phrases_fingerprint(phrases: Any) -> str:
@@ -329,7 +351,7 @@ class Corpus:
     def __init__(self, directory: PathLike, _built: Vocab | None = None):
         self.path = Path(directory)
         meta_path = self.path / "meta.json"
-        meta = _read_meta(meta_path, FORMAT, FORMAT_VERSION, "an encoded corpus", CorpusError)
+        meta = _fs.read_meta(meta_path, FORMAT, (FORMAT_VERSION,), "an encoded corpus", CorpusError)
         try:
             n_tokens = int(meta["n_tokens"])
             n_sentences = int(meta["n_sentences"])
@@ -356,20 +378,14 @@ class Corpus:
 
     @staticmethod
     def _load_vocab(path: Path, meta: dict, vocab_size: int) -> Vocab:
-        if not path.is_file():
-            raise CorpusError(f"{path}: missing")
-        if _sha256(path) != meta.get("vocab_sha256"):
-            raise CorpusError(f"{path}: checksum differs from meta.json (modified or truncated)")
-        words, counts = _read_vocab(path)
-        if len(words) != vocab_size:
-            raise CorpusError(f"{path}: {len(words)} words, meta.json says {vocab_size}")
-        return Vocab(words, counts, raw_tokens=meta.get("raw_tokens"))
+        words, counts = _fs.read_vocab_txt(path, vocab_size, CorpusError, sha256=str(meta.get("vocab_sha256")))
+        return Vocab(words, counts.astype(np.uint64), raw_tokens=meta.get("raw_tokens"))
 
     @staticmethod
     def _map(path: Path, dtype: type, count: int) -> np.ndarray:
         want = count * np.dtype(dtype).itemsize
         try:
-            size = path.stat().st_size
+            size = _fs.check_regular_file(path, "a corpus data file", CorpusError).st_size
         except FileNotFoundError:
             raise CorpusError(f"{path}: missing") from None
         if size != want:
@@ -414,11 +430,17 @@ class Corpus:
             not depend on it.
         cache : bool or path
             ``True`` caches the encoding under :func:`default_cache_dir`, keyed
-            by the files' paths, sizes and modification times and by the
-            parameters, so a second call does not re-tokenise; a path caches
-            there; ``False`` builds into a temporary directory removed when the
-            corpus is garbage-collected. A cached encoding that is truncated,
-            corrupt or from another input is detected and rebuilt.
+            by the files' paths (hashed: no path is recorded), devices, inodes,
+            sizes, modification and change times and by the parameters, so a
+            second call does not re-tokenise; a path caches there; ``False``
+            builds into a temporary directory (under ``TMPDIR``) removed when
+            the corpus is garbage-collected. A cached encoding that is
+            truncated, corrupt or from another input is detected and rebuilt.
+            The cache is private: directories 0700, files 0600; an entry that
+            is not owned by the current user or is writable by others is
+            ignored (with a ``RuntimeWarning``). Processes encoding the same
+            file at once each build an entry; the first complete one is
+            installed and the others use it.
         progress : bool
             Show a progress bar over the input bytes.
         phrases : densevec.Phrases, optional
@@ -431,23 +453,22 @@ class Corpus:
         params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
         if phrases is not None:
             params["phrases"] = _phrases_fingerprint(phrases)
-        sources = []
-        for p in paths:
-            st = os.stat(p)
-            sources.append({"path": p, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+        sources = [_source_identity(p) for p in paths]
         key_src = json.dumps({"v": FORMAT_VERSION, "sources": sources, "params": params}, sort_keys=True)
         fingerprint = hashlib.sha256(key_src.encode()).hexdigest()
-        if cache is False:
-            parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
-            target = parent / "corpus"
-            vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress,
-                               phrases=phrases)
-            corpus = cls(target, _built=vocab)
-            corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
-            return corpus
-        root = default_cache_dir() / "corpora" if cache is True else Path(cache)
+        root = None if cache is False else _cache_root(cache)
+        if root is None:
+            return cls._build_temporary(paths, params, sources, fingerprint, threads, progress,
+                                         phrases=phrases)
         target = root / fingerprint[:32]
-        if target.exists():
+        damaged: Optional[tuple[int, int]] = None  # (device, inode) of an entry found unusable
+        if os.path.lexists(target):
+            if not _private_entry(target):
+                warnings.warn(f"{target}: ignoring a cached corpus that is not a private directory of the "
+                              "current user (owned by someone else, or writable by others); encoding without "
+                              "the cache", RuntimeWarning, stacklevel=2)
+                return cls._build_temporary(paths, params, sources, fingerprint, threads, progress,
+                                            phrases=phrases)
             try:
                 corpus = cls(target)
                 if corpus.fingerprint == fingerprint:
@@ -455,9 +476,43 @@ class Corpus:
                     return corpus
             except CorpusError:
                 pass
-        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress,
+            with contextlib.suppress(OSError):
+                st = os.lstat(target)
+                damaged = (st.st_dev, st.st_ino)
+        adopted: list[bool] = []
+
+        def adopt(existing: Path) -> bool:  # another process installed the same entry first
+            try:
+                st = os.lstat(existing)
+            except OSError:
+                return False
+            ok = ((st.st_dev, st.st_ino) != damaged and _private_entry(existing)
+                  and _fs.is_complete(existing, "corpus") and _entry_fingerprint(existing) == fingerprint)
+            adopted.append(ok)
+            return ok
+
+        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress, adopt=adopt,
                            phrases=phrases)
+        if adopted and adopted[-1]:
+            corpus = cls(target)
+            corpus.from_cache = True
+            return corpus
         return cls(target, _built=vocab)
+
+    @classmethod
+    def _build_temporary(cls, paths, params, sources, fingerprint, threads, progress,
+                         phrases: Any = None) -> "Corpus":
+        """Encode into a throwaway directory, removed with the returned corpus."""
+        parent = _fs.temp_dir("corpus")
+        try:
+            vocab = cls._build(paths, params, sources, fingerprint, parent / "corpus", threads, progress,
+                               phrases=phrases)
+        except BaseException:
+            _fs.remove_temp_dir(parent)
+            raise
+        corpus = cls(parent / "corpus", _built=vocab)
+        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
+        return corpus
 
     @classmethod
     def from_sentences(
@@ -492,7 +547,7 @@ class Corpus:
                 "from_sentences expects an iterable of sentences (strings or token lists), "
                 f"got {type(sentences).__name__}"
             ) from None
-        parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
+        parent = _fs.temp_dir("corpus")
         try:
             text_path = parent / "sentences.txt"
             digest = hashlib.sha256()
@@ -536,10 +591,10 @@ class Corpus:
                        fingerprint, target, threads, False, empty_name="the sentences")
             os.unlink(text_path)
         except BaseException:
-            shutil.rmtree(parent, ignore_errors=True)
+            _fs.remove_temp_dir(parent)
             raise
         corpus = cls(target, _built=vocab)
-        corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
+        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
         return corpus
 
     @classmethod
@@ -603,17 +658,17 @@ class Corpus:
         digest.update(np.ascontiguousarray(vocab_obj.counts).tobytes())
         fingerprint = hashlib.sha256(
             json.dumps({"v": FORMAT_VERSION, "ids_sha256": digest.hexdigest()}).encode()).hexdigest()
-        parent = Path(tempfile.mkdtemp(prefix="densevec-corpus-"))
+        parent = _fs.temp_dir("corpus")
         try:
             target = parent / "corpus"
             target.mkdir()
             _write_stream_dir(target, ids32, off64, vocab_obj, fingerprint,
                               sources=[{"ids_sha256": digest.hexdigest()}], params={})
         except BaseException:
-            shutil.rmtree(parent, ignore_errors=True)
+            _fs.remove_temp_dir(parent)
             raise
         corpus = cls(target, _built=vocab_obj)
-        corpus._finalizer = weakref.finalize(corpus, shutil.rmtree, str(parent), True)
+        corpus._finalizer = weakref.finalize(corpus, _fs.remove_temp_dir, str(parent))
         return corpus
 
     def shard(self, k: int) -> list["Corpus"]:
@@ -663,11 +718,14 @@ class Corpus:
 
     @classmethod
     def _build(cls, paths, params, sources, fingerprint, target: Path, threads, progress,
-               empty_name: str | None = None, phrases: Any = None) -> Vocab:
+               empty_name: str | None = None, adopt: Optional[Callable[[Path], bool]] = None,
+               phrases: Any = None) -> Vocab:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
-        with _staged_dir(target) as tmp:
+        # a cache entry (adopt given): private, first complete entry wins, a damaged one is replaced
+        with _fs.staged_dir(target, "corpus", overwrite=adopt is not None, private=adopt is not None,
+                            adopt=adopt) as tmp:
             parts = tmp / "parts"
             parts.mkdir()
             if phrases is not None:  # join phrases first: one extra pass, in C++
@@ -680,7 +738,7 @@ class Corpus:
                     threads, str(parts), str(tmp / "ids.u32"), str(tmp / "offsets.u64"),
                     bar.callback,
                 )
-            shutil.rmtree(parts)
+            _fs.remove_scratch(parts, tmp)
             if built["raw_tokens"] == 0:
                 raise ValueError(f"{name}: contains no tokens (empty, or only whitespace/invalid UTF-8)")
             if not built["words"]:
@@ -690,28 +748,9 @@ class Corpus:
                     "lower min_count"
                 )
             vocab = Vocab(built["words"], built["counts"], raw_tokens=built["raw_tokens"])
-            _write_vocab(tmp / "vocab.txt", vocab)
-            meta = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "densevec_version": _core.__version__,
-                "fingerprint": fingerprint,
-                "sources": sources,
-                "params": params,
-                "n_tokens": built["n_tokens"],
-                "n_sentences": built["n_sentences"],
-                "vocab_size": len(vocab),
-                "raw_tokens": built["raw_tokens"],
-                "vocab_sha256": _sha256(tmp / "vocab.txt"),
-                "stats": {
-                    "raw_tokens": built["raw_tokens"],
-                    "distinct_words": built["distinct_words"],
-                    "invalid_utf8": built["invalid_utf8"],
-                    "too_long": built["too_long"],
-                    "bytes": built["bytes"],
-                },
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            stats = {k: built[k] for k in ("raw_tokens", "distinct_words", "invalid_utf8", "too_long", "bytes")}
+            _write_vocab_and_meta(tmp, vocab, fingerprint, sources, params, built["n_tokens"],
+                                  built["n_sentences"], stats)
         return vocab
 
     # ------------------------------------------------------------ open / save
@@ -723,15 +762,20 @@ class Corpus:
             raise FileNotFoundError(f"{path}: no such corpus directory")
         return cls(path)
 
-    def save(self, path: PathLike) -> Path:
-        """Copy the encoded corpus to directory ``path`` (atomically) and return it."""
+    def save(self, path: PathLike, *, overwrite: bool = False) -> Path:
+        """Copy the encoded corpus (or this shard of it) to directory ``path`` (atomically) and return it.
+
+        An existing *complete* encoded corpus at `path` is replaced (atomically)
+        only with ``overwrite=True``; anything else there raises
+        ``FileExistsError`` and is left untouched (see :func:`densevec._fs.staged_dir`).
+        """
         if getattr(self, "shard_range", None) is not None:
-            with _staged_dir(Path(path)) as tmp:
+            with _fs.staged_dir(Path(path), "corpus", overwrite=overwrite) as tmp:
                 _write_stream_dir(tmp, np.asarray(self.ids), np.asarray(self.offsets), self.vocab,
                                   self.fingerprint, sources=self.meta.get("sources", []),
                                   params=dict(self.meta.get("params", {}), shard=list(self.shard_range)))
             return Path(path)
-        return _copy_dir(self.path, Path(path))
+        return _copy_artefact(self.path, Path(path), "corpus", overwrite)
 
     # ------------------------------------------------------------- accessors
     @property

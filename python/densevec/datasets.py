@@ -42,7 +42,8 @@ from itertools import permutations
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Union
 
-PathLike = Union[str, "os.PathLike[str]"]
+from densevec import _fs
+from densevec._fs import PathLike
 
 # country, capital, currency, language, continent, demonym
 COUNTRIES: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -378,23 +379,15 @@ def world_sentences(n_sentences: int = 100_000, seed: int = 0) -> Iterator[str]:
 
 def _atomic_write_lines(path: PathLike, lines) -> Path:
     path = Path(path)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            batch: list[str] = []
-            for line in lines:
-                batch.append(line)
-                if len(batch) >= 8192:
-                    f.write("\n".join(batch) + "\n")
-                    batch.clear()
-            if batch:
+    with _fs.atomic_file(path) as tmp, open(tmp, "x", encoding="utf-8", newline="\n") as f:
+        batch: list[str] = []
+        for line in lines:
+            batch.append(line)
+            if len(batch) >= 8192:
                 f.write("\n".join(batch) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                batch.clear()
+        if batch:
+            f.write("\n".join(batch) + "\n")
     return path
 
 
@@ -575,9 +568,12 @@ def _fetch(ds: Dataset, root: Path, progress: bool) -> Path:
     final = root / ds.filename
     if final.exists():
         expected = ds.member_size if ds.member else ds.size
+        digest = ds.member_sha256 if ds.member else ds.sha256
         if expected is not None and final.stat().st_size != expected:
             raise ValueError(f"{final}: {final.stat().st_size} bytes, expected {expected} for {ds.name}; "
                              "delete it to download it again")
+        if digest:
+            _verify(final, digest, expected, f"{final} (cached {ds.name}; delete it to download it again)")
         return final
     root.mkdir(parents=True, exist_ok=True)
     download = root / ds.download_name
@@ -595,9 +591,8 @@ def _download(ds: Dataset, dest: Path, progress: bool) -> None:
     """Stream `ds.url` to `dest` (temp name + rename), checking size and SHA-256 on the way."""
     from tqdm.auto import tqdm
 
-    tmp = dest.parent / f".{dest.name}.part-{os.getpid()}-{secrets.token_hex(4)}"
     digest = hashlib.sha256()
-    try:
+    with _fs.atomic_file(dest) as tmp:
         try:
             with urllib.request.urlopen(ds.url, timeout=60) as response, open(tmp, "xb") as out:
                 total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
@@ -610,8 +605,6 @@ def _download(ds: Dataset, dest: Path, progress: bool) -> None:
                         out.write(chunk)
                         digest.update(chunk)
                         bar.update(len(chunk))
-                out.flush()
-                os.fsync(out.fileno())
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             reason = getattr(e, "reason", None) or e
             raise DownloadError(
@@ -619,34 +612,21 @@ def _download(ds: Dataset, dest: Path, progress: bool) -> None:
                 f"(browser, curl) and save it as {dest}, or pass the local file's path instead of "
                 f"{ds.name!r}") from e
         _check(tmp, digest.hexdigest(), ds.sha256, ds.size, f"{ds.name} downloaded from {ds.url}")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _extract(ds: Dataset, archive: Path, final: Path) -> None:
-    tmp = final.parent / f".{final.name}.part-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
+    with _fs.atomic_file(final) as tmp:
         try:
             with zipfile.ZipFile(archive) as z, z.open(ds.member) as src, open(tmp, "xb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
-                out.flush()
-                os.fsync(out.fileno())
         except (zipfile.BadZipFile, KeyError) as e:
             raise ValueError(f"{archive}: cannot extract {ds.member!r}: {e}") from None
         if ds.member_sha256:
             _verify(tmp, ds.member_sha256, ds.member_size, f"{ds.member} extracted from {archive}")
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _verify(path: Path, sha256: str, size: Optional[int], what: str) -> None:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    _check(path, digest.hexdigest(), sha256, size, what)
+    _check(path, _fs.sha256_file(path), sha256, size, what)
 
 
 def _check(path: Path, got: str, sha256: str, size: Optional[int], what: str) -> None:

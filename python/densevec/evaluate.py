@@ -9,6 +9,7 @@ clusters against the labels.
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from typing import Union
 
 import numpy as np
 
+from densevec import _fs
+from densevec._fs import PathLike
 from densevec.vectors import AnalogyMethod, Embeddings
 
-PathLike = Union[str, "os.PathLike[str]"]
 Question = tuple[str, str, str, str]
 
 _CANDIDATES = 5  # gensim looks at this many best non-question words
@@ -216,7 +218,7 @@ def analogies(
     sections: list[SectionResult] = []
     pending: list[tuple[SectionResult, Question, tuple[str, str, str, str]]] = []
     skipped = invalid = 0
-    with open(path, "rb") as f:
+    with _fs.open_regular(path, "an analogy file") as f:
         for line_no, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8")
@@ -269,11 +271,10 @@ def word_pairs(
     (the correlations, without p-values).
     """
     ok = _ok_vocab(emb, restrict_vocab, case_insensitive)
-    unit = emb.unit_vectors
     gold: list[float] = []
-    model: list[float] = []
+    pairs: list[tuple[int, int]] = []
     oov = invalid = 0
-    with open(path, encoding="utf-8") as f:
+    with io.TextIOWrapper(_fs.open_regular(path, "a word-pairs file"), encoding="utf-8") as f:
         for line in f:
             if not line or line.startswith("#"):
                 continue
@@ -290,11 +291,12 @@ def word_pairs(
                 oov += 1
                 continue
             gold.append(sim)
-            model.append(float(np.dot(unit[ok[a]], unit[ok[b]])))
+            pairs.append((ok[a], ok[b]))
     if not gold:
         raise ValueError(f"{path}: no valid in-vocabulary word pairs")
+    unit = emb._unit_rows(np.array(pairs, dtype=np.int64))  # (pairs, 2, dim): no copy of the matrix
     x = np.array(gold, dtype=np.float64)
-    y = np.array(model, dtype=np.float64)
+    y = np.einsum("ij,ij->i", unit[:, 0], unit[:, 1]).astype(np.float64)
     return PairsReport(_pearson(x, y), _pearson(_rankdata(x), _rankdata(y)), len(gold), oov, invalid)
 
 
@@ -434,7 +436,7 @@ def clustering(
         k = len(names)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(words):
         raise ValueError(f"k must be an integer in [1, {len(words)}], got {k!r}")
-    x = emb.unit_vectors[np.array([emb.get_index(w) for w in words])].astype(np.float64)
+    x = emb._unit_rows(np.array([emb.get_index(w) for w in words])).astype(np.float64)
     rng = np.random.default_rng(seed)
     assign, inertia = _kmeans(x, int(k), rng, n_init, max_iter)
     sample = np.arange(len(words))

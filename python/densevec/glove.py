@@ -59,18 +59,14 @@ from typing import Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
 import numpy as np
 
-from densevec import _core
+from densevec import _core, _fs
+from densevec._fs import PathLike
 from densevec._progress import ByteProgress
 from densevec.corpus import (
     Corpus,
-    PathLike,
     Vocab,
     _check_int,
-    _copy_dir,
-    _read_meta,
-    _read_vocab,
-    _sha256,
-    _staged_dir,
+    _copy_artefact,
     _write_vocab,
     as_corpus,
     resolve_threads,
@@ -133,8 +129,8 @@ class Cooccurrence:
     def __init__(self, directory: PathLike, _vocab: Vocab | None = None, validate: bool = True):
         self.path = Path(directory)
         meta_path = self.path / "meta.json"
-        meta = _read_meta(meta_path, FORMAT, FORMAT_VERSION, "a densevec co-occurrence matrix",
-                          CooccurrenceError)
+        meta = _fs.read_meta(meta_path, FORMAT, (FORMAT_VERSION,), "a densevec co-occurrence matrix",
+                             CooccurrenceError)
         try:
             nnz = int(meta["nnz"])
             stored = int(meta["stored"])
@@ -152,21 +148,12 @@ class Cooccurrence:
         if _vocab is not None:
             self.vocab = _vocab
         else:
-            vpath = self.path / "vocab.txt"
-            if not vpath.is_file():
-                raise CooccurrenceError(f"{vpath}: missing")
-            if _sha256(vpath) != meta.get("vocab_sha256"):
-                raise CooccurrenceError(f"{vpath}: checksum differs from meta.json (modified or truncated)")
-            try:
-                words, counts = _read_vocab(vpath)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise CooccurrenceError(str(e)) from None
-            if len(words) != vocab_size:
-                raise CooccurrenceError(f"{vpath}: {len(words)} words, meta.json says {vocab_size}")
-            self.vocab = Vocab(words, counts)
+            words, counts = _fs.read_vocab_txt(self.path / "vocab.txt", vocab_size, CooccurrenceError,
+                                               sha256=str(meta.get("vocab_sha256")))
+            self.vocab = Vocab(words, counts.astype(np.uint64))
         rpath = self.path / "records.bin"
         try:
-            size = rpath.stat().st_size
+            size = _fs.check_regular_file(rpath, "a records file", CooccurrenceError).st_size
         except FileNotFoundError:
             raise CooccurrenceError(f"{rpath}: missing") from None
         if size != stored * RECORD_DTYPE.itemsize:
@@ -262,9 +249,14 @@ class Cooccurrence:
             raise FileNotFoundError(f"{path}: no such co-occurrence directory")
         return cls(path, validate=validate)
 
-    def save(self, path: PathLike) -> Path:
-        """Copy to directory ``path`` (atomically: temporary name, then rename)."""
-        return _copy_dir(self.path, Path(path))
+    def save(self, path: PathLike, *, overwrite: bool = False) -> Path:
+        """Copy to directory ``path`` (atomically: temporary name, then rename).
+
+        An existing *complete* co-occurrence directory at `path` is replaced
+        (atomically) only with ``overwrite=True``; anything else there raises
+        ``FileExistsError`` and is left untouched.
+        """
+        return _copy_artefact(self.path, Path(path), "cooccurrence", overwrite)
 
 
 def cooccurrence(
@@ -276,6 +268,8 @@ def cooccurrence(
     threads: int = 0,
     path: PathLike | None = None,
     progress: bool = False,
+    *,
+    overwrite: bool = False,
 ) -> Cooccurrence:
     """Count word co-occurrences of an encoded corpus (see the module docstring).
 
@@ -304,6 +298,10 @@ def cooccurrence(
         :meth:`Cooccurrence.save`.
     progress : bool
         Show a progress bar over the corpus tokens.
+    overwrite : bool
+        With `path`: replace a complete co-occurrence directory there
+        (atomically); anything else at `path` raises ``FileExistsError``
+        before counting starts, and is left untouched.
     """
     if not isinstance(corpus, Corpus):
         raise TypeError(f"corpus must be a densevec.Corpus, got {type(corpus).__name__}")
@@ -318,13 +316,13 @@ def cooccurrence(
 
     finalize_parent = None
     if path is None:
-        parent = Path(tempfile.mkdtemp(prefix="densevec-cooc-"))
+        parent = _fs.temp_dir("cooc")
         target = parent / "cooc"
         finalize_parent = parent
     else:
         target = Path(path)
     try:
-        with _staged_dir(target) as tmp:
+        with _fs.staged_dir(target, "cooccurrence", overwrite=overwrite) as tmp:
             spill = tmp / "spill"
             spill.mkdir()
             t0 = time.perf_counter()
@@ -336,7 +334,7 @@ def cooccurrence(
                     str(tmp / "records.bin"), progress=bar.callback,
                 )
             seconds = time.perf_counter() - t0
-            shutil.rmtree(spill)
+            _fs.remove_scratch(spill, tmp)
             _write_vocab(tmp / "vocab.txt", corpus.vocab)
             meta = {
                 "format": FORMAT,
@@ -350,7 +348,7 @@ def cooccurrence(
                 "symmetric": bool(symmetric),
                 "weighting": weighting,
                 "corpus_fingerprint": corpus.fingerprint,
-                "vocab_sha256": _sha256(tmp / "vocab.txt"),
+                "vocab_sha256": _fs.sha256_file(tmp / "vocab.txt"),
                 "memory_gb": float(memory_gb),
                 "stats": {k: (float(v) if k.endswith("seconds") else int(v))
                           for k, v in st.items()} | {"seconds": seconds, "threads": n_threads},
@@ -358,12 +356,25 @@ def cooccurrence(
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     except BaseException:
         if finalize_parent is not None:
-            shutil.rmtree(finalize_parent, ignore_errors=True)
+            _fs.remove_temp_dir(finalize_parent)
         raise
     result = Cooccurrence(target, _vocab=corpus.vocab, validate=False)
     if finalize_parent is not None:
-        result._finalizer = weakref.finalize(result, shutil.rmtree, str(finalize_parent), True)
+        result._finalizer = weakref.finalize(result, _fs.remove_temp_dir, str(finalize_parent))
     return result
+
+
+def _check_complete(path: Path) -> None:
+    """What :mod:`densevec._fs` asks before replacing `path`: every file, with the sizes meta.json gives."""
+    meta = _fs.read_meta(path / "meta.json", FORMAT, (FORMAT_VERSION,), "a densevec co-occurrence matrix")
+    _fs.check_regular_file(path / "vocab.txt", "vocab.txt")
+    stored = meta.get("stored")
+    size = _fs.check_regular_file(path / "records.bin", "records.bin").st_size
+    if type(stored) is not int or size != stored * RECORD_DTYPE.itemsize:
+        raise ValueError(f"{path / 'records.bin'}: size does not match meta.json")
+
+
+_fs.register_kind("cooccurrence", FORMAT, _check_complete)
 
 
 Callback = Callable[["GloVe", dict], Any]
@@ -553,12 +564,7 @@ class GloVe(Trainer):
                 or len(cooc.vocab) != len(state):
             raise ValueError("GloVe.train: these counts are not the ones the model was built on "
                              f"(corpus {cooc.corpus_fingerprint})")
-        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
-        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
-            first, planned = int(schedule["epoch"]), int(schedule["epochs"])
-        else:
-            planned = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
-            first = 0
+        first, planned = self._schedule(epochs)
         for name in ("word", "context", "word_bias", "context_bias"):
             if not state.arrays[name].flags.writeable:
                 state.arrays[name] = np.array(state.arrays[name], order="C")

@@ -38,21 +38,17 @@ a Python list that contains whitespace is split there.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import numbers
 import os
 import re
-import shutil
-import tempfile
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Sequence, Union
 
-from densevec import _core
+from densevec import _core, _fs
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -251,7 +247,7 @@ class Phrases:
         else:
             lines = _sentence_lines(data)
             name = "the sentences"
-        tmp = Path(tempfile.mkdtemp(prefix="densevec-phrases-"))
+        tmp = _fs.temp_dir("phrases")
         try:
             path = tmp / "sentences.txt"
             with open(path, "wb") as f:
@@ -259,7 +255,7 @@ class Phrases:
                     f.write(chunk)
             return self._fit_paths([str(path)], name, progress, _range_bytes)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _fs.remove_temp_dir(tmp)
 
     def _fit_paths(self, paths: list[str], name: str, progress: bool, range_bytes: int) -> "Phrases":
         from densevec._progress import ByteProgress
@@ -415,18 +411,11 @@ class Phrases:
             raise IsADirectoryError(f"{out}: is a directory, expected a file name")
         if out.exists() and any(os.path.samefile(out, p) for p in paths):
             raise ValueError(f"{out}: the output would overwrite an input file")
-        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            with ByteProgress(sum(os.path.getsize(p) for p in paths), "phrases",
-                              enabled=progress) as bar:
-                st = self._model.transform_files(
-                    paths=paths, out_path=str(tmp), max_token_bytes=self.max_token_bytes,
-                    range_bytes=_range_bytes, threads=self.threads, progress=bar.callback)
-            os.replace(tmp, out)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with _fs.atomic_file(out) as tmp, ByteProgress(
+                sum(os.path.getsize(p) for p in paths), "phrases", enabled=progress) as bar:
+            st = self._model.transform_files(
+                paths=paths, out_path=str(tmp), max_token_bytes=self.max_token_bytes,
+                range_bytes=_range_bytes, threads=self.threads, progress=bar.callback)
         if st["too_long"]:
             warnings.warn(f"{st['too_long']} tokens longer than max_token_bytes="
                           f"{self.max_token_bytes} were dropped from {out}", stacklevel=2)
@@ -450,17 +439,8 @@ class Phrases:
                "stats": self.stats, **self._content()}
         data = json.dumps(doc, sort_keys=True).encode("utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with _fs.atomic_file(target, overwrite=overwrite) as tmp:
+            tmp.write_bytes(data)
         return target
 
     @classmethod

@@ -14,9 +14,10 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 
+from densevec import _fs
+from densevec._fs import PathLike
 from densevec.vectors import Embeddings
 
-PathLike = Union[str, "os.PathLike[str]"]
 Analogy = Sequence[str]
 
 _MISSING = 'densevec.plot needs matplotlib, which is not installed: pip install "densevec[plot]"'
@@ -39,7 +40,7 @@ def project(emb: Embeddings, words: Sequence[str], method: Literal["pca"] = "pca
         raise ValueError(f"method must be 'pca', got {method!r}")
     if not words:
         raise ValueError("no words to plot")
-    x = emb.unit_vectors[[emb.get_index(w) for w in words]].astype(np.float64)
+    x = emb._unit_rows(np.array([emb.get_index(w) for w in words])).astype(np.float64)
     xc = x - x.mean(axis=0)
     if len(words) < 2 or not np.any(xc):
         return np.zeros((len(words), 2))
@@ -59,6 +60,7 @@ def words(
     path: Optional[PathLike] = None,
     title: Optional[str] = None,
     dpi: int = 120,
+    overwrite: bool = True,
 ) -> Any:
     """Scatter `words` in a 2-D projection of their vectors, labelled, with analogy arrows.
 
@@ -81,6 +83,9 @@ def words(
     title : str, optional
     dpi : int
         Resolution of the saved file.
+    overwrite : bool
+        Replace an existing file at `path` (atomically); False raises
+        ``FileExistsError`` instead.
 
     Returns
     -------
@@ -117,7 +122,11 @@ def words(
     ax.set_ylabel("component 2")
     ax.margins(0.12)
     if path is not None:
-        ax.figure.savefig(os.fspath(Path(path)), dpi=dpi, bbox_inches="tight")
+        import matplotlib
+
+        fmt = Path(path).suffix[1:].lower() or matplotlib.rcParams["savefig.format"]
+        with _fs.atomic_file(path, overwrite=overwrite) as tmp, open(tmp, "xb") as f:
+            ax.figure.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")
     return ax
 
 

@@ -28,9 +28,9 @@ from typing import Literal, Optional, Union
 import numpy as np
 
 from densevec import evaluate
+from densevec._fs import PathLike
 from densevec.vectors import Embeddings, check_same_space
 
-PathLike = Union[str, "os.PathLike[str]"]
 SvdSolver = Literal["auto", "full", "randomized"]
 
 _FULL_SVD_MAX_ELEMS = 20_000_000  # above this (n * dim), "auto" uses the randomised SVD
@@ -278,8 +278,8 @@ def distortion(
         j = rng.integers(0, n - 1, size=pairs)
         j = j + (j >= i)  # j != i
         n_pairs = pairs
-        cos_b = np.einsum("ij,ij->i", before.unit_vectors[i], before.unit_vectors[j], dtype=np.float64)
-        cos_a = np.einsum("ij,ij->i", after.unit_vectors[i], after.unit_vectors[j], dtype=np.float64)
+        cos_b = np.einsum("ij,ij->i", before._unit_rows(i), before._unit_rows(j), dtype=np.float64)
+        cos_a = np.einsum("ij,ij->i", after._unit_rows(i), after._unit_rows(j), dtype=np.float64)
         spearman = evaluate._pearson(evaluate._rankdata(cos_b), evaluate._rankdata(cos_a))
     report = DistortionReport(
         source_dim=before.dim, n_components=after.dim, whiten=False, explained_variance_ratio=math.nan,

@@ -28,12 +28,12 @@ from typing import Callable, Iterable, Literal, Sequence, Union
 import numpy as np
 
 from densevec import _search
-from densevec._store_format import _fresh_sibling, read_store, write_store
+from densevec._fs import PathLike
+from densevec._store_format import read_store, write_store
 from densevec._store_vocab import ListVocab, StoreVocab
 from densevec._w2v_format import read_vectors, write_vectors
 from densevec._search import StorageDtype
 
-PathLike = Union[str, "os.PathLike[str]"]
 Metric = Literal["cosine", "dot", "l2"]
 AnalogyMethod = Literal["3cosadd", "3cosmul"]
 
@@ -214,13 +214,21 @@ class Embeddings:
         return _search.dequantize(self._plain[ids], None if self._scales is None else self._scales[ids])
 
     def _unit_rows(self, ids: np.ndarray) -> np.ndarray:
-        norms = self.norms[ids]
-        return (self._rows(ids) / np.where(norms > 0, norms, np.float32(1))[..., None]).astype(np.float32)
+        """Rows `ids` scaled to unit length (float32 copies; zero rows stay zero).
+
+        Their norms are computed here, from these rows only: no O(n) work.
+        """
+        rows = np.asarray(self._rows(ids), dtype=np.float32)
+        return _search.unit_rows(rows, np.linalg.norm(rows, axis=-1))
 
     # --------------------------------------------------------- normalisation
     @property
     def norms(self) -> np.ndarray:
-        """L2 norm of each row, float32 array of shape ``(n,)`` (cached)."""
+        """L2 norm of each row, float32 array of shape ``(n,)`` (cached).
+
+        Computed on first use in C++ (one pass over the rows, all cores, GIL
+        released): ``n`` floats, the only thing cosine queries add to memory.
+        """
         if self._norms is None:
             self._norms = _search.row_norms(self._vectors, self._scales)
         return self._norms
@@ -229,22 +237,28 @@ class Embeddings:
     def unit_vectors(self) -> np.ndarray:
         """Rows scaled to unit length, float32 ``(n, dim)`` (cached); zero rows stay zero.
 
-        For quantised embeddings this is a dequantised float32 copy.
+        A full float32 copy of the matrix, built only when asked for:
+        similarity queries and cosine search never use it (they divide by
+        :attr:`norms` instead). For quantised embeddings the copy is dequantised.
         """
         if self._unit is None:
-            norms = self.norms
-            safe = np.where(norms > 0, norms, np.float32(1))
-            self._unit = (self._rows(slice(None)) / safe[:, None]).astype(np.float32)
+            self._unit = _search.unit_copy(self._vectors, self._scales, self.norms)
         return self._unit
 
     def normalize(self) -> Embeddings:
-        """New :class:`Embeddings` whose rows have unit length (``meta["normalized"] = True``)."""
+        """New :class:`Embeddings` whose rows have unit length (``meta["normalized"] = True``).
+
+        The new object holds a float32 unit-length copy of the rows (the only
+        cosine path that copies the matrix).
+        """
         meta = dict(self._meta)
         meta["normalized"] = True
         meta.pop("quantization", None)
         if "dtype" in meta:
             meta["dtype"] = "float32"
-        return Embeddings._from_storage(self.unit_vectors.copy(), None, self._vocab, meta)
+        unit = (self._unit.copy() if self._unit is not None
+                else _search.unit_copy(self._vectors, self._scales, self.norms))
+        return Embeddings._from_storage(unit, None, self._vocab, meta)
 
     # ---------------------------------------------------------- similarity
     def similarity(self, a: str, b: str) -> float:
@@ -353,13 +367,19 @@ class Embeddings:
             query = (query / np.where(qn > 0, qn, np.float32(1))).astype(np.float32)
             ids, scores = _search.core_search(query, self._operands("cosine", stop), topn + 3, "cosine", None, 0)
             return _drop_row_excluded(ids, scores, row_exclude, min(topn, stop))
-        unit = self.unit_vectors
-        ua, ub, uc = unit[a], unit[b], unit[c]
+        ua, ub, uc = self._unit_rows(a), self._unit_rows(b), self._unit_rows(c)
+        norms = self.norms
 
         def score(q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
-            block = unit[r0:r1].T
-            sa, sb, sc = ((x[q0:q1] @ block + 1) / 2 for x in (ua, ub, uc))
-            return (sb * sc / (sa + np.float32(COSMUL_EPS))).astype(np.float32)
+            out = np.empty((q1 - q0, r1 - r0), dtype=np.float32)
+            for s0 in range(r0, r1, _search._CHUNK_ROWS):  # bounded temporaries for any dtype
+                s1 = min(r1, s0 + _search._CHUNK_ROWS)
+                block = self._rows(slice(s0, s1)).T
+                nb = norms[s0:s1]
+                safe = np.where(nb == 0, np.float32(1), nb)  # zero rows score cos 0; NaN stays NaN
+                sa, sb, sc = (((x[q0:q1] @ block) / safe + 1) / 2 for x in (ua, ub, uc))
+                out[:, s0 - r0:s1 - r0] = sb * sc / (sa + np.float32(COSMUL_EPS))
+            return out
 
         return _topk(len(a), stop, topn, score, largest=True, row_exclude=row_exclude)
 
@@ -376,15 +396,16 @@ class Embeddings:
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Rows, per-row scale and norms for ``_core.search`` (see csrc/search.h).
 
-        Cosine over float32 rows scans the cached unit vectors (or the rows
-        themselves when ``meta["normalized"]``), so that scores equal numpy's;
-        quantised rows are scanned as stored, with their norms.
+        Cosine scans the rows as stored and divides each score by the row's
+        cached norm (:attr:`norms`; no copy of the matrix), except over float32
+        rows whose ``meta["normalized"]`` says they have unit length (checked
+        on a sample when a store is loaded), which are scanned without norms.
         """
         stop = len(self) if stop is None else stop
         rows, scale = self._vectors[:stop], None if self._scales is None else self._scales[:stop]
         if self._vectors.dtype == np.float32:
             if metric == "cosine" and not self._meta.get("normalized"):
-                return self.unit_vectors[:stop], None, None
+                return rows, None, self.norms[:stop]
             return rows, None, None
         needs_norms = metric == "cosine" or (metric == "l2" and scale is not None)
         return rows, scale, self.norms[:stop] if needs_norms else None
@@ -519,7 +540,7 @@ class Embeddings:
         return out
 
     # ---------------------------------------------------------------- store
-    def save(self, path: PathLike) -> Path:
+    def save(self, path: PathLike, *, overwrite: bool = False) -> Path:
         """Write a store directory atomically; :meth:`load` opens it in milliseconds at any size.
 
         Files (format version 2; all arrays are ``.npy``, so
@@ -537,12 +558,32 @@ class Embeddings:
           byte size and bucket count, and :attr:`meta` (algorithm, parameters,
           corpus fingerprint, densevec version).
 
-        Words must be non-empty, without a newline and encodable as UTF-8.
-        The store is built in a temporary sibling directory and renamed into
-        place; an existing store at `path` is replaced only once the new one is
-        complete. Returns the path of the store.
+        ``meta.json`` also lists the SHA-256 of every file, which
+        ``load(verify=True)`` and ``densevec info --verify`` check.
+
+        Words must be non-empty, without a newline and encodable as UTF-8;
+        ``meta.json`` must stay under 16 MiB. Everything :meth:`load` checks
+        is checked before anything is written. The store is built in a
+        temporary sibling directory, fsynced and renamed into place.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The store directory to create.
+        overwrite : bool
+            Replace an existing *complete* densevec store at `path` (atomically:
+            the path holds the old or the new store at every instant). Anything
+            else at `path` -- a store without ``overwrite``, a directory of other
+            files, an incomplete store, a file -- raises ``FileExistsError`` and
+            is left untouched (an empty directory is replaced).
+
+        Returns
+        -------
+        pathlib.Path
+            `path`.
         """
-        return write_store(Path(path), self._vectors, self._scales, self.index_to_word, self.counts, self._meta)
+        return write_store(Path(path), self._vectors, self._scales, self.index_to_word, self.counts, self._meta,
+                           overwrite=overwrite)
 
     @classmethod
     def load(cls, path: PathLike, mmap: bool = True, verify: bool = False) -> Embeddings:
@@ -570,13 +611,16 @@ class Embeddings:
         mmap : bool
             Map the files read-only (default) or read them into memory.
         verify : bool
-            Check the whole vocabulary now.
+            Check the whole vocabulary now, and the SHA-256 of every file
+            against ``meta.json`` (stores written before densevec recorded
+            checksums have none to check).
         """
         doc, vectors, scales, vocab = read_store(Path(path), mmap, verify)
         return cls._from_storage(vectors, scales, vocab, doc["meta"])
 
     # ----------------------------------------- word2vec, fastText and GloVe text
-    def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True) -> Path:
+    def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True,
+                             *, overwrite: bool = True) -> Path:
         """Write the word2vec text or binary format (as ``word2vec.c`` and gensim do), atomically.
 
         Text: a ``"count dim"`` header line, then ``word v1 v2 ...`` per row with
@@ -593,12 +637,16 @@ class Embeddings:
             word2vec binary instead of text.
         write_header : bool
             False: no ``"count dim"`` line (GloVe); text only.
+        overwrite : bool
+            Replace an existing regular file at `path` (atomically: written
+            under a temporary name, fsynced, renamed). False raises
+            ``FileExistsError``; a directory or special file is always refused.
         """
         path = Path(path)
         n, step = len(self), 4096
         chunks = ((s, self._vocab.words(s, min(n, s + step)), self._rows(slice(s, s + step)))
                   for s in range(0, n, step))
-        return write_vectors(path, _fresh_sibling(path, "tmp"), n, self.dim, chunks, binary, write_header)
+        return write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike, binary: bool = False, no_header: bool = False) -> Embeddings:

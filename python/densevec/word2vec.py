@@ -56,6 +56,13 @@ _NO_ROW = 0xFFFFFFFF
 CorpusLike = Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]]
 
 
+def _check_rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
 class Word2Vec(Trainer):
     """word2vec trainer.
 
@@ -258,15 +265,7 @@ class Word2Vec(Trainer):
     def _grow(self, corpus: Corpus, allow_mixed: bool) -> None:
         state = self.state
         assert state is not None
-        fps = state.info.setdefault("corpus_fingerprints", [])
-        if corpus.fingerprint not in fps:
-            if not allow_mixed:
-                raise ValueError(
-                    f"build_vocab(update=True): the model was trained on corpus {fps[-1] if fps else '?'}"
-                    f", this corpus is {corpus.fingerprint}; training on both makes a new embedding "
-                    "space: pass allow_mixed=True to do so"
-                )
-            fps.append(corpus.fingerprint)
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "build_vocab(update=True)")
         index = state.index
         words = corpus.vocab.index_to_word
         counts = corpus.vocab.counts
@@ -345,6 +344,8 @@ class Word2Vec(Trainer):
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
         allow_mixed: bool = False,
+        start_alpha: Optional[float] = None,
+        end_alpha: Optional[float] = None,
     ) -> Embeddings:
         """Train (further) from the current weights and return the input vectors.
 
@@ -359,25 +360,21 @@ class Word2Vec(Trainer):
             where it stopped, else ``self.epochs``.
         allow_mixed : bool
             Allow a corpus the model has not seen in :meth:`build_vocab`.
+        start_alpha, end_alpha : float, optional
+            The learning rate falls linearly from ``start_alpha`` (default
+            ``alpha``) to ``end_alpha`` (default ``min_alpha``) over this
+            call's epochs (gensim's names). To train on data that arrives in
+            parts as if it were one run, split the schedule: e.g. the first
+            half from ``alpha`` to the midpoint, the second from there on.
         """
         state = self._require_state("train")
         corpus = self._as_corpus(corpus)
         if corpus.n_tokens == 0:
             raise ValueError("the corpus is empty: no in-vocabulary tokens to train on")
-        fps = state.info.setdefault("corpus_fingerprints", [])
-        if corpus.fingerprint not in fps:
-            if not allow_mixed:
-                raise ValueError(
-                    f"train: corpus {corpus.fingerprint} is not one the model was built on "
-                    f"({', '.join(fps)}); call build_vocab(corpus, update=True, allow_mixed=True) first"
-                )
-            fps.append(corpus.fingerprint)
-        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
-        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
-            first, planned = int(schedule["epoch"]), int(schedule["epochs"])
-        else:
-            planned = self.epochs if epochs is None else _check_int("epochs", epochs, 1)
-            first = 0
+        self._admit_corpus(corpus.fingerprint, allow_mixed, "train")
+        first, planned = self._schedule(epochs)
+        a_start = self.alpha if start_alpha is None else _check_rate("start_alpha", start_alpha)
+        a_end = self.min_alpha if end_alpha is None else _check_rate("end_alpha", end_alpha)
         win = self._writable_input()
         wout = state.arrays["output"]
         if not wout.flags.writeable:
@@ -397,8 +394,8 @@ class Word2Vec(Trainer):
         first_global = int(state.info.get("epochs_trained", 0))
 
         def step(epoch: int, cb: Any) -> dict:
-            cfg.alpha_begin = self.alpha - (self.alpha - self.min_alpha) * epoch / planned
-            cfg.alpha_end = self.alpha - (self.alpha - self.min_alpha) * (epoch + 1) / planned
+            cfg.alpha_begin = a_start - (a_start - a_end) * epoch / planned
+            cfg.alpha_end = a_start - (a_start - a_end) * (epoch + 1) / planned
             cfg.epoch = first_global + epoch - first
             st = _core.train_word2vec(
                 config=cfg, win=win, wout=wout, ids=corpus.ids, offsets=corpus.offsets,

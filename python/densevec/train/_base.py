@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -23,14 +24,13 @@ from typing import Any, Callable, ClassVar, Optional, Sequence
 
 import numpy as np
 
-from densevec import _core
+from densevec import _core, _fs
 from densevec._progress import ByteProgress
 
 Callback = Callable[[Any, dict], Any]
 
 MODEL_FORMAT = "densevec-model"
 MODEL_FORMAT_VERSION = 1
-_MAX_META_BYTES = 64 << 20
 
 
 class ModelState:
@@ -81,21 +81,22 @@ class ModelState:
 
     # ------------------------------------------------------------ save / load
     def write(self, directory: Path, doc: dict) -> None:
-        """Writes the state into an empty directory (the caller installs it)."""
+        """Writes the state into an empty directory (the caller installs it, see :func:`densevec._fs.staged_dir`)."""
         files = {}
         for name, arr in self.arrays.items():
             fname = f"{name}.npy"
             with open(directory / fname, "wb") as f:
                 np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-                f.flush()
             files[name] = {"file": fname, "shape": list(arr.shape), "dtype": np.dtype(arr.dtype).str}
-        text = "".join(f"{w}\t{int(c)}\n" for w, c in zip(self.words, self.counts.tolist()))
-        (directory / "vocab.txt").write_text(text, encoding="utf-8", newline="\n")
+        _fs.write_vocab_txt(directory / "vocab.txt", self.words, self.counts.tolist())
         doc = dict(doc, format=MODEL_FORMAT, format_version=MODEL_FORMAT_VERSION,
                    arrays=files, vocab_size=len(self.words), state=self.info,
-                   vocab_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-        (directory / "meta.json").write_text(json.dumps(doc, indent=1, allow_nan=False),
-                                             encoding="utf-8")
+                   vocab_sha256=_fs.sha256_file(directory / "vocab.txt"))
+        text = json.dumps(doc, indent=1, allow_nan=False)
+        if len(text.encode("utf-8")) > _fs.META_LIMIT:
+            raise ValueError(f"a model's meta.json would exceed {_fs.META_LIMIT >> 20} MiB (history or "
+                             "parameters too large)")
+        (directory / "meta.json").write_text(text, encoding="utf-8")
 
     @classmethod
     def read(cls, directory: Path, algorithm: str, mmap: bool) -> tuple["ModelState", dict]:
@@ -103,19 +104,7 @@ class ModelState:
         meta_path = directory / "meta.json"
         if not directory.is_dir():
             raise FileNotFoundError(f"{directory}: no such model directory")
-        if not meta_path.is_file():
-            raise ValueError(f"{meta_path}: missing; not a densevec model directory")
-        if meta_path.stat().st_size > _MAX_META_BYTES:
-            raise ValueError(f"{meta_path}: too large for a model's meta.json")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            raise ValueError(f"{meta_path}: unreadable: {e}") from None
-        if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{meta_path}: not a densevec model (format {MODEL_FORMAT!r} expected)")
-        if meta.get("format_version") != MODEL_FORMAT_VERSION:
-            raise ValueError(f"{meta_path}: format version {meta.get('format_version')!r}, "
-                             f"expected {MODEL_FORMAT_VERSION}")
+        meta = _fs.read_meta(meta_path, MODEL_FORMAT, (MODEL_FORMAT_VERSION,), "a densevec model directory")
         if meta.get("algorithm") != algorithm:
             raise ValueError(f"{meta_path}: a {meta.get('algorithm')!r} model, not {algorithm!r}")
         try:
@@ -124,25 +113,7 @@ class ModelState:
             info = dict(meta["state"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{meta_path}: missing vocab_size, arrays or state") from None
-        vocab_path = directory / "vocab.txt"
-        try:
-            raw = vocab_path.read_bytes()
-        except OSError as e:
-            raise ValueError(f"{vocab_path}: unreadable: {e}") from None
-        if hashlib.sha256(raw).hexdigest() != meta.get("vocab_sha256"):
-            raise ValueError(f"{vocab_path}: checksum differs from meta.json (modified or truncated)")
-        rows = raw.decode("utf-8").split("\n")
-        if rows and rows[-1] == "":
-            rows.pop()
-        words, counts = [], []
-        for lineno, row in enumerate(rows, 1):
-            word, _, count = row.rpartition("\t")
-            if not word or not count.isdigit():
-                raise ValueError(f"{vocab_path}: line {lineno} is not 'word<TAB>count'")
-            words.append(word)
-            counts.append(int(count))
-        if len(words) != n:
-            raise ValueError(f"{vocab_path}: {len(words)} words, meta.json says {n}")
+        words, counts = _fs.read_vocab_txt(directory / "vocab.txt", n, sha256=str(meta.get("vocab_sha256")))
         arrays = {}
         for name, spec in files.items():
             try:
@@ -151,6 +122,7 @@ class ModelState:
             except (KeyError, TypeError, ValueError):
                 raise ValueError(f"{meta_path}: bad entry for array {name!r}") from None
             try:
+                _fs.check_regular_file(path, "a .npy file")
                 arr = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
             except (OSError, ValueError) as e:
                 raise ValueError(f"{path}: unreadable array: {e}") from None
@@ -159,8 +131,31 @@ class ModelState:
             if not mmap:
                 arr = np.ascontiguousarray(arr)
             arrays[name] = arr
-        state = cls(arrays, words, np.array(counts, dtype=np.uint64), info)
+        state = cls(arrays, words, counts.astype(np.uint64), info)
         return state, meta
+
+
+def _check_complete_model(path: Path) -> None:
+    """What :mod:`densevec._fs` asks before replacing `path`: vocab.txt and every array meta.json
+    lists, each a regular ``.npy`` file whose size matches its own header."""
+    meta = _fs.read_meta(path / "meta.json", MODEL_FORMAT, (MODEL_FORMAT_VERSION,), "a densevec model directory")
+    _fs.check_regular_file(path / "vocab.txt", "vocab.txt")
+    files = meta.get("arrays")
+    if not isinstance(files, dict) or not files:
+        raise ValueError(f"{path / 'meta.json'}: no arrays listed")
+    for spec in files.values():
+        f = path / Path(str(spec.get("file") if isinstance(spec, dict) else "")).name
+        with _fs.open_regular(f, "a .npy file") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+            if fh.tell() + dtype.itemsize * int(np.prod(shape)) != size:
+                raise ValueError(f"{f}: size does not match its header (truncated)")
+
+
+_fs.register_kind("model", MODEL_FORMAT, _check_complete_model)
 
 
 class Trainer:
@@ -234,6 +229,36 @@ class Trainer:
                 return True
         return False
 
+    def _schedule(self, epochs: Optional[int]) -> tuple[int, int]:
+        """(first epoch, planned epochs) of a ``train`` call: ``epochs`` under a
+        new schedule, or, when None, the rest of an interrupted schedule, else
+        ``self.epochs``."""
+        state = self._require_state("train")
+        schedule = state.info.get("schedule", {"epoch": 0, "epochs": 0})
+        if epochs is None and 0 < schedule["epoch"] < schedule["epochs"]:
+            return int(schedule["epoch"]), int(schedule["epochs"])
+        if epochs is None:
+            return 0, int(getattr(self, "epochs"))
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        return 0, int(epochs)
+
+    def _admit_corpus(self, fingerprint: str, allow_mixed: bool, what: str) -> None:
+        """Records a corpus the model trains on; one it was not built on makes
+        a new embedding space and needs ``allow_mixed``."""
+        fps = self._require_state(what).info.setdefault("corpus_fingerprints", [])
+        if fingerprint in fps:
+            return
+        if not allow_mixed:
+            raise ValueError(
+                f"{what}: the model was built on corpus {', '.join(fps) or '?'}, this corpus is "
+                f"{fingerprint}; training on both makes a new embedding space: pass "
+                "allow_mixed=True to do so"
+                + (" (after build_vocab(corpus, update=True, allow_mixed=True) for its new words)"
+                   if what == "train" else "")
+            )
+        fps.append(fingerprint)
+
     def _epoch_report(self, epoch: int, stats: dict, seconds: float) -> dict:
         """The ``history`` entry of an epoch from what ``step`` returned."""
         report = {"epoch": epoch + 1, **stats, "seconds": seconds}
@@ -268,14 +293,14 @@ class Trainer:
                                "call fit() or build_vocab() first")
         return self.state
 
-    def save(self, path: Any, overwrite: bool = True) -> Path:
+    def save(self, path: Any, overwrite: bool = False) -> Path:
         """Save the full trainable model (vectors, output weights, vocabulary,
         schedule position, hyperparameters) to directory ``path``, atomically.
 
         Training can go on after :meth:`load`, in another process. Arrays are
         ``.npy`` files, memory-mappable. An existing path is replaced only when
-        it is a densevec model directory and ``overwrite`` is true; anything
-        else raises ``FileExistsError`` and is left untouched.
+        it is a complete densevec model directory and ``overwrite=True``;
+        anything else raises ``FileExistsError`` and is left untouched.
         """
         from densevec import _fs
 
