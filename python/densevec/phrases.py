@@ -9,15 +9,21 @@ released.
 Counting (one pass over the text, a line being a sentence): every token that is
 not a connector word counts as a unigram; the span from the previous
 non-connector token of the sentence, through any connector words, to it counts
-as one bigram candidate (``bank of america`` with ``of`` a connector). Counts
-are kept per range of text and merged in text order into one table bounded by
-``max_vocab`` entries: when a merge makes the table larger, entries seen fewer
-than ``min_reduce`` times are dropped and ``min_reduce`` grows by one (gensim's
-pruning rule, applied per range of about 1 MiB instead of per sentence). Nothing
-is pruned while the table fits — 40 million entries by default, far more than
-big.txt's ~0.4 million — and then the counts, and the phrases, are exact.
-:attr:`Phrases.stats` says whether anything was pruned. The result never
-depends on ``threads``.
+as one bigram candidate (``bank of america`` with ``of`` a connector). Each
+thread counts a range of about 1 MiB of text in its own hash tables (words get
+numbers, candidates are counted by number), and the ranges are merged in text
+order into one table of unigrams and candidates bounded by ``max_vocab``
+entries: when a merge makes it larger, entries seen fewer than ``min_reduce``
+times are dropped and ``min_reduce`` grows by one, until it fits (gensim's
+pruning rule, applied per range instead of per sentence; words that are no
+longer counted and start or end no kept candidate leave the word index too).
+Memory is therefore about ``max_vocab`` entries (~50 bytes each) plus one
+range's tables per thread. Nothing is pruned while the table fits — 40 million
+entries by default; big.txt (172 MB, 30 million tokens) needs 4.9 million —
+and then the counts, and the phrases, are exactly gensim's.
+``Phrases.stats["pruned_entries"]`` says whether anything was pruned. Because
+ranges are fixed by the text and merged in order, the result never depends on
+``threads``, pruned or not.
 
 Scoring of a candidate ``a ... b`` (``N`` = distinct unigrams + candidates
 counted, gensim's ``len(vocab)``; ``T`` = all tokens, connectors included):
