@@ -17,7 +17,7 @@ entries: when a merge makes it larger, entries seen fewer than ``min_reduce``
 times are dropped and ``min_reduce`` grows by one, until it fits (gensim's
 pruning rule, applied per range instead of per sentence; words that are no
 longer counted and start or end no kept candidate leave the word index too).
-Memory is therefore about ``max_vocab`` entries (~50 bytes each) plus one
+Memory is therefore about ``max_vocab`` entries (~65 bytes each) plus one
 range's tables per thread. Nothing is pruned while the table fits — 40 million
 entries by default; big.txt (172 MB, 30 million tokens) needs 4.9 million —
 and then the counts, and the phrases, are exactly gensim's.
