@@ -17,6 +17,7 @@
 #include "corpus.h"
 #include "glove.h"
 #include "parallel.h"
+#include "phrases.h"
 #include "sampling.h"
 #include "search.h"
 #include "simd/kernels.h"
@@ -596,6 +597,111 @@ void glove_adagrad(py::array w, py::array c, float step, const std::string& isa)
 
 }  // namespace
 
+// ---------------------------------------------------------------- phrases
+namespace {
+
+py::list bytes_list(const std::vector<std::string>& v) {
+  py::list out;
+  for (const auto& s : v) out.append(py::bytes(s));
+  return out;
+}
+
+py::dict fit_phrases(const std::vector<std::string>& paths, const std::vector<std::string>& connectors,
+                     const std::string& delimiter, uint64_t min_count, double threshold,
+                     const std::string& scoring, uint64_t max_vocab, uint64_t max_token_bytes,
+                     uint64_t range_bytes, int threads, py::object progress) {
+  DV_CHECK(scoring == "default" || scoring == "npmi",
+           "scoring must be 'default' or 'npmi', got '" << scoring << "'");
+  DV_CHECK(max_token_bytes > 0, "max_token_bytes must be positive");
+  DV_CHECK(range_bytes > 0, "range_bytes must be positive");
+  dv::PhraseOptions opt;
+  opt.connectors = connectors;
+  opt.delimiter = delimiter;
+  opt.min_count = min_count;
+  opt.threshold = threshold;
+  opt.scoring = scoring == "npmi" ? dv::PhraseScoring::kNpmi : dv::PhraseScoring::kDefault;
+  opt.max_vocab = max_vocab;
+  opt.max_token_bytes = max_token_bytes;
+  opt.range_bytes = range_bytes;
+  opt.threads = threads;
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<bool> stop{false};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
+  dv::PhraseFitResult r;
+  {
+    py::gil_scoped_release release;
+    r = dv::fit_phrases(paths, opt, bytes, stop, poll);
+  }
+  poller.rethrow();
+  py::dict out;
+  out["keys"] = bytes_list(r.keys);
+  out["scores"] = to_numpy(std::move(r.scores));
+  out["exported"] = bytes_list(r.exported);
+  out["exported_scores"] = to_numpy(std::move(r.exported_scores));
+  out["corpus_word_count"] = r.corpus_word_count;
+  out["vocab_size"] = r.vocab_size;
+  out["pruned_entries"] = r.pruned_entries;
+  out["min_reduce"] = r.min_reduce;
+  out["delimiter_in_tokens"] = r.delimiter_in_tokens;
+  out["tokens"] = r.stats.tokens;
+  out["too_long"] = r.stats.too_long;
+  out["bytes"] = r.stats.bytes;
+  return out;
+}
+
+py::dict phrase_transform_files(const dv::PhraseModel& model, const std::vector<std::string>& paths,
+                                const std::string& out_path, uint64_t max_token_bytes,
+                                uint64_t range_bytes, int threads, py::object progress) {
+  DV_CHECK(range_bytes > 0, "range_bytes must be positive");
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<bool> stop{false};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(bytes.load()); });
+  dv::ScanStats st;
+  {
+    py::gil_scoped_release release;
+    st = model.transform_files(paths, out_path, max_token_bytes, range_bytes, threads, bytes, stop,
+                               poll);
+  }
+  poller.rethrow();
+  py::dict out;
+  out["tokens"] = st.tokens;
+  out["too_long"] = st.too_long;
+  out["bytes"] = st.bytes;
+  out["interrupted"] = stop.load();
+  return out;
+}
+
+void bind_phrases(py::module_& m) {
+  m.def("fit_phrases", &fit_phrases, py::kw_only(), py::arg("paths"), py::arg("connectors"),
+        py::arg("delimiter"), py::arg("min_count"), py::arg("threshold"), py::arg("scoring"),
+        py::arg("max_vocab"), py::arg("max_token_bytes"), py::arg("range_bytes"),
+        py::arg("threads"), py::arg("progress") = py::none(),
+        "Counts unigrams and bigram candidates and scores them (csrc/phrases.h).");
+  py::class_<dv::PhraseModel, std::shared_ptr<dv::PhraseModel>>(
+      m, "PhraseModel", "Fitted phrases: joins detected candidates (csrc/phrases.h).")
+      .def(py::init<const std::vector<std::string>&, const std::vector<std::string>&, std::string>(),
+           py::arg("keys"), py::arg("connectors"), py::arg("delimiter"))
+      .def("__len__", &dv::PhraseModel::size)
+      .def("transform_text",
+           [](const dv::PhraseModel& model, const py::bytes& text) {
+             std::string_view in = text;
+             std::string out;
+             {
+               py::gil_scoped_release release;
+               out = model.transform_text(in.data(), in.size());
+             }
+             return py::bytes(out);
+           },
+           py::arg("text"))
+      .def("transform_files", &phrase_transform_files, py::kw_only(), py::arg("paths"),
+           py::arg("out_path"), py::arg("max_token_bytes"), py::arg("range_bytes"),
+           py::arg("threads"), py::arg("progress") = py::none());
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "densevec compiled core (private: use the densevec package)";
   py::register_exception_translator([](std::exception_ptr p) {
@@ -692,4 +798,5 @@ PYBIND11_MODULE(_core, m) {
         return py::make_tuple(s, loss);
       }, py::arg("x"), py::arg("label"),
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
+  bind_phrases(m);
 }

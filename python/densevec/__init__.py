@@ -10,9 +10,10 @@ from densevec.corpus import Corpus, Vocab
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
+from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 from densevec import datasets, evaluate
 
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
-    "cooccurrence", "datasets", "evaluate",
+    "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS",
 ]

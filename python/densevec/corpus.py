@@ -317,6 +317,14 @@ def _check_complete(path: Path) -> None:
 _fs.register_kind("corpus", FORMAT, _check_complete)
 
 
+def _phrases_fingerprint(phrases: Any) -> str:
+    from densevec.phrases import Phrases
+
+    if not isinstance(phrases, Phrases):
+        raise TypeError(f"phrases must be a fitted densevec.Phrases, got {type(phrases).__name__}")
+    return phrases.fingerprint
+
+
 class Corpus:
     """A tokenised, counted and encoded corpus (see the module docstring).
 
@@ -398,6 +406,7 @@ class Corpus:
         threads: int = 0,
         cache: bool | PathLike = True,
         progress: bool = False,
+        phrases: Any = None,
     ) -> "Corpus":
         """Tokenise, count and encode one or more UTF-8 text files.
 
@@ -433,15 +442,23 @@ class Corpus:
             installed and the others use it.
         progress : bool
             Show a progress bar over the input bytes.
+        phrases : densevec.Phrases, optional
+            A fitted :class:`~densevec.Phrases`: its phrases are joined (in
+            C++, one extra pass over the text) before counting, so
+            ``new_york`` becomes one word. Its fingerprint is part of the
+            cache key.
         """
         paths = _check_sources(path_or_paths)
         params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
+        if phrases is not None:
+            params["phrases"] = _phrases_fingerprint(phrases)
         sources = [_source_identity(p) for p in paths]
         key_src = json.dumps({"v": FORMAT_VERSION, "sources": sources, "params": params}, sort_keys=True)
         fingerprint = hashlib.sha256(key_src.encode()).hexdigest()
         root = None if cache is False else _cache_root(cache)
         if root is None:
-            return cls._build_temporary(paths, params, sources, fingerprint, threads, progress)
+            return cls._build_temporary(paths, params, sources, fingerprint, threads, progress,
+                                         phrases=phrases)
         target = root / fingerprint[:32]
         damaged: Optional[tuple[int, int]] = None  # (device, inode) of an entry found unusable
         if os.path.lexists(target):
@@ -449,7 +466,8 @@ class Corpus:
                 warnings.warn(f"{target}: ignoring a cached corpus that is not a private directory of the "
                               "current user (owned by someone else, or writable by others); encoding without "
                               "the cache", RuntimeWarning, stacklevel=2)
-                return cls._build_temporary(paths, params, sources, fingerprint, threads, progress)
+                return cls._build_temporary(paths, params, sources, fingerprint, threads, progress,
+                                            phrases=phrases)
             try:
                 corpus = cls(target)
                 if corpus.fingerprint == fingerprint:
@@ -472,7 +490,8 @@ class Corpus:
             adopted.append(ok)
             return ok
 
-        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress, adopt=adopt)
+        vocab = cls._build(paths, params, sources, fingerprint, target, threads, progress, adopt=adopt,
+                           phrases=phrases)
         if adopted and adopted[-1]:
             corpus = cls(target)
             corpus.from_cache = True
@@ -480,10 +499,11 @@ class Corpus:
         return cls(target, _built=vocab)
 
     @classmethod
-    def _build_temporary(cls, paths, params, sources, fingerprint, threads, progress) -> "Corpus":
+    def _build_temporary(cls, paths, params, sources, fingerprint, threads, progress,
+                         phrases: Any = None) -> "Corpus":
         """Encode into a throwaway directory, removed with the returned corpus."""
         return cls._temporary(lambda parent, target: cls._build(
-            paths, params, sources, fingerprint, target, threads, progress))
+            paths, params, sources, fingerprint, target, threads, progress, phrases=phrases))
 
     @classmethod
     def _temporary(cls, write: Callable[[Path, Path], "Vocab"]) -> "Corpus":
@@ -695,7 +715,8 @@ class Corpus:
 
     @classmethod
     def _build(cls, paths, params, sources, fingerprint, target: Path, threads, progress,
-               empty_name: str | None = None, adopt: Optional[Callable[[Path], bool]] = None) -> Vocab:
+               empty_name: str | None = None, adopt: Optional[Callable[[Path], bool]] = None,
+               phrases: Any = None) -> Vocab:
         threads = resolve_threads(threads)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         name = empty_name or ", ".join(paths)
@@ -704,6 +725,9 @@ class Corpus:
                             adopt=adopt) as tmp:
             parts = tmp / "parts"
             parts.mkdir()
+            if phrases is not None:  # join phrases first: one extra pass, in C++
+                paths = [str(phrases.transform_file(paths, parts / "phrased.txt", progress=progress))]
+                total_bytes = os.path.getsize(paths[0])
             with ByteProgress(total_bytes, "encoding", enabled=progress) as bar:
                 built = _core.build_corpus(
                     paths, params["min_count"], params["max_vocab"] or 0,

@@ -32,7 +32,6 @@ import hashlib
 import http.client
 import os
 import random
-import secrets
 import shutil
 import urllib.error
 import urllib.request
@@ -40,7 +39,7 @@ import zipfile
 from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence
 
 from densevec import _fs
 from densevec._fs import PathLike

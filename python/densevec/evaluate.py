@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 

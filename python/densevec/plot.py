@@ -8,7 +8,6 @@ matplotlib is optional: ``pip install "densevec[plot]"``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence, Union
 

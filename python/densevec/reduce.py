@@ -21,9 +21,8 @@ total effect of centring and projection, as the user gets it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from typing import Literal, Optional, Union
+from typing import Literal, Optional
 
 import numpy as np
 

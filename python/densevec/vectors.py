@@ -21,9 +21,8 @@ write never leaves a half-written file under the final name.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Sequence, Union
+from typing import Callable, Iterable, Literal, Sequence
 
 import numpy as np
 
