@@ -2,7 +2,10 @@
 
 :class:`Embeddings` holds a ``(n, dim)`` float32 matrix and its vocabulary, with
 the names a gensim ``KeyedVectors`` user looks for (``emb["word"]``,
-``"word" in emb``, ``most_similar``, ``save_word2vec_format``).
+``"word" in emb``, ``most_similar``, ``save_word2vec_format``); gensim's other
+queries (``most_similar_cosmul``, ``doesnt_match``, ``n_similarity``,
+``distances``, ``rank``, ``get_mean_vector``, ``add_vectors``, ...) come from
+the mixin in ``densevec/_keyed.py``.
 
 Files it reads and writes:
 
