@@ -211,6 +211,8 @@ def test_bad_argument_types_have_clear_messages(emb):
         emb.most_similar_cosmul(["w1"], topn=2.5)
     with pytest.raises(TypeError, match="k must be an integer"):
         emb.search(emb["w1"], k=2.5)
+    with pytest.raises(TypeError, match="rescore must be an integer"):
+        emb.quantize("int8").search(emb["w1"], k=2, rescore=2.5)
     with pytest.raises(TypeError, match=r"takes a word or a list of words, got int 123.*emb.word\(i\)"):
         emb[123]
     with pytest.raises(TypeError, match="list of words"):
@@ -265,6 +267,10 @@ def test_add_vectors_refused_on_mapped_and_quantised_stores(emb, tmp_path):
     in_memory = Embeddings.load(tmp_path / "s.dv", mmap=False)
     in_memory["x"] = np.ones(DIM, np.float32)
     assert in_memory.get_index("x") == N and len(mapped) == N
+    in_memory.save(tmp_path / "grown.dv")
+    grown = Embeddings.load(tmp_path / "grown.dv", verify=True)
+    assert grown.index_to_word == WORDS + ["x"] and grown.counts[-1] == 0
+    np.testing.assert_array_equal(grown["x"], np.ones(DIM, np.float32))
 
 
 # ------------------------------------------------------------- model classes

@@ -518,6 +518,7 @@ class Embeddings(KeyedQueries):
             if rescore_with is not None:
                 raise ValueError("rescore_with needs rescore=R")
             return None
+        rescore = check_int("rescore", rescore, 0)
         if rescore < k:
             raise ValueError(f"rescore must be >= k ({k}), got {rescore}")
         if rescore_with is not None:
