@@ -13,6 +13,36 @@ from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 from densevec import datasets, evaluate
 
+_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "plot", "reduce", "vectors", "word2vec")
+
+
+def __getattr__(name: str):
+    """Import the public submodules on first use: ``import densevec`` then ``densevec.reduce.pca(...)``."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"densevec.{name}")
+    raise AttributeError(f"module 'densevec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES))
+
+
+def _check_simd_env() -> None:
+    """``RuntimeWarning`` when ``DENSEVEC_SIMD`` names no SIMD level (the core then ignores it)."""
+    import os
+    import warnings
+
+    value = os.environ.get("DENSEVEC_SIMD", "")
+    valid = ("serial", "avx2", "avx512")
+    if value and value not in valid:
+        warnings.warn(f"DENSEVEC_SIMD={value!r} is not a SIMD level ({', '.join(valid)}); it is ignored "
+                      f"and the best level of this CPU is used", RuntimeWarning, stacklevel=3)
+
+
+_check_simd_env()
+
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS",

@@ -58,6 +58,29 @@ def unit_copy(vectors: np.ndarray, scales: np.ndarray | None, norms: np.ndarray)
     return out
 
 
+def cosine_scores(
+    queries: np.ndarray, rows: np.ndarray, scale: np.ndarray | None, norms: np.ndarray | None,
+) -> np.ndarray:
+    """Cosine of every query ``(m, dim)`` with every row ``(n, dim)``, float32 ``(m, n)``.
+
+    `rows`, `scale` and `norms` are what :meth:`Embeddings._operands` gives
+    for ``"cosine"``: rows as stored (dequantised here, a chunk at a time),
+    their per-row int8 scales and cached norms (None: the rows have unit
+    length). No copy of the matrix is made; zero rows and zero queries score 0.
+    """
+    q = np.asarray(queries, dtype=np.float32)
+    q = unit_rows(q, np.linalg.norm(q, axis=1))
+    out = np.empty((len(q), len(rows)), dtype=np.float32)
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        stop = min(len(rows), start + _CHUNK_ROWS)
+        block = dequantize(rows[start:stop], None if scale is None else scale[start:stop]) @ q.T
+        if norms is not None:
+            nb = np.asarray(norms[start:stop], dtype=np.float32)
+            block /= np.where(nb == 0, np.float32(1), nb)[:, None]
+        out[:, start:stop] = block.T
+    return out
+
+
 def quantize_int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric per-row int8: ``scale = max|x| / 127``, ``q = round(x / scale)``.
 

@@ -97,3 +97,38 @@ def _short(v: int) -> str:
     """An integer for a message: in full up to 30 digits, else as 1.2e+45."""
     text = str(v)
     return text if len(text) <= 30 else f"{float(v):.3g}"
+
+
+def check_hyperparameter_not_data(model: str, value: Any) -> None:
+    """``TypeError`` when a model's first argument (``dim``) is training data.
+
+    gensim trains in the constructor (``Word2Vec(sentences, vector_size=...)``);
+    densevec models take only hyperparameters and train in ``fit``. A
+    non-numeric first argument (a list or iterable of sentences, a path, a
+    corpus) gets a message saying so instead of "dim must be an integer".
+    """
+    if isinstance(value, (numbers.Number, np.number)):
+        return
+    raise TypeError(
+        f"{model}() takes hyperparameters, not training data (got {type(value).__name__} as dim): "
+        f"call {model}(dim=...).fit(sentences) (gensim's Word2Vec(sentences, vector_size=...) trains in "
+        f"the constructor; densevec trains in fit)"
+    )
+
+
+def check_training_data(model: str, data: Any, expected: str) -> None:
+    """``TypeError`` naming what ``fit`` expects when `data` cannot be training data.
+
+    Refused: trained vectors (anything with ``most_similar``, e.g.
+    :class:`densevec.Embeddings`), numbers, and other non-iterable objects
+    that are not paths.
+    """
+    if hasattr(data, "__fspath__") or isinstance(data, (str, bytes)):
+        return
+    if hasattr(data, "most_similar"):
+        what = f"{type(data).__name__} (trained vectors, which are not training data)"
+    elif not hasattr(data, "__iter__") and type(data).__name__ not in ("Corpus", "Cooccurrence"):
+        what = type(data).__name__
+    else:
+        return
+    raise TypeError(f"{model}.fit expects {expected}; got {what}")

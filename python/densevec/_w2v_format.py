@@ -35,23 +35,40 @@ _BAD_WORD_CHARS = " \t\n\r"
 
 
 # ======================================================================= reading
-def read_vectors(path: Path, binary: bool, no_header: bool) -> tuple[list[str], dict[str, int], np.ndarray]:
-    """Words, ``{word: row}`` and float32 ``(n, dim)`` vectors of the file `path`."""
+def read_vectors(
+    path: Path, binary: bool, no_header: bool, limit: int | None = None, unicode_errors: str = "strict",
+) -> tuple[list[str], dict[str, int], np.ndarray]:
+    """Words, ``{word: row}`` and float32 ``(n, dim)`` vectors of the file `path`.
+
+    `limit`: read only the first `limit` rows (the rest of the file is not
+    read). `unicode_errors`: how words that are not valid UTF-8 are decoded
+    (``"strict"`` raises; ``"replace"``, ``"ignore"``: see ``bytes.decode``).
+    """
     if binary and no_header:
         raise ValueError("no_header=True is for text files (GloVe); binary word2vec files always have a header")
     with _fs.open_regular(path, "a word2vec, fastText or GloVe vector file") as f:
+        _refuse_other_formats(f, path)
         size = os.fstat(f.fileno()).st_size
         if no_header:
-            return _read_glove(f, path, size)
+            return _read_glove(f, path, size, limit, unicode_errors)
         head = f.readline(_MAX_HEADER_BYTES)
         n, dim = _parse_header(path, head)
+        if limit is not None:
+            n = min(n, limit)
         left = size - len(head)
         min_row = 4 * dim + 2 if binary else 2 * dim + 2
         if n * min_row - 1 > left:
             raise ValueError(f"{path}: truncated: header says {n} rows of dim {dim}, only {left} bytes follow")
         if binary:
-            return _read_binary(f, path, n, dim)
-        words, index, vectors, _ = _read_text_rows(f, path, n, dim, first_line=2, exact=True)
+            return _read_binary(f, path, n, dim, limit is None, unicode_errors)
+        try:
+            words, index, vectors, _ = _read_text_rows(f, path, n, dim, first_line=2, exact=True,
+                                                       check_end=limit is None, unicode_errors=unicode_errors)
+        except ValueError as e:
+            if _looks_binary(f, len(head)):
+                raise ValueError(f"{path}: looks like a word2vec *binary* file (bytes that are not text follow "
+                                 f"the header): load it with binary=True") from e
+            raise
         return words, index, vectors
 
 
@@ -68,7 +85,9 @@ def _parse_header(path: Path, head: bytes) -> tuple[int, int]:
     return n, dim
 
 
-def _read_glove(f, path: Path, size: int) -> tuple[list[str], dict[str, int], np.ndarray]:
+def _read_glove(
+    f, path: Path, size: int, limit: int | None = None, unicode_errors: str = "strict",
+) -> tuple[list[str], dict[str, int], np.ndarray]:
     """Rows without a header: dim from the first line, a capacity from a first pass counting lines."""
     lines = 0
     last = b"\n"
@@ -84,12 +103,16 @@ def _read_glove(f, path: Path, size: int) -> tuple[list[str], dict[str, int], np
         raise ValueError(f"{path}: line 1: {what} (GloVe text: 'word v1 v2 ...' per line, no header)")
     f.seek(0)
     cap = min(lines, (size + 1) // (2 * dim + 1))  # a row takes at least 2 * dim + 1 bytes
-    words, index, vectors, rows = _read_text_rows(f, path, cap, dim, first_line=1, exact=False)
+    if limit is not None:
+        cap = min(cap, limit)
+    words, index, vectors, rows = _read_text_rows(f, path, cap, dim, first_line=1, exact=False,
+                                                  check_end=limit is None, unicode_errors=unicode_errors)
     return words, index, (vectors if rows == cap else vectors[:rows].copy())
 
 
 def _read_text_rows(
-    f, path: Path, n: int, dim: int, first_line: int, exact: bool,
+    f, path: Path, n: int, dim: int, first_line: int, exact: bool, check_end: bool = True,
+    unicode_errors: str = "strict",
 ) -> tuple[list[str], dict[str, int], np.ndarray, int]:
     """Up to `n` rows (exactly `n` when `exact`, else until a blank line or the end)."""
     vectors = np.empty((n, dim), dtype=np.float32)
@@ -104,7 +127,7 @@ def _read_text_rows(
                 raise ValueError(f"{path}: line {line_no}: unexpected end of file; header says {n} rows, found {i}")
             break
         try:
-            parts = raw.decode("utf-8").rstrip().split(" ")
+            parts = raw.decode("utf-8", unicode_errors).rstrip().split(" ")
         except UnicodeDecodeError as e:
             raise ValueError(f"{path}: line {line_no}: not valid UTF-8 at byte {e.start}") from None
         if len(parts) != dim + 1 or not parts[0]:
@@ -121,7 +144,8 @@ def _read_text_rows(
         words.append(word)
         i += 1
     what = "rows the header announces" if exact else "rows (a blank line ends the data)"
-    _check_trailing(f, path, f"the {i} {what}", b" \t\r\n")
+    if check_end:
+        _check_trailing(f, path, f"the {i} {what}", b" \t\r\n")
     return words, index, vectors, i
 
 
@@ -133,7 +157,9 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def _read_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], dict[str, int], np.ndarray]:
+def _read_binary(
+    f, path: Path, n: int, dim: int, check_end: bool = True, unicode_errors: str = "strict",
+) -> tuple[list[str], dict[str, int], np.ndarray]:
     vectors = np.empty((n, dim), dtype=np.float32)
     words: list[str] = []
     index: dict[str, int] = {}
@@ -167,7 +193,7 @@ def _read_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], dict[str, 
         if not word_bytes or b"\n" in word_bytes:
             raise ValueError(f"{where}: malformed word {word_bytes[:40]!r}")
         try:
-            word = word_bytes.decode("utf-8")
+            word = word_bytes.decode("utf-8", unicode_errors)
         except UnicodeDecodeError as e:
             raise ValueError(f"{where}: word is not valid UTF-8 at byte {e.start}") from None
         pos = sp + 1
@@ -179,10 +205,39 @@ def _read_binary(f, path: Path, n: int, dim: int) -> tuple[list[str], dict[str, 
         if j != i:
             raise ValueError(f"{where}: duplicate word {word!r} (first in record {j + 1})")
         words.append(word)
+    if not check_end:
+        return words, index, vectors
     if buf[pos:].strip(b"\n"):
         raise ValueError(f"{path}: data after the {n} records the header announces")
     _check_trailing(f, path, f"the {n} records the header announces", b"\n")
     return words, index, vectors
+
+
+_PICKLE_PREFIX = b"\x80"  # pickle protocol >= 2 (gensim's save() writes protocol 4)
+_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # fastText's .bin / .ftz
+
+
+def _refuse_other_formats(f, path: Path) -> None:
+    """``ValueError`` saying what the file is when it is a Python pickle or a fastText model."""
+    start = f.read(4)
+    f.seek(0)
+    if start == _FASTTEXT_MAGIC:
+        raise ValueError(f"{path}: this is a fastText model (.bin), not a vector file; densevec reads the .vec "
+                         f"text file fastText writes next to it (or `fasttext print-word-vectors` output)")
+    if start[:1] == _PICKLE_PREFIX and len(start) > 1 and 2 <= start[1] <= 5:
+        raise ValueError(f"{path}: this is a Python pickle (what gensim's KeyedVectors.save / Word2Vec.save "
+                         f"write), not a word2vec file; in gensim, load it and call "
+                         f"kv.save_word2vec_format(path) (add binary=True for the binary format)")
+
+
+def _looks_binary(f, start: int) -> bool:
+    """Whether the bytes after the header (at `start`) hold binary data (NULs, control bytes, much bad UTF-8)."""
+    f.seek(start)
+    sample = f.read(1 << 16)
+    if any(b in sample for b in (b"\x00", b"\x01", b"\x02", b"\x03", b"\x04")):
+        return True
+    # Packed floats are full of bytes that are not UTF-8; a text file has a few bad words at most.
+    return sample.decode("utf-8", "replace").count("\ufffd") >= 8
 
 
 def _check_trailing(f, path: Path, what: str, allowed: bytes) -> None:
@@ -230,3 +285,37 @@ def _check_words(words: list[str], start: int) -> None:
             w.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(f"word {w!r} at index {start + i} is not encodable as UTF-8") from None
+
+
+# ================================================================ counts (fvocab)
+def write_counts(path: Path, words: Iterable[str], counts: np.ndarray, overwrite: bool = True) -> Path:
+    """Write gensim's ``fvocab`` file: ``word count`` per line, in row order, atomically."""
+    with _fs.atomic_file(path, overwrite=overwrite) as tmp, open(tmp, "xb") as f:
+        f.write("".join(f"{w} {int(c)}\n" for w, c in zip(words, counts)).encode("utf-8"))
+    return path
+
+
+def read_counts(path: Path, words: list[str], unicode_errors: str = "strict") -> np.ndarray:
+    """Counts of `words` from a ``word count`` per line file (gensim's ``fvocab``), int64.
+
+    Words of the file that are not in `words` are ignored (a vector file read
+    with ``limit``); a word of `words` missing from the file, a malformed line,
+    a negative count or a word listed twice raises ``ValueError`` naming the
+    file and the line.
+    """
+    found: dict[str, int] = {}
+    with _fs.open_regular(path, "a word counts file (fvocab)") as f:
+        for line_no, raw in enumerate(f, 1):
+            parts = raw.decode("utf-8", unicode_errors).rstrip("\r\n").split(" ")
+            if len(parts) != 2 or not parts[0] or not parts[1].isdigit():
+                raise ValueError(f"{path}: line {line_no}: expected 'word count', got {raw[:80]!r}")
+            if parts[0] in found:
+                raise ValueError(f"{path}: line {line_no}: word {parts[0]!r} is listed twice")
+            found[parts[0]] = int(parts[1])
+    counts = np.empty(len(words), dtype=np.int64)
+    for i, w in enumerate(words):
+        c = found.get(w)
+        if c is None:
+            raise ValueError(f"{path}: no count for the word {w!r} (row {i} of the vectors)")
+        counts[i] = c
+    return counts

@@ -66,6 +66,11 @@ class AnalogyReport:
     method: str
     restrict_vocab: int
 
+    def __repr__(self) -> str:
+        return (f"AnalogyReport(accuracy={self.accuracy:.4f}, correct={self.correct}, total={self.total}, "
+                f"sections={len(self.sections)}, skipped={self.skipped}, invalid={self.invalid}, "
+                f"method={self.method!r}, restrict_vocab={self.restrict_vocab})")
+
     @property
     def correct(self) -> int:
         return sum(s.n_correct for s in self.sections)
@@ -291,7 +296,11 @@ def word_pairs(
             gold.append(sim)
             pairs.append((ok[a], ok[b]))
     if not gold:
-        raise ValueError(f"{path}: no valid in-vocabulary word pairs")
+        hint = ""
+        if invalid:
+            hint = (f" ({invalid} lines did not split into 'word1{delimiter}word2{delimiter}score' "
+                    f"on delimiter={delimiter!r}; a comma-separated file needs delimiter=',')")
+        raise ValueError(f"{path}: no valid in-vocabulary word pairs{hint}")
     unit = emb._unit_rows(np.array(pairs, dtype=np.int64))  # (pairs, 2, dim): no copy of the matrix
     x = np.array(gold, dtype=np.float64)
     y = np.einsum("ij,ij->i", unit[:, 0], unit[:, 1]).astype(np.float64)

@@ -62,6 +62,7 @@ from densevec import _core, _fs
 from densevec._fs import PathLike
 from densevec._progress import ByteProgress
 from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
+from densevec._validate import check_hyperparameter_not_data, check_training_data
 from densevec.corpus import (
     Corpus,
     Vocab,
@@ -474,6 +475,7 @@ class GloVe(Trainer):
         threads: int = 0,
         seed: int = 1,
     ):
+        check_hyperparameter_not_data("GloVe", dim)
         super().__init__()
         self.dim = _check_int("dim", dim, 1, INT32_MAX)
         self.x_max = _check_positive("x_max", x_max)
@@ -522,6 +524,8 @@ class GloVe(Trainer):
     def _as_cooccurrence(self, data: Any, progress: bool) -> Cooccurrence:
         if isinstance(data, Cooccurrence):
             return data
+        check_training_data("GloVe", data, "a Cooccurrence, a Corpus, a path to a text file or an iterable "
+                            "of sentences (each a list of str or a str)")
         corpus = as_corpus(data, self.min_count, self.threads)
         return cooccurrence(corpus, window=self.window, symmetric=self.symmetric,
                             weighting=self.weighting, memory_gb=self.memory_gb,

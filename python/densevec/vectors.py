@@ -2,7 +2,10 @@
 
 :class:`Embeddings` holds a ``(n, dim)`` float32 matrix and its vocabulary, with
 the names a gensim ``KeyedVectors`` user looks for (``emb["word"]``,
-``"word" in emb``, ``most_similar``, ``save_word2vec_format``).
+``"word" in emb``, ``most_similar``, ``save_word2vec_format``); gensim's other
+queries (``most_similar_cosmul``, ``doesnt_match``, ``n_similarity``,
+``distances``, ``rank``, ``get_mean_vector``, ``add_vectors``, ...) come from
+the mixin in ``densevec/_keyed.py``.
 
 Files it reads and writes:
 
@@ -21,17 +24,21 @@ write never leaves a half-written file under the final name.
 """
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence
 
 import numpy as np
 
 from densevec import _search
+from densevec._keyed import KeyedQueries, check_topn
 from densevec._fs import PathLike
 from densevec._store_format import read_store, write_store
 from densevec._store_vocab import ListVocab, StoreVocab
 from densevec._w2v_format import read_vectors, write_vectors
+from densevec._w2v_format import read_counts, write_counts
 from densevec._search import StorageDtype
+from densevec._validate import check_int
 
 Metric = Literal["cosine", "dot", "l2"]
 AnalogyMethod = Literal["3cosadd", "3cosmul"]
@@ -42,7 +49,7 @@ _BLOCK_ELEMS = 1 << 22  # scores held at once by the blocked top-k (16 MiB of fl
 _QUERY_BLOCK = 1024
 
 
-class Embeddings:
+class Embeddings(KeyedQueries):
     """Word vectors with their vocabulary.
 
     Parameters
@@ -121,7 +128,8 @@ class Embeddings:
 
         float32 (float16 or int8 for quantised embeddings: row ``i`` is then
         ``vectors[i] * scales[i]``). ``emb["word"]`` always gives float32.
-        To get a PyTorch layer: ``torch.nn.Embedding.from_pretrained(torch.from_numpy(np.asarray(emb.vectors, np.float32)))``.
+        For the float32 values of every row use :meth:`to_numpy`; a PyTorch
+        layer: ``torch.nn.Embedding.from_pretrained(torch.from_numpy(emb.to_numpy()))``.
         """
         return self._vectors
 
@@ -204,6 +212,11 @@ class Embeddings:
         """Vector of one word, shape ``(dim,)``, or of a list of words, shape ``(len(words), dim)``."""
         if isinstance(word, str):
             return self._rows(self.get_index(word))
+        if isinstance(word, (int, np.integer, slice)) or not isinstance(word, Iterable):
+            raise TypeError(
+                f"emb[...] takes a word or a list of words, got {type(word).__name__} {word!r}; "
+                f"rows by index: emb.vectors[i] (as stored), emb.to_numpy()[i] (float32), emb.word(i) (its word)"
+            )
         return self._rows(np.array([self.get_index(w) for w in word], dtype=np.int64))
 
     def _rows(self, ids: int | slice | np.ndarray) -> np.ndarray:
@@ -269,9 +282,9 @@ class Embeddings:
         self,
         positive: str | np.ndarray | Sequence[str | np.ndarray] = (),
         negative: str | np.ndarray | Sequence[str | np.ndarray] = (),
-        topn: int = 10,
+        topn: int | None = 10,
         restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
+    ) -> list[tuple[str, float]] | np.ndarray:
         """Words closest to the mean of `positive` minus `negative`, as gensim does it.
 
         Each word (or ``(dim,)`` vector) is unit-normalised; the query is the mean
@@ -281,16 +294,19 @@ class Embeddings:
         Parameters
         ----------
         positive, negative : str, array of shape (dim,), or a sequence of them
-        topn : int
-            Number of results.
+        topn : int or None
+            Number of results; None returns the cosine of every candidate
+            word with the query, input words included, as a float32 array
+            (gensim's ``topn=None``).
         restrict_vocab : int, optional
             Only the first `restrict_vocab` words are candidates.
 
         Returns
         -------
-        list of (str, float)
+        list of (str, float), or numpy.ndarray of float32, shape (n,) or (restrict_vocab,)
             Words and cosine similarities, best first (ties: lower index first).
         """
+        topn = check_topn(topn)
         pos = _as_items(positive)
         neg = _as_items(negative)
         if not pos and not neg:
@@ -308,6 +324,8 @@ class Embeddings:
                 mean += np.float32(weight) * vec
         query = _unit(mean / np.float32(len(pos) + len(neg)), self.dim)
         stop = self._clip(restrict_vocab)
+        if topn is None:
+            return self._all_cosines(query[None, :], stop)[0]
         excl = np.unique(np.array(exclude, dtype=np.int64))
         ids, scores = _search.core_search(
             query[None, :], self._operands("cosine", stop), topn, "cosine", excl[excl < stop], 0,
@@ -479,8 +497,7 @@ class Embeddings:
             raise ValueError(f"queries must have shape (m, {self.dim}) or ({self.dim},), got {np.shape(queries)}")
         if metric not in ("cosine", "dot", "l2"):
             raise ValueError(f"metric must be 'cosine', 'dot' or 'l2', got {metric!r}")
-        if k < 0:
-            raise ValueError(f"k must be >= 0, got {k}")
+        k = check_int("k", k, 0)
         n = len(self)
         excl = np.unique(np.array(
             [self.get_index(x) if isinstance(x, str) else _check_index(x, n) for x in (exclude or ())],
@@ -500,6 +517,7 @@ class Embeddings:
             if rescore_with is not None:
                 raise ValueError("rescore_with needs rescore=R")
             return None
+        rescore = check_int("rescore", rescore, 0)
         if rescore < k:
             raise ValueError(f"rescore must be >= k ({k}), got {rescore}")
         if rescore_with is not None:
@@ -619,7 +637,7 @@ class Embeddings:
 
     # ----------------------------------------- word2vec, fastText and GloVe text
     def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True,
-                             *, overwrite: bool = True) -> Path:
+                             *, overwrite: bool = True, fvocab: PathLike | None = None) -> Path:
         """Write the word2vec text or binary format (as ``word2vec.c`` and gensim do), atomically.
 
         Text: a ``"count dim"`` header line, then ``word v1 v2 ...`` per row with
@@ -640,15 +658,28 @@ class Embeddings:
             Replace an existing regular file at `path` (atomically: written
             under a temporary name, fsynced, renamed). False raises
             ``FileExistsError``; a directory or special file is always refused.
+        fvocab : str or os.PathLike, optional
+            Also write the word counts to this file, ``word count`` per line in
+            row order (gensim's ``fvocab``), so that
+            ``load_word2vec_format(..., fvocab=...)`` gets them back. Needs
+            :attr:`counts`.
         """
         path = Path(path)
+        if fvocab is not None and self.counts is None:
+            raise ValueError("fvocab: these embeddings have no counts to write")
         n, step = len(self), 4096
         chunks = ((s, self._vocab.words(s, min(n, s + step)), self._rows(slice(s, s + step)))
                   for s in range(0, n, step))
-        return write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
+        out = write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
+        if fvocab is not None:
+            write_counts(Path(fvocab), self.index_to_word, np.asarray(self.counts), overwrite)
+        return out
 
     @classmethod
-    def load_word2vec_format(cls, path: PathLike, binary: bool = False, no_header: bool = False) -> Embeddings:
+    def load_word2vec_format(
+        cls, path: PathLike, binary: bool = False, no_header: bool = False, *,
+        limit: int | None = None, unicode_errors: str = "strict", fvocab: PathLike | None = None,
+    ) -> Embeddings:
         """Read a word2vec text or binary file, a fastText ``.vec`` or (``no_header=True``) a GloVe text file.
 
         The file is streamed (a line or a 1 MiB block at a time) into one
@@ -667,10 +698,32 @@ class Embeddings:
             word2vec binary instead of text.
         no_header : bool
             The file has no ``"count dim"`` line (GloVe); text only.
+        limit : int, optional
+            Read only the first `limit` vectors (gensim's ``limit``; the rest
+            of the file is not read, nor checked).
+        unicode_errors : str
+            How words that are not valid UTF-8 are decoded, as in
+            ``bytes.decode``: ``"strict"`` (default) raises ``ValueError``,
+            ``"replace"`` or ``"ignore"`` repair them (gensim's ``unicode_errors``).
+        fvocab : str or os.PathLike, optional
+            A ``word count`` per line file (gensim's ``fvocab``, written by
+            ``save_word2vec_format(..., fvocab=...)``) giving :attr:`counts`.
+
+        A file that is not a vector file gets a message saying what it is: a
+        Python pickle (gensim's ``save``), a fastText ``.bin`` model, or a
+        word2vec binary file read without ``binary=True``.
         """
         path = Path(path)
-        words, index, vectors = read_vectors(path, binary, no_header)
-        return cls._from_storage(vectors, None, ListVocab(words, None, index), None)
+        if limit is not None:
+            limit = check_int("limit", limit, 0)
+        try:
+            codecs.lookup_error(unicode_errors)
+        except (LookupError, TypeError):
+            raise ValueError(f"unicode_errors must be an error handler of bytes.decode ('strict', 'replace', "
+                             f"'ignore', ...), got {unicode_errors!r}") from None
+        words, index, vectors = read_vectors(path, binary, no_header, limit, unicode_errors)
+        counts = None if fvocab is None else read_counts(Path(fvocab), words, unicode_errors)
+        return cls._from_storage(vectors, None, ListVocab(words, counts, index), None)
 
 
 # ======================================================================= helpers

@@ -49,6 +49,7 @@ import numpy as np
 
 from densevec import _core
 from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, UINT64_MAX
+from densevec._validate import check_hyperparameter_not_data, check_training_data
 from densevec.corpus import (Corpus, PathLike, Vocab, _check_float, _check_int, as_corpus,
                              resolve_threads)
 from densevec.train._base import Callback, ModelState, Trainer
@@ -124,6 +125,7 @@ class Word2Vec(Trainer):
         cbow_mean: bool = True,
         ns_exponent: float = 0.75,
     ):
+        check_hyperparameter_not_data("Word2Vec", dim)
         super().__init__()
         if mode not in ("skipgram", "cbow"):
             raise ValueError(f"mode must be 'skipgram' or 'cbow', got {mode!r}")
@@ -485,4 +487,6 @@ class Word2Vec(Trainer):
         self._samplers = None
 
     def _as_corpus(self, corpus: Any) -> Corpus:
+        check_training_data("Word2Vec", corpus, "a Corpus, a path to a text file or an iterable of sentences "
+                            "(each a list of str or a str); to start from trained vectors use init= or warm_start")
         return as_corpus(corpus, self.min_count, self.threads)
