@@ -102,6 +102,7 @@ def main() -> None:
             whole = run_child("whole", dict(common, corpus=a.corpus))
             rows.append([seed, "one run, whole file", whole["words"], whole["analogy"],
                          whole["analogy_n"], whole["ws353"], whole["seconds"]])
+            print(rows[-1], flush=True)
         variants = []
         if "restart" in a.variants:
             variants.append((False, "first half, save; new process: update + second half (schedule restarted)"))
