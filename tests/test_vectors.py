@@ -260,9 +260,9 @@ def test_search_shapes_and_edge_cases():
         emb.search(np.zeros(4), exclude=[10])
 
 
-# ---------------------------------------------------------------- one space per corpus
-def fingerprinted(fp, n=30, seed=1):
-    return random_embeddings(n=n, dim=6, seed=seed, meta={} if fp is None else {"corpus_fingerprint": fp})
+# ---------------------------------------------------------------- one embedding space
+def fingerprinted(space, n=30, seed=1):
+    return random_embeddings(n=n, dim=6, seed=seed, meta={} if space is None else {"space": {"id": space}})
 
 
 def test_search_with_queries_from_another_embeddings():
@@ -282,13 +282,15 @@ def test_search_with_queries_from_another_embeddings():
 
 
 @pytest.mark.parametrize("a, b, refused", [
-    ("aaa", "aaa", False), (None, None, False), ("aaa", "bbb", True), ("aaa", None, True), (None, "bbb", True),
+    ("aaa", "aaa", False), (None, None, "no embedding-space identity"), ("aaa", "bbb", "different embedding spaces"),
+    ("aaa", None, "no embedding-space identity"), (None, "bbb", "no embedding-space identity"),
 ])
-def test_missing_fingerprint_counts_as_a_value(a, b, refused):
+def test_a_missing_space_is_refused(a, b, refused):
     left, right = fingerprinted(a), fingerprinted(b, n=4, seed=5)
     if refused:
-        with pytest.raises(ValueError, match="different corpora"):
+        with pytest.raises(ValueError, match=refused):
             left.search(right)
+        assert left.search(right, allow_mixed=True)[0].shape == (4, 10)
     else:
         assert left.search(right)[0].shape == (4, 10)
 
@@ -298,7 +300,7 @@ def test_rescore_with_other_corpus_refused(tmp_path):
     stored = Embeddings.load(emb.quantize("int8").save(tmp_path / "q.dv"))  # no float32 source attached
     q = emb.vectors[:4]
     want = stored.search(q, k=5, rescore=20, rescore_with=emb)
-    relabelled = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "bbb"})
+    relabelled = Embeddings(emb.vectors, emb.index_to_word, meta={"space": {"id": "bbb"}})
     with pytest.raises(ValueError, match="rescore_with.*allow_mixed"):
         stored.search(q, k=5, rescore=20, rescore_with=relabelled)
     got = stored.search(q, k=5, rescore=20, rescore_with=relabelled, allow_mixed=True)

@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Literal, Sequence, Union
 
 import numpy as np
 
-from densevec import _search
+from densevec import _search, _space
 from densevec._fs import PathLike
 from densevec._store_format import read_store, write_store
 from densevec._store_vocab import ListVocab, StoreVocab
@@ -58,8 +58,8 @@ class Embeddings:
     meta : dict, optional
         Free-form, JSON-serialisable description of what produced the vectors
         (algorithm, parameters, ...). ``meta["normalized"]`` is True when the rows
-        have unit length; ``meta["corpus_fingerprint"]`` (set by training)
-        names the corpus, see below.
+        have unit length; ``meta["space"]`` (set by training) identifies the
+        embedding space, see below.
 
     Notes
     -----
@@ -69,11 +69,15 @@ class Embeddings:
     :meth:`quantize` or from a quantised store; the constructor always makes
     float32 embeddings.
 
-    One embedding space per corpus: operations that combine two
-    ``Embeddings`` (``search(queries=other)``, ``search(rescore_with=other)``,
-    ``densevec.reduce.distortion``) raise ``ValueError`` when their
-    ``meta["corpus_fingerprint"]`` differ, unless called with
-    ``allow_mixed=True``.
+    One embedding space: operations that combine two ``Embeddings``
+    (``search(queries=other)``, ``search(rescore_with=other)``,
+    ``densevec.reduce.distortion``) raise ``ValueError`` unless both record
+    the same ``meta["space"]["id"]``, or when called with ``allow_mixed=True``
+    (see :func:`check_same_space`). Every training run makes a new space;
+    :meth:`normalize`, :meth:`quantize`, stores and the word2vec / GloVe
+    files (through their ``.densevec.json`` sidecar) keep it; vectors read
+    from a file densevec did not write get an id derived from their content;
+    vectors built from arrays have none unless ``meta`` gives one.
     """
 
     def __init__(
@@ -452,11 +456,10 @@ class Embeddings:
             quantised store opened with :meth:`load`).
         allow_mixed : bool
             When `queries` or `rescore_with` is another :class:`Embeddings`, it
-            must record the same ``meta["corpus_fingerprint"]`` as this one
-            (vectors trained on different corpora live in different spaces);
-            a difference raises ``ValueError`` unless ``allow_mixed=True``.
-            A missing fingerprint (foreign formats) counts as one value: two
-            without a fingerprint pass, one with and one without do not.
+            must record the same embedding space (``meta["space"]["id"]``) as
+            this one: vectors of different training runs live in different
+            spaces. A difference, or a missing identity, raises ``ValueError``
+            unless ``allow_mixed=True`` (see :func:`check_same_space`).
 
         Returns
         -------
@@ -630,6 +633,14 @@ class Embeddings:
         space, ``dim`` little-endian float32 and a newline. Quantised rows are
         written dequantised. Words must be non-empty without ASCII whitespace.
 
+        When :attr:`meta` records an embedding space (every trained model
+        does), a sidecar ``PATH.densevec.json`` is written beside the file: the
+        metadata (space id, algorithm, parameters) and the file's SHA-256, so
+        that :meth:`load_word2vec_format` gives the vectors back in the same
+        space. Keep it next to the file when you copy it; without it the file
+        reads as foreign vectors. (Without a space, a stale densevec sidecar at
+        that name is removed.)
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -646,7 +657,9 @@ class Embeddings:
         n, step = len(self), 4096
         chunks = ((s, self._vocab.words(s, min(n, s + step)), self._rows(slice(s, s + step)))
                   for s in range(0, n, step))
-        return write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
+        write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
+        _space.write_sidecar(path, self._meta)
+        return path
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike, binary: bool = False, no_header: bool = False) -> Embeddings:
@@ -661,6 +674,14 @@ class Embeddings:
         files take their dimension from the first line and end at the end of
         the file (or a blank line followed only by whitespace).
 
+        :attr:`meta` comes from the sidecar ``PATH.densevec.json`` that
+        :meth:`save_word2vec_format` writes, when it is there and still
+        matches the file (its SHA-256); otherwise the vectors are foreign and
+        ``meta["space"]`` gets an id derived from the words and values read
+        (``origin: "file"``): reading the same file twice gives the same
+        space, any other file (or the model that exported it, without the
+        sidecar) another one.
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -671,23 +692,52 @@ class Embeddings:
         """
         path = Path(path)
         words, index, vectors = read_vectors(path, binary, no_header)
-        return cls._from_storage(vectors, None, ListVocab(words, None, index), None)
+        meta = _space.file_meta(path, words, vectors)
+        return cls._from_storage(vectors, None, ListVocab(words, None, index), meta)
 
 
 # ======================================================================= helpers
-def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool = False) -> None:
-    """``ValueError`` when `a` and `b` record different corpus fingerprints, unless `allow_mixed`.
+def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool = False,
+                     *, derived_ok: bool = False) -> None:
+    """``ValueError`` unless `a` and `b` live in the same embedding space (or `allow_mixed`).
 
-    The fingerprint is ``meta["corpus_fingerprint"]`` (set by training; kept
-    by :meth:`Embeddings.normalize`, :meth:`Embeddings.quantize`, stores and
-    ``densevec.reduce``); a missing one counts as the value None.
+    The space is ``meta["space"]["id"]`` (see :mod:`densevec._space`):
+    assigned by every training run, kept by :meth:`Embeddings.normalize`,
+    :meth:`Embeddings.quantize`, stores and word2vec / GloVe files written with
+    their sidecar; ``densevec.reduce.pca`` and ``center`` make a new space
+    whose ``parent`` is the original. Same id: accepted. Different ids:
+    refused (with `derived_ok`, a space and its direct parent are accepted:
+    ``densevec.reduce.distortion`` compares exactly those). Vectors without an
+    identity (built with ``Embeddings(vectors, words)`` without a
+    ``meta["space"]``, or a store written before densevec recorded spaces)
+    are refused too, since nothing says they are in the same space, unless
+    `a` and `b` are the same object.
     """
-    fa, fb = a.meta.get("corpus_fingerprint"), b.meta.get("corpus_fingerprint")
-    if fa != fb and not allow_mixed:
+    if allow_mixed or a is b:
+        return
+    ia, ib = _space.space_id(a.meta), _space.space_id(b.meta)
+    if ia is not None and ia == ib:
+        return
+    related = ia is not None and ib is not None and (
+        _space.parent_id(b.meta) == ia or _space.parent_id(a.meta) == ib)
+    if derived_ok and related:
+        return
+    if ia is None or ib is None:
+        which = "both have" if ia is None and ib is None else ("the first has" if ia is None else "the second has")
         raise ValueError(
-            f"{what}: the embeddings come from different corpora (corpus_fingerprint {fa!r} vs {fb!r}), "
-            f"so their vectors live in different spaces; pass allow_mixed=True to combine them anyway"
+            f"{what}: {which} no embedding-space identity (meta['space']; vectors built from arrays, "
+            f"or a store written by an older densevec), so nothing says the two live in the same space; "
+            f"pass allow_mixed=True if you know they do"
         )
+    sa, sb = a.meta["space"], b.meta["space"]
+    hint = ""
+    if related:
+        hint = " (one is derived from the other: a PCA, centring or further training makes a new space)"
+    raise ValueError(
+        f"{what}: the embeddings come from different embedding spaces (space {ia!r}, "
+        f"{sa.get('origin', '?')}, vs {ib!r}, {sb.get('origin', '?')}){hint}: different training runs or "
+        f"models give unrelated coordinates; pass allow_mixed=True to combine them anyway"
+    )
 
 
 def _as_items(x: object) -> list:
