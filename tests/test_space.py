@@ -140,8 +140,8 @@ def test_without_its_sidecar_a_file_is_foreign(trained, tmp_path):
     assert twice.meta["space"] == back.meta["space"]  # the same file is one space
     accepted(back, twice)
     other = tmp_path / "o.vec"
-    Embeddings(emb.vectors * 2, emb.index_to_word).save_word2vec_format(other)
-    assert not _space.sidecar_path(other).exists()  # nothing to record: no sidecar
+    Embeddings(emb.vectors * 2, emb.index_to_word, meta={"space": None}).save_word2vec_format(other)
+    assert not _space.sidecar_path(other).exists()  # no space to record: no sidecar
     refused(back, Embeddings.load_word2vec_format(other))
 
 
@@ -163,14 +163,14 @@ def test_sidecar_housekeeping(trained, tmp_path):
     side = _space.sidecar_path(path)
     assert side.exists()
     # re-exporting vectors without a space removes the stale densevec sidecar
-    Embeddings(emb.vectors, emb.index_to_word).save_word2vec_format(path)
+    Embeddings(emb.vectors, emb.index_to_word, meta={"space": None}).save_word2vec_format(path)
     assert not side.exists()
     # a file of the user's at the sidecar's name is never replaced
     side.write_text("mine", encoding="utf-8")
     with pytest.warns(UserWarning, match="not writing the sidecar"):
         emb.save_word2vec_format(path)
     assert side.read_text(encoding="utf-8") == "mine"
-    Embeddings(emb.vectors, emb.index_to_word).save_word2vec_format(path)
+    Embeddings(emb.vectors, emb.index_to_word, meta={"space": None}).save_word2vec_format(path)
     assert side.read_text(encoding="utf-8") == "mine"
 
 
@@ -192,15 +192,30 @@ def test_pca_and_center_make_child_spaces(trained):
 
 
 # ------------------------------------------------------------------ foreign vectors
-def test_vectors_without_identity_are_refused_unless_the_same_object(trained):
+def test_vectors_from_arrays_get_a_space_of_their_own(trained, tmp_path):
     _, emb = trained
-    bare = Embeddings(emb.vectors, emb.index_to_word)  # same numbers, but nothing says so
-    refused(emb, bare, match="second has no embedding-space identity")
-    refused(bare, emb, match="first has no embedding-space identity")
-    refused(bare, Embeddings(emb.vectors, emb.index_to_word), match="both have no")
-    accepted(bare, bare)
-    given = Embeddings(emb.vectors, emb.index_to_word, meta={"space": dict(emb.meta["space"])})
+    bare = Embeddings(emb.vectors, emb.index_to_word)  # same numbers, but nothing says they are that space
+    assert bare.meta["space"]["origin"] == "arrays"
+    refused(emb, bare)
+    refused(bare, Embeddings(emb.vectors, emb.index_to_word))  # two constructions, two spaces
+    accepted(bare, bare.quantize("int8"))  # its own copies are its space
+    accepted(bare, Embeddings.load(bare.save(tmp_path / "b.dv")))
+    given = Embeddings(emb.vectors, emb.index_to_word, meta=emb.meta)  # said explicitly
     accepted(emb, given)
+
+
+def test_vectors_without_identity_are_refused_unless_the_same_object(trained, tmp_path):
+    _, emb = trained
+    path = emb.save(tmp_path / "old.dv")
+    doc = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    del doc["meta"]["space"]  # a store written before densevec recorded spaces
+    (path / "meta.json").write_text(json.dumps(doc), encoding="utf-8")
+    old = Embeddings.load(path)
+    assert "space" not in old.meta
+    refused(emb, old, match="second has no embedding-space identity")
+    refused(old, emb, match="first has no embedding-space identity")
+    refused(old, Embeddings.load(path), match="both have no")
+    accepted(old, old)
 
 
 def test_malformed_space_entries_count_as_none(trained):

@@ -45,7 +45,8 @@ def test_constructor_converts_and_exposes():
     assert emb.key_to_index == {"a": 0, "b": 1, "c": 2, "d": 3}
     assert emb.get_index("c") == 2
     assert emb.counts.dtype == np.int64 and list(emb.counts) == [4, 3, 2, 1]
-    assert emb.meta == {"k": 1}
+    assert {k: v for k, v in emb.meta.items() if k != "space"} == {"k": 1}
+    assert emb.meta["space"]["origin"] == "arrays"  # vectors from arrays: a space of their own
     assert np.array_equal(emb["b"], v[1].astype(np.float32))
     assert emb[["d", "a"]].shape == (2, 3)
     assert np.array_equal(emb[["d", "a"]], v[[3, 0]].astype(np.float32))
@@ -92,7 +93,8 @@ def test_norms_unit_vectors_and_normalize():
     assert np.allclose(emb.unit_vectors, [[0.6, 0.8], [0, 0], [-1, 0]])
     assert emb.unit_vectors.dtype == np.float32
     unit = emb.normalize()
-    assert unit.meta == {"x": 1, "normalized": True} and emb.meta == {"x": 1}
+    space = emb.meta["space"]
+    assert unit.meta == {"x": 1, "normalized": True, "space": space} and emb.meta == {"x": 1, "space": space}
     assert np.array_equal(unit.vectors, emb.unit_vectors)
     assert unit.vectors is not emb.unit_vectors
     assert np.allclose(np.linalg.norm(unit.vectors, axis=1), [1, 0, 1])
@@ -262,7 +264,7 @@ def test_search_shapes_and_edge_cases():
 
 # ---------------------------------------------------------------- one embedding space
 def fingerprinted(space, n=30, seed=1):
-    return random_embeddings(n=n, dim=6, seed=seed, meta={} if space is None else {"space": {"id": space}})
+    return random_embeddings(n=n, dim=6, seed=seed, meta={"space": None if space is None else {"id": space}})
 
 
 def test_search_with_queries_from_another_embeddings():

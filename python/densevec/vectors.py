@@ -59,7 +59,8 @@ class Embeddings:
         Free-form, JSON-serialisable description of what produced the vectors
         (algorithm, parameters, ...). ``meta["normalized"]`` is True when the rows
         have unit length; ``meta["space"]`` (set by training) identifies the
-        embedding space, see below.
+        embedding space, see below; without one, the new embeddings get a
+        space of their own.
 
     Notes
     -----
@@ -77,7 +78,8 @@ class Embeddings:
     :meth:`normalize`, :meth:`quantize`, stores and the word2vec / GloVe
     files (through their ``.densevec.json`` sidecar) keep it; vectors read
     from a file densevec did not write get an id derived from their content;
-    vectors built from arrays have none unless ``meta`` gives one.
+    vectors built from arrays get a new space of their own (``origin:
+    "arrays"``) unless ``meta["space"]`` gives one (e.g. ``meta=emb.meta``).
     """
 
     def __init__(
@@ -92,6 +94,8 @@ class Embeddings:
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {arr.shape}")
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"vectors must have a floating dtype, got {arr.dtype}")
+        if meta is None or "space" not in meta:  # vectors from arrays: a space of their own
+            meta = dict(meta or {}, space=_space.new_space("arrays"))
         self._init(np.ascontiguousarray(arr, dtype=np.float32), None, ListVocab(words, counts), meta)
 
     @classmethod
@@ -708,10 +712,9 @@ def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool 
     whose ``parent`` is the original. Same id: accepted. Different ids:
     refused (with `derived_ok`, a space and its direct parent are accepted:
     ``densevec.reduce.distortion`` compares exactly those). Vectors without an
-    identity (built with ``Embeddings(vectors, words)`` without a
-    ``meta["space"]``, or a store written before densevec recorded spaces)
-    are refused too, since nothing says they are in the same space, unless
-    `a` and `b` are the same object.
+    identity (a store written before densevec recorded spaces, a
+    ``meta["space"]`` removed or malformed) are refused too, since nothing
+    says they are in the same space, unless `a` and `b` are the same object.
     """
     if allow_mixed or a is b:
         return
@@ -725,8 +728,8 @@ def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool 
     if ia is None or ib is None:
         which = "both have" if ia is None and ib is None else ("the first has" if ia is None else "the second has")
         raise ValueError(
-            f"{what}: {which} no embedding-space identity (meta['space']; vectors built from arrays, "
-            f"or a store written by an older densevec), so nothing says the two live in the same space; "
+            f"{what}: {which} no embedding-space identity (meta['space']; a store written by an older "
+            f"densevec?), so nothing says the two live in the same space; "
             f"pass allow_mixed=True if you know they do"
         )
     sa, sb = a.meta["space"], b.meta["space"]
