@@ -80,6 +80,16 @@ def test_train_bad_input(world, tmp_path, args):
     assert not (tmp_path / "x.dv").exists()
 
 
+def test_train_checks_the_output_before_training(world, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    for out in (afile / "m.dv", afile / "sub" / "m.dv"):
+        proc = run("train", world["corpus"], "-o", out, "--quiet", cache=tmp_path, check=False)
+        assert_usage_error(proc, "train")
+        assert "not a directory" in proc.stderr
+    assert afile.read_text(encoding="utf-8") == "x"
+
+
 def test_train_requires_output(world, tmp_path):
     assert_usage_error(run("train", world["corpus"], cache=tmp_path, check=False), "train")
 
@@ -254,6 +264,15 @@ def test_every_subcommand_has_json(world, tmp_path):
     assert parsed["convert"]["count"] == parsed["info"]["count"]
     assert parsed["demo"]["vocabulary"]["sentences"] == 500 and 0 <= parsed["demo"]["analogies"]["accuracy"] <= 1
     assert parsed["cache"]["entries"] and not parsed["cache"]["cleared"]
+    assert parsed["reduce"]["analogy_before"] is None  # no --analogies: undefined, not 0.0
+    assert 0 < parsed["reduce"]["explained_variance_ratio"] <= 1 and 0 <= parsed["reduce"]["neighbor_overlap"] <= 1
+
+
+def test_json_writes_undefined_values_as_null(capsys):
+    from densevec import cli
+
+    cli._print_json({"a": float("nan"), "b": [1.0, float("nan")], "c": {"d": float("nan")}, "e": 0.5})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": None}, "e": 0.5}
 
 
 def test_eval_json_uses_fractions_and_null_for_empty_sections(world, tmp_path):

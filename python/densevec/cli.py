@@ -230,6 +230,7 @@ def _cli_words(message: str) -> str:
 
 def _check_output(path: Path, fmt: str, overwrite: bool) -> None:
     """UsageError before any work when the output could not be written (see :mod:`densevec._fs`)."""
+    _check_output_parent(path)
     try:
         if fmt == "store":
             _fs.check_target_dir(path, "store", overwrite)
@@ -237,6 +238,25 @@ def _check_output(path: Path, fmt: str, overwrite: bool) -> None:
             _fs.check_target_file(path, overwrite)
     except FileExistsError as e:
         raise UsageError(_cli_words(str(e))) from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot be written: {e.strerror or e}") from None
+
+
+def _check_output_parent(path: Path) -> None:
+    """UsageError when the directory that would hold `path` cannot be made or written.
+
+    Missing directories are created when the output is written; the nearest
+    one that exists must be a directory this process can write to.
+    """
+    import os
+
+    parent = path.absolute().parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{path}: cannot be written: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: cannot be written: no permission to write in {parent}")
 
 
 def _data_file(name_or_path: Optional[str], what: str, quiet: bool) -> Optional[Path]:
@@ -261,7 +281,18 @@ def _words_in(emb, words: Sequence[str]) -> None:
 
 
 def _print_json(doc: Any) -> None:
-    print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    """`doc` as JSON on stdout; NaN (an undefined value) is written null."""
+    print(json.dumps(_nan_to_null(doc), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _nan_to_null(x: Any) -> Any:
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: _nan_to_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_null(v) for v in x]
+    return x
 
 
 def _fit_or_interrupt(model: Any, corpus: Any, progress: bool):
@@ -547,7 +578,10 @@ def cmd_reduce(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     _save(small, Path(args.output), "store", args.overwrite)
     if args.json:
-        _print_json(report.to_dict())
+        doc = report.to_dict()
+        if not doc.get("analogy_questions"):  # no question answered: accuracies undefined
+            doc.update(analogy_before=None, analogy_after=None, analogy_change=None)
+        _print_json(doc)
     else:
         print(report)
         _say(args)(f"saved {len(small)} vectors of dim {small.dim} to {args.output}")
