@@ -94,6 +94,12 @@ def test_python_snippet_runs(code, workdir, monkeypatch):
             monkeypatch.setitem(sys.modules, "torch", _torch_stand_in())
     namespace: dict = {}
     exec(compile(code, str(README), "exec"), namespace)
+    if "other_emb" in namespace:  # the tour's claims about embedding spaces
+        emb, glove, back = namespace["emb"], namespace["glove"], namespace["back"]
+        assert back.meta["space"] == emb.meta["space"]
+        emb.search(back, k=3)
+        with pytest.raises(ValueError, match="different embedding spaces"):
+            emb.search(glove, k=10)
     if "layer" in namespace:  # the PyTorch recipe: the layer holds the real vectors
         emb = namespace["emb"]
         np.testing.assert_array_equal(np.asarray(namespace["layer"].weight), np.asarray(emb[emb.index_to_word]))

@@ -558,7 +558,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     _check_output(out, args.to, args.overwrite)
     emb = _load(args.input, args.from_format)
     _save(emb, out, args.to, args.overwrite)
-    _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})")
+    from densevec._space import sidecar_path
+
+    side = sidecar_path(out) if args.to != "store" and sidecar_path(out).is_file() else None
+    _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})"
+               + (f", and its embedding-space sidecar {side.name}" if side else ""))
     if args.json:
         _print_json({"input": args.input, "output": str(out), "format": args.to, "count": len(emb),
                      "dim": emb.dim})
