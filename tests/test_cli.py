@@ -6,16 +6,17 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from densevec import datasets
 from densevec.vectors import Embeddings
 
 
-def run(*args, cache, check=True):
+def run(*args, cache, check=True, input=None):
     env = dict(os.environ, DENSEVEC_CACHE=str(cache))
     proc = subprocess.run([sys.executable, "-m", "densevec.cli", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, input=input)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -77,6 +78,16 @@ def test_train_bad_input(world, tmp_path, args):
     proc = run("train", *args, "-o", tmp_path / "x.dv", "--quiet", cache=tmp_path, check=False)
     assert_usage_error(proc, "train")
     assert not (tmp_path / "x.dv").exists()
+
+
+def test_train_checks_the_output_before_training(world, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    for out in (afile / "m.dv", afile / "sub" / "m.dv"):
+        proc = run("train", world["corpus"], "-o", out, "--quiet", cache=tmp_path, check=False)
+        assert_usage_error(proc, "train")
+        assert "not a directory" in proc.stderr
+    assert afile.read_text(encoding="utf-8") == "x"
 
 
 def test_train_requires_output(world, tmp_path):
@@ -184,6 +195,7 @@ def test_reduce_bad_input(world, tmp_path):
 def test_info(world, tmp_path):
     proc = run("info", world["store"], cache=tmp_path)
     assert "words, dim 16" in proc.stdout and "algorithm: word2vec" in proc.stdout
+    assert f"embedding space: {Embeddings.load(world['store']).meta['space']['id']} (training)" in proc.stdout
     doc = json.loads(run("info", world["store"], "--json", cache=tmp_path).stdout)
     assert doc["dim"] == 16 and doc["format"] == "store" and doc["meta"]["algorithm"] == "word2vec"
     assert doc["count"] == len(Embeddings.load(world["store"]))
@@ -221,3 +233,159 @@ def test_plot_bad_input(world, tmp_path):
 
 def test_no_command_prints_help(tmp_path):
     assert "train" in run(cache=tmp_path).stdout
+
+
+# ---------------------------------------------------------------- --json, stdin, vectors, cache
+def test_every_subcommand_has_json(world, tmp_path):
+    """--json prints exactly one JSON document on stdout, nothing else (chatter off, errors on stderr)."""
+    store, cache = world["store"], world["cache"]
+    docs = {
+        "train": run("train", world["corpus"], "-o", tmp_path / "t.dv", "--dim", 8, "--epochs", 1, "--threads", 1,
+                     "--json", cache=cache),
+        "neighbors": run("neighbors", store, "paris", "king", "-k", 3, "--json", cache=cache),
+        "analogy": run("analogy", store, "man", "king", "woman", "-k", 2, "--json", cache=cache),
+        "vectors": run("vectors", store, "paris", "--json", cache=cache),
+        "eval": run("eval", store, "--analogies", world["analogies"], "--json", cache=cache),
+        "info": run("info", store, "--json", cache=cache),
+        "convert": run("convert", store, tmp_path / "v.vec", "--to", "word2vec-txt", "--json", cache=cache),
+        "reduce": run("reduce", store, tmp_path / "r.dv", "--dim", 4, "--sample", 50, "--json", cache=cache),
+        "cache": run("cache", "--json", cache=cache),
+        "demo": run("demo", "--sentences", 500, "--epochs", 1, "--dim", 8, "--threads", 1, "--min-count", 2,
+                    "--out", tmp_path / "demo.dv", "--json", cache=cache),
+    }
+    parsed = {name: json.loads(proc.stdout) for name, proc in docs.items()}  # fails on any extra line
+    train = parsed["train"]
+    assert train["model"] == "skipgram" and train["vectors"] == len(Embeddings.load(tmp_path / "t.dv"))
+    assert len(train["history"]) == 1 and train["space"]["origin"] == "training"
+    assert [q["word"] for q in parsed["neighbors"]["queries"]] == ["paris", "king"]
+    assert len(parsed["neighbors"]["queries"][0]["neighbors"]) == 3
+    assert len(parsed["analogy"]["answers"]) == 2
+    assert parsed["vectors"]["vectors"][0]["word"] == "paris"
+    assert parsed["convert"]["count"] == parsed["info"]["count"]
+    assert parsed["demo"]["vocabulary"]["sentences"] == 500 and 0 <= parsed["demo"]["analogies"]["accuracy"] <= 1
+    assert parsed["cache"]["entries"] and not parsed["cache"]["cleared"]
+    assert parsed["reduce"]["analogy_before"] is None  # no --analogies: undefined, not 0.0
+    assert 0 < parsed["reduce"]["explained_variance_ratio"] <= 1 and 0 <= parsed["reduce"]["neighbor_overlap"] <= 1
+
+
+def test_json_writes_undefined_values_as_null(capsys):
+    from densevec import cli
+
+    cli._print_json({"a": float("nan"), "b": [1.0, float("nan")], "c": {"d": float("nan")}, "e": 0.5})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": None}, "e": 0.5}
+
+
+def test_eval_json_uses_fractions_and_null_for_empty_sections(world, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text(": capital-common\nathens greece berlin germany\nparis france rome italy\n"
+                         ": gram-empty\nzzz yyy xxx www\n", encoding="utf-8")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("paris\tfrance\t9\nking\tqueen\t8\ncar\tdog\t1\nxx\tyy\t3\n", encoding="utf-8")
+    text = run("eval", world["store"], "--analogies", questions, "--pairs", pairs, cache=tmp_path).stdout
+    doc = json.loads(run("eval", world["store"], "--analogies", questions, "--pairs", pairs, "--json",
+                         cache=tmp_path).stdout)
+    an = doc["analogies"]
+    assert an["skipped"] == 1 and an["total"] == 2
+    assert an["oov_ratio"] == pytest.approx(1 / 3)  # a fraction, not 33.3
+    assert doc["pairs"]["oov_ratio"] == pytest.approx(1 / 4)
+    empty = next(s for s in an["sections"] if s["name"] == "gram-empty")
+    assert empty["total"] == 0 and empty["accuracy"] is None  # the text shows "-"
+    assert an["syntactic"]["accuracy"] is None and an["semantic"]["accuracy"] is not None
+    assert "-" in next(line for line in text.splitlines() if line.startswith("gram-empty"))
+
+
+def test_train_reads_standard_input(world, tmp_path):
+    out = tmp_path / "stdin.dv"
+    text = world["corpus"].read_text(encoding="utf-8")
+    doc = json.loads(run("train", "-", "-o", out, "--dim", 8, "--epochs", 1, "--threads", 1, "--seed", 3, "--json",
+                         cache=tmp_path / "cache", input=text).stdout)
+    assert doc["corpus"]["path"] == "-" and not doc["corpus"]["cached"]
+    from_file = Embeddings.load(world["store"])
+    got = Embeddings.load(out)
+    assert got.index_to_word == from_file.index_to_word  # the same text, the same vocabulary
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("meta.json"))  # stdin: no cache
+    empty = run("train", "-", "-o", tmp_path / "e.dv", "--quiet", cache=tmp_path, check=False, input="")
+    assert_usage_error(empty, "train")
+    assert not (tmp_path / "e.dv").exists()
+
+
+def test_neighbors_reads_words_from_stdin(world):
+    by_args = run("neighbors", world["store"], "paris", "king", "-k", 3, cache=world["cache"]).stdout
+    for args in ([], ["-"]):
+        piped = run("neighbors", world["store"], *args, "-k", 3, cache=world["cache"], input="paris\nking\n").stdout
+        assert piped == by_args
+    assert_usage_error(run("neighbors", world["store"], "paris", "-", cache=world["cache"], check=False, input="x"),
+                       "neighbors")
+    assert_usage_error(run("neighbors", world["store"], cache=world["cache"], check=False, input="\n"), "neighbors")
+
+
+def test_vectors_prints_exact_rows(world):
+    emb = Embeddings.load(world["store"])
+    out = run("vectors", world["store"], cache=world["cache"], input="paris king\nqueen\n").stdout.splitlines()
+    assert [line.split(" ")[0] for line in out] == ["paris", "king", "queen"]
+    for line in out:
+        word, *values = line.split(" ")
+        assert len(values) == emb.dim
+        assert np.array_equal(np.array(values, dtype=np.float32), emb[word])  # shortest exact decimals
+    missing = run("vectors", world["store"], "paris", "nope", cache=world["cache"], check=False)
+    assert_usage_error(missing, "vectors")
+    assert missing.stdout == "" and "'nope'" in missing.stderr
+    zero = run("vectors", world["store"], "paris", "nope", "--missing", "zero", cache=world["cache"]).stdout
+    assert zero.splitlines()[1] == "nope " + " ".join(["0.0"] * emb.dim)
+    skip = run("vectors", world["store"], "paris", "nope", "--missing", "skip", cache=world["cache"]).stdout
+    assert len(skip.splitlines()) == 1
+
+
+@pytest.mark.parametrize("model, options, named", [
+    ("glove", ["--negative", "20", "--loss", "hs"], ["--loss", "--negative"]),
+    ("glove", ["--sample", "0", "--alpha", "0.1"], ["--sample", "--alpha"]),
+    ("skipgram", ["--x-max", "10"], ["--x-max"]),
+    ("cbow", ["--learning-rate", "0.1", "--memory-gb", "1"], ["--learning-rate", "--memory-gb"]),
+])
+def test_train_refuses_options_of_the_other_model(world, tmp_path, model, options, named):
+    proc = run("train", world["corpus"], "-o", tmp_path / "x.dv", "--model", model, *options, cache=tmp_path,
+               check=False)
+    assert_usage_error(proc, "train")
+    assert all(name in proc.stderr for name in named), proc.stderr
+    assert not (tmp_path / "x.dv").exists()
+
+
+def test_train_own_options_still_accepted(world, tmp_path):
+    run("train", world["corpus"], "-o", tmp_path / "g.dv", "--model", "glove", "--x-max", "10", "--dim", 4,
+        "--epochs", 1, "--threads", 1, "--quiet", cache=tmp_path)
+    assert Embeddings.load(tmp_path / "g.dv").meta["params"]["x_max"] == 10
+
+
+def test_cache_lists_and_clears_only_its_entries(world, tmp_path):
+    cache = tmp_path / "cache"
+    run("train", world["corpus"], "-o", tmp_path / "a.dv", "--dim", 4, "--epochs", 1, "--quiet", cache=cache)
+    root = cache / "corpora"
+    entries = [p for p in root.iterdir()]
+    assert len(entries) == 1
+    mine = root / "notes.txt"
+    mine.write_text("keep me", encoding="utf-8")
+    lookalike = root / ("0" * 32)  # a directory named like an entry, but not an encoded corpus
+    lookalike.mkdir()
+    (lookalike / "meta.json").write_text('{"format": "something-else"}', encoding="utf-8")
+    listing = run("cache", cache=cache).stdout
+    assert "1 cached corpora" in listing and entries[0].name in listing and "left alone: 2" in listing
+    doc = json.loads(run("cache", "--json", cache=cache).stdout)
+    assert [e["name"] for e in doc["entries"]] == [entries[0].name] and doc["bytes"] > 0
+    assert doc["entries"][0]["tokens"] > 0
+    cleared = json.loads(run("cache", "--clear", "--json", cache=cache).stdout)
+    assert cleared["cleared"] and len(cleared["entries"]) == 1
+    assert not entries[0].exists() and mine.read_text(encoding="utf-8") == "keep me" and lookalike.is_dir()
+    assert "0 cached corpora" in run("cache", cache=cache).stdout
+    assert "0 cached corpora" in run("cache", cache=tmp_path / "never-made").stdout
+
+
+def test_plot_keeps_every_analogy(world, tmp_path, monkeypatch):
+    from densevec import cli, plot
+
+    seen = {}
+    monkeypatch.setattr(plot, "_matplotlib", lambda: None)
+    monkeypatch.setattr(plot, "words", lambda emb, words, analogy=None, **kw: seen.update(analogy=analogy))
+    rc = cli.main(["plot", str(world["store"]), "paris", "-o", str(tmp_path / "p.png"),
+                   "--analogy", "man", "king", "woman", "queen", "--analogy", "paris", "france", "berlin", "germany"])
+    assert rc == 0
+    assert seen["analogy"] == [("man", "king", "woman", "queen"), ("paris", "france", "berlin", "germany")]

@@ -138,7 +138,7 @@ def test_atomic_file_refuses_directories_and_special_files(tmp_path):
         emb.save_word2vec_format(out, overwrite=False)
     emb.save_word2vec_format(out, binary=True)  # replacing a regular file is the default
     assert Embeddings.load_word2vec_format(out, binary=True).index_to_word == emb.index_to_word
-    assert sorted(os.listdir(tmp_path)) == ["d", "fifo", "v.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["d", "fifo", "v.txt", "v.txt.densevec.json"]  # and its sidecar
 
 
 def test_atomic_file_leaves_the_old_file_when_the_writer_fails(tmp_path):

@@ -40,7 +40,7 @@ def test_round_trip_bit_exact(tmp_path, fmt):
     v = special_vectors(nan=fmt == "word2vec-bin")  # a NaN payload survives only in binary
     emb = Embeddings(v, UNICODE_WORDS)
     path = save(emb, tmp_path / "v.out", fmt)
-    assert os.listdir(tmp_path) == ["v.out"]
+    assert sorted(os.listdir(tmp_path)) == ["v.out", "v.out.densevec.json"]  # the file and its sidecar
     header = f"{len(emb)} 13\n".encode()
     assert path.read_bytes().startswith(header if FORMATS[fmt][1] else UNICODE_WORDS[0].encode() + b" ")
     back = load(path, fmt)

@@ -127,13 +127,15 @@ def test_center_and_normalize():
     np.testing.assert_allclose(n.unit_vectors, c.unit_vectors, atol=1e-6)  # cosine geometry unchanged
 
 
-def test_distortion_refuses_other_corpus_and_pca_keeps_fingerprint():
+def test_distortion_refuses_other_space_and_pca_makes_a_child_space():
     emb = low_rank(n=100, dim=10)
-    emb = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "aaa"})
+    emb = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "aaa", "space": {"id": "s1"}})
     small, _ = reduce.pca(emb, 3, sample=50)
     assert small.meta["corpus_fingerprint"] == "aaa"
+    assert small.meta["space"]["parent"] == "s1" and small.meta["space"]["id"] != "s1"
+    assert small.meta["space"]["origin"] == "pca"
     assert reduce.distortion(emb, small, sample=50).n_components == 3
-    other = Embeddings(small.vectors, small.index_to_word, meta={"corpus_fingerprint": "bbb"})
+    other = Embeddings(small.vectors, small.index_to_word, meta={"space": {"id": "bbb"}})
     with pytest.raises(ValueError, match="distortion.*allow_mixed"):
         reduce.distortion(emb, other, sample=50)
     assert reduce.distortion(emb, other, sample=50, allow_mixed=True).n_components == 3

@@ -41,7 +41,7 @@ def test_store_round_trip_bit_exact(tmp_path, mmap):
 def test_store_without_counts_and_normalized(tmp_path):
     emb = Embeddings(np.eye(3, dtype=np.float32), ["a", "b", "c"]).normalize()
     back = Embeddings.load(emb.save(tmp_path / "m.dv"))
-    assert back.counts is None and back.meta == {"normalized": True}
+    assert back.counts is None and back.meta == {"normalized": True, "space": emb.meta["space"]}
     assert not (tmp_path / "m.dv" / COUNTS).exists()
     assert json.loads((tmp_path / "m.dv" / "meta.json").read_text())["normalized"] is True
     _rewrite_meta(tmp_path / "m.dv", has_counts=True)

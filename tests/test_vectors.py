@@ -45,7 +45,8 @@ def test_constructor_converts_and_exposes():
     assert emb.key_to_index == {"a": 0, "b": 1, "c": 2, "d": 3}
     assert emb.get_index("c") == 2
     assert emb.counts.dtype == np.int64 and list(emb.counts) == [4, 3, 2, 1]
-    assert emb.meta == {"k": 1}
+    assert {k: v for k, v in emb.meta.items() if k != "space"} == {"k": 1}
+    assert emb.meta["space"]["origin"] == "arrays"  # vectors from arrays: a space of their own
     assert np.array_equal(emb["b"], v[1].astype(np.float32))
     assert emb[["d", "a"]].shape == (2, 3)
     assert np.array_equal(emb[["d", "a"]], v[[3, 0]].astype(np.float32))
@@ -92,7 +93,8 @@ def test_norms_unit_vectors_and_normalize():
     assert np.allclose(emb.unit_vectors, [[0.6, 0.8], [0, 0], [-1, 0]])
     assert emb.unit_vectors.dtype == np.float32
     unit = emb.normalize()
-    assert unit.meta == {"x": 1, "normalized": True} and emb.meta == {"x": 1}
+    space = emb.meta["space"]
+    assert unit.meta == {"x": 1, "normalized": True, "space": space} and emb.meta == {"x": 1, "space": space}
     assert np.array_equal(unit.vectors, emb.unit_vectors)
     assert unit.vectors is not emb.unit_vectors
     assert np.allclose(np.linalg.norm(unit.vectors, axis=1), [1, 0, 1])
@@ -260,9 +262,9 @@ def test_search_shapes_and_edge_cases():
         emb.search(np.zeros(4), exclude=[10])
 
 
-# ---------------------------------------------------------------- one space per corpus
-def fingerprinted(fp, n=30, seed=1):
-    return random_embeddings(n=n, dim=6, seed=seed, meta={} if fp is None else {"corpus_fingerprint": fp})
+# ---------------------------------------------------------------- one embedding space
+def fingerprinted(space, n=30, seed=1):
+    return random_embeddings(n=n, dim=6, seed=seed, meta={"space": None if space is None else {"id": space}})
 
 
 def test_search_with_queries_from_another_embeddings():
@@ -282,13 +284,15 @@ def test_search_with_queries_from_another_embeddings():
 
 
 @pytest.mark.parametrize("a, b, refused", [
-    ("aaa", "aaa", False), (None, None, False), ("aaa", "bbb", True), ("aaa", None, True), (None, "bbb", True),
+    ("aaa", "aaa", False), (None, None, "no embedding-space identity"), ("aaa", "bbb", "different embedding spaces"),
+    ("aaa", None, "no embedding-space identity"), (None, "bbb", "no embedding-space identity"),
 ])
-def test_missing_fingerprint_counts_as_a_value(a, b, refused):
+def test_a_missing_space_is_refused(a, b, refused):
     left, right = fingerprinted(a), fingerprinted(b, n=4, seed=5)
     if refused:
-        with pytest.raises(ValueError, match="different corpora"):
+        with pytest.raises(ValueError, match=refused):
             left.search(right)
+        assert left.search(right, allow_mixed=True)[0].shape == (4, 10)
     else:
         assert left.search(right)[0].shape == (4, 10)
 
@@ -298,7 +302,7 @@ def test_rescore_with_other_corpus_refused(tmp_path):
     stored = Embeddings.load(emb.quantize("int8").save(tmp_path / "q.dv"))  # no float32 source attached
     q = emb.vectors[:4]
     want = stored.search(q, k=5, rescore=20, rescore_with=emb)
-    relabelled = Embeddings(emb.vectors, emb.index_to_word, meta={"corpus_fingerprint": "bbb"})
+    relabelled = Embeddings(emb.vectors, emb.index_to_word, meta={"space": {"id": "bbb"}})
     with pytest.raises(ValueError, match="rescore_with.*allow_mixed"):
         stored.search(q, k=5, rescore=20, rescore_with=relabelled)
     got = stored.search(q, k=5, rescore=20, rescore_with=relabelled, allow_mixed=True)

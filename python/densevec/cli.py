@@ -1,10 +1,24 @@
 """The ``densevec`` command line.
 
-Subcommands: ``train``, ``neighbors``, ``analogy``, ``eval``, ``convert``,
-``reduce``, ``info``, ``plot`` and ``demo``. Bad arguments or input files end
-the command with one line ``densevec CMD: error: ...`` on stderr and exit
-status 2. Ctrl-C ends a command with status 130; ``densevec train`` then
-writes nothing (an existing store at ``-o`` is left as it was).
+Subcommands: ``train``, ``neighbors``, ``analogy``, ``vectors``, ``eval``,
+``convert``, ``reduce``, ``info``, ``plot``, ``cache`` and ``demo``. Bad
+arguments or input files end the command with one line
+``densevec CMD: error: ...`` on stderr and exit status 2. Ctrl-C ends a
+command with status 130; ``densevec train`` and ``demo`` then write nothing
+(an existing store at ``-o`` is left as it was; no partial model is saved).
+
+Conventions:
+
+* ``--json`` (every subcommand): the result as one JSON document on stdout
+  and nothing else there (progress bars and errors go to stderr). Every ratio
+  in it (accuracies, ``oov_ratio``, explained variance, neighbour overlap) is
+  a *fraction* in [0, 1], never a percentage; a value that is undefined (the
+  accuracy of a section with no question, a correlation of constant scores)
+  is ``null``, where the text output shows ``-``.
+* ``-`` reads standard input where a file is expected: ``densevec train - -o
+  S`` trains on text piped in; ``neighbors`` and ``vectors`` read their words
+  from stdin (whitespace-separated, one per line as fastText's ``nn`` and
+  ``print-word-vectors`` take them) when given ``-`` or no word.
 """
 from __future__ import annotations
 
@@ -76,7 +90,7 @@ def _pick_probe_words(emb, n: int = 4) -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say = _say(args)
     _check_output(Path(args.out), "store", True)
     workdir = _fs.temp_dir("demo")
     try:
@@ -106,7 +120,7 @@ def _demo(args: argparse.Namespace, say, workdir: Path) -> int:
         raise UsageError(f"{analogies_path}: no such analogy file")
     try:
         corpus = Corpus.from_file(corpus_path, min_count=args.min_count, threads=args.threads,
-                                  cache=False, progress=not args.quiet)
+                                  cache=False, progress=not (args.quiet or args.json))
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
     say(f"vocabulary: {len(corpus.vocab)} words, {corpus.n_tokens} tokens, "
@@ -114,31 +128,44 @@ def _demo(args: argparse.Namespace, say, workdir: Path) -> int:
     model = Word2Vec(dim=args.dim, mode="skipgram", window=5, negative=5, epochs=args.epochs,
                      threads=args.threads, seed=args.seed)
     t0 = time.perf_counter()
-    emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
+    emb = _fit_or_interrupt(model, corpus, progress=not (args.quiet or args.json))
     seconds = time.perf_counter() - t0
     words = sum(h["words"] for h in model.history)
+    doc: dict = {"corpus": str(corpus_path) if args.corpus else "built-in world corpus",
+                 "vocabulary": {"words": len(corpus.vocab), "tokens": corpus.n_tokens,
+                                "sentences": corpus.n_sentences},
+                 "dim": args.dim, "epochs": args.epochs, "seconds": seconds,
+                 "words_per_second": words / max(seconds, 1e-9), "history": model.history, "neighbors": {}}
     say(f"trained skip-gram dim={args.dim} epochs={args.epochs} in {seconds:.1f} s "
         f"({words / max(seconds, 1e-9):,.0f} words/s); loss per word by epoch: "
         + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
     probes = [w for w in (probes or _pick_probe_words(emb)) if w in emb]
     for w in probes:
-        near = ", ".join(f"{n} ({s:.2f})" for n, s in emb.most_similar(w, topn=5))
+        found = emb.most_similar(w, topn=5)
+        doc["neighbors"][w] = [{"word": n, "similarity": s} for n, s in found]
+        near = ", ".join(f"{n} ({s:.2f})" for n, s in found)
         say(f"  nearest to {w!r}: {near}")
     if analogies_path is not None:
         report = evaluate.analogies(emb, analogies_path, restrict_vocab=len(emb))
+        doc["analogies"] = _fractions({"analogies": report.to_dict()})["analogies"]
         say(str(report))
     out = Path(args.out)
     _save(emb, out, "store", overwrite=True)  # the demo's own output: a store there is replaced
     say(f"saved the model to {out}")
+    if args.json:
+        _print_json(dict(doc, output=str(out)))
     return 0
 
 
 # ================================================================ helpers
+_JSON_HELP = "print the result as JSON on stdout (ratios as fractions in [0, 1], undefined values null)"
 FORMATS = ("store", "word2vec-bin", "word2vec-txt", "glove")
 
 
 def _say(args: argparse.Namespace):
-    return (lambda *a: None) if getattr(args, "quiet", False) else (lambda *a: print(*a, flush=True))
+    """print, or nothing under ``--quiet`` or ``--json`` (stdout then holds the JSON document only)."""
+    silent = getattr(args, "quiet", False) or getattr(args, "json", False)
+    return (lambda *a: None) if silent else (lambda *a: print(*a, flush=True))
 
 
 def _detect_format(path: Path) -> str:
@@ -203,6 +230,7 @@ def _cli_words(message: str) -> str:
 
 def _check_output(path: Path, fmt: str, overwrite: bool) -> None:
     """UsageError before any work when the output could not be written (see :mod:`densevec._fs`)."""
+    _check_output_parent(path)
     try:
         if fmt == "store":
             _fs.check_target_dir(path, "store", overwrite)
@@ -210,6 +238,25 @@ def _check_output(path: Path, fmt: str, overwrite: bool) -> None:
             _fs.check_target_file(path, overwrite)
     except FileExistsError as e:
         raise UsageError(_cli_words(str(e))) from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot be written: {e.strerror or e}") from None
+
+
+def _check_output_parent(path: Path) -> None:
+    """UsageError when the directory that would hold `path` cannot be made or written.
+
+    Missing directories are created when the output is written; the nearest
+    one that exists must be a directory this process can write to.
+    """
+    import os
+
+    parent = path.absolute().parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{path}: cannot be written: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: cannot be written: no permission to write in {parent}")
 
 
 def _data_file(name_or_path: Optional[str], what: str, quiet: bool) -> Optional[Path]:
@@ -234,7 +281,18 @@ def _words_in(emb, words: Sequence[str]) -> None:
 
 
 def _print_json(doc: Any) -> None:
-    print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    """`doc` as JSON on stdout; NaN (an undefined value) is written null."""
+    print(json.dumps(_nan_to_null(doc), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _nan_to_null(x: Any) -> Any:
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: _nan_to_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_null(v) for v in x]
+    return x
 
 
 def _fit_or_interrupt(model: Any, corpus: Any, progress: bool):
@@ -258,12 +316,53 @@ def _fit_or_interrupt(model: Any, corpus: Any, progress: bool):
 
 
 # ================================================================ commands
+_W2V_ONLY = {"loss": "ns", "negative": 5, "sample": 1e-3, "alpha": None}
+_GLOVE_ONLY = {"learning_rate": 0.05, "x_max": 100.0, "memory_gb": 4.0}
+
+
+def _model_options(args: argparse.Namespace) -> None:
+    """UsageError naming the options given that do not apply to ``--model``; then fill in the defaults.
+
+    The options specific to one model default to None in the parser, so that
+    an option given on the command line can be told from a default.
+    """
+    glove = args.model == "glove"
+    foreign = _W2V_ONLY if glove else _GLOVE_ONLY
+    given = ["--" + name.replace("_", "-") for name in foreign if getattr(args, name) is not None]
+    if given:
+        family = "word2vec (--model skipgram or cbow)" if glove else "GloVe (--model glove)"
+        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to {family}, "
+                         f"not to --model {args.model}")
+    for name, default in {**_W2V_ONLY, **_GLOVE_ONLY}.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    _model_options(args)
+    _check_output(Path(args.output), "store", args.overwrite)
+    if args.corpus != "-":
+        return _train(args, _data_file(args.corpus, "corpus", args.quiet or args.json), cache=not args.no_cache)
+    workdir = _fs.temp_dir("stdin")
+    try:
+        return _train(args, _stdin_to_file(workdir / "stdin.txt"), cache=False)
+    finally:
+        _fs.remove_temp_dir(workdir)
+
+
+def _stdin_to_file(path: Path) -> Path:
+    """Copies standard input (bytes) into `path`, a file of a densevec temporary directory."""
+    with open(path, "xb") as f:
+        while block := sys.stdin.buffer.read(1 << 20):
+            f.write(block)
+    return path
+
+
+def _train(args: argparse.Namespace, corpus_path: Path, cache: bool) -> int:
     from densevec.corpus import Corpus
 
     say = _say(args)
-    _check_output(Path(args.output), "store", args.overwrite)
-    corpus_path = _data_file(args.corpus, "corpus", args.quiet)
+    shown = "-" if args.corpus == "-" else str(corpus_path)
     glove = args.model == "glove"
     window = args.window if args.window is not None else (10 if glove else 5)
     epochs = args.epochs if args.epochs is not None else (15 if glove else 5)
@@ -285,13 +384,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     try:
         corpus = Corpus.from_file(corpus_path, min_count=args.min_count, threads=args.threads,
-                                  cache=not args.no_cache, progress=not args.quiet)
+                                  cache=cache, progress=not args.quiet)
     except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
-    say(f"corpus {corpus_path}: {len(corpus.vocab)} words, {corpus.n_tokens} tokens, "
+        raise UsageError(str(e).replace(str(corpus_path), "standard input") if args.corpus == "-" else str(e)) \
+            from None
+    say(f"corpus {shown}: {len(corpus.vocab)} words, {corpus.n_tokens} tokens, "
         f"{corpus.n_sentences} sentences" + (" (cached encoding)" if corpus.from_cache else ""))
     if len(corpus.vocab) == 0 or corpus.n_tokens == 0:
-        raise UsageError(f"{corpus_path}: no word occurs --min-count={args.min_count} times")
+        raise UsageError(f"{shown}: no word occurs --min-count={args.min_count} times")
     t0 = time.perf_counter()
     try:
         emb = _fit_or_interrupt(model, corpus, progress=not args.quiet)
@@ -314,15 +414,51 @@ def cmd_train(args: argparse.Namespace) -> int:
             + ", ".join(f"{h['loss_per_word']:.3f}" for h in model.history))
     _save(emb, Path(args.output), "store", args.overwrite)
     say(f"saved {len(emb)} vectors to {args.output}")
+    if args.json:
+        doc = {
+            "output": args.output,
+            "model": args.model,
+            "corpus": {"path": shown, "words": len(corpus.vocab), "tokens": corpus.n_tokens,
+                       "sentences": corpus.n_sentences, "cached": bool(corpus.from_cache)},
+            "vectors": len(emb),
+            "dim": emb.dim,
+            "epochs": epochs,
+            "seconds": seconds,
+            "history": model.history,
+            "space": emb.meta.get("space"),
+            "params": emb.meta.get("params"),
+        }
+        if glove:
+            doc["cooccurrence"] = {"pairs": model.cooccurrence_.nnz, "window": window}
+        else:
+            doc["words_per_second"] = sum(h["words"] for h in model.history) / max(seconds, 1e-9)
+        _print_json(doc)
     return 0
+
+
+def _query_words(words: Sequence[str]) -> list[str]:
+    """`words`, or the words read from standard input when none or ``-`` is given (whitespace-separated)."""
+    if list(words) in ([], ["-"]):
+        words = sys.stdin.read().split()
+        if not words:
+            raise UsageError("no words given (on the command line or on standard input)")
+    elif "-" in words:
+        raise UsageError("'-' (read the words from standard input) must be the only word")
+    return list(words)
 
 
 def cmd_neighbors(args: argparse.Namespace) -> int:
     emb = _load(args.store)
-    _words_in(emb, args.words)
-    for w in args.words:
+    words = _query_words(args.words)
+    _words_in(emb, words)
+    results = [(w, emb.most_similar(w, topn=args.k)) for w in words]
+    if args.json:
+        _print_json({"store": args.store, "k": args.k, "metric": "cosine", "queries": [
+            {"word": w, "neighbors": [{"word": o, "similarity": s} for o, s in near]} for w, near in results]})
+        return 0
+    for w, near in results:
         print(f"{w}:")
-        for other, score in emb.most_similar(w, topn=args.k):
+        for other, score in near:
             print(f"  {other}\t{score:.4f}")
     return 0
 
@@ -330,9 +466,39 @@ def cmd_neighbors(args: argparse.Namespace) -> int:
 def cmd_analogy(args: argparse.Namespace) -> int:
     emb = _load(args.store)
     _words_in(emb, [args.a, args.b, args.c])
+    answers = emb.analogy(args.a, args.b, args.c, topn=args.k, method=args.method)
+    if args.json:
+        _print_json({"store": args.store, "a": args.a, "b": args.b, "c": args.c, "method": args.method,
+                     "answers": [{"word": w, "score": s} for w, s in answers]})
+        return 0
     print(f"{args.a} : {args.b} :: {args.c} : ?  ({args.method})")
-    for word, score in emb.analogy(args.a, args.b, args.c, topn=args.k, method=args.method):
+    for word, score in answers:
         print(f"  {word}\t{score:.4f}")
+    return 0
+
+
+def cmd_vectors(args: argparse.Namespace) -> int:
+    """fastText's ``print-word-vectors``: ``word v1 ... vdim`` per word (float32, shortest exact decimals)."""
+    import numpy as np
+
+    emb = _load(args.store)
+    words = _query_words(args.words)
+    if args.missing == "error":
+        _words_in(emb, words)
+    rows = []
+    for w in words:
+        if w in emb:
+            rows.append((w, emb[w]))
+        elif args.missing == "zero":
+            rows.append((w, np.zeros(emb.dim, dtype=np.float32)))
+    if args.json:
+        _print_json({"store": args.store, "dim": emb.dim,
+                     "vectors": [{"word": w, "vector": [float(x) for x in v]} for w, v in rows]})
+        return 0
+    out = sys.stdout
+    for w, v in rows:
+        out.write(w + " " + " ".join(map(str, v)) + "\n")
+    out.flush()
     return 0
 
 
@@ -359,10 +525,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
     if args.json:
-        _print_json(doc)
+        _print_json(_fractions(doc))
     else:
         print("\n\n".join(texts))
     return 0
+
+
+def _fractions(doc: dict) -> dict:
+    """An ``eval`` document in the JSON conventions: ratios as fractions, undefined values null.
+
+    ``oov_ratio`` (a percentage in the Python reports, as gensim prints it)
+    becomes a fraction; the accuracy of a group of no question (0.0 in the
+    Python reports, as gensim has it) becomes null, as the text shows ``-``.
+    """
+    out = json.loads(json.dumps(doc))
+    for report in (out.get("analogies"), out.get("pairs")):
+        if isinstance(report, dict) and isinstance(report.get("oov_ratio"), (int, float)):
+            report["oov_ratio"] = report["oov_ratio"] / 100.0
+    analogies = out.get("analogies")
+    if isinstance(analogies, dict):
+        for group in [analogies, analogies.get("semantic"), analogies.get("syntactic"),
+                      *analogies.get("sections", [])]:
+            if isinstance(group, dict) and group.get("total") == 0:
+                group["accuracy"] = None
+    return out
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -372,7 +558,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
     _check_output(out, args.to, args.overwrite)
     emb = _load(args.input, args.from_format)
     _save(emb, out, args.to, args.overwrite)
-    _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})")
+    from densevec._space import sidecar_path
+
+    side = sidecar_path(out) if args.to != "store" and sidecar_path(out).is_file() else None
+    _say(args)(f"wrote {len(emb)} vectors of dim {emb.dim} to {out} ({args.to})"
+               + (f", and its embedding-space sidecar {side.name}" if side else ""))
+    if args.json:
+        _print_json({"input": args.input, "output": str(out), "format": args.to, "count": len(emb),
+                     "dim": emb.dim})
     return 0
 
 
@@ -389,7 +582,10 @@ def cmd_reduce(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     _save(small, Path(args.output), "store", args.overwrite)
     if args.json:
-        _print_json(report.to_dict())
+        doc = report.to_dict()
+        if not doc.get("analogy_questions"):  # no question answered: accuracies undefined
+            doc.update(analogy_before=None, analogy_after=None, analogy_change=None)
+        _print_json(doc)
     else:
         print(report)
         _say(args)(f"saved {len(small)} vectors of dim {small.dim} to {args.output}")
@@ -443,6 +639,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         src = meta.get("reduced_from", {})
         print(f"  reduced by PCA from dim {src.get('dim')} to {pca.get('n_components')}"
               f" (explained variance {100.0 * sum(pca.get('explained_variance_ratio', [])):.2f}%)")
+    space = meta.get("space")
+    if isinstance(space, dict) and space.get("id"):
+        print(f"  embedding space: {space['id']} ({space.get('origin', '?')}"
+              + (f", parent {space['parent']})" if space.get("parent") else ")"))
     for key in ("corpus_fingerprint", "densevec_version"):
         if meta.get(key):
             print(f"  {key.replace('_', ' ')}: {meta[key]}")
@@ -468,8 +668,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise UsageError(str(e)) from None
     emb = _load(args.store)
-    analogy = tuple(args.analogy) if args.analogy else None
-    _words_in(emb, list(args.words) + list(analogy or ()))
+    analogy = [tuple(a) for a in args.analogy] if args.analogy else None  # every --analogy given
+    _words_in(emb, list(args.words) + [w for a in analogy or () for w in a])
     out = Path(args.output)
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such directory")
@@ -479,6 +679,106 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         raise UsageError(_cli_words(str(e))) from None
     _say(args)(f"wrote {out}")
+    if args.json:
+        _print_json({"output": str(out), "words": list(args.words),
+                     "analogies": [list(a) for a in analogy or ()]})
+    return 0
+
+
+def _cache_entries(root: Path) -> tuple[list[dict], list[str]]:
+    """The encoded corpora under `root` (densevec's cache of corpora), and the names of anything else there.
+
+    An entry is densevec's when it is a real directory named by 32 hex digits
+    (the start of the corpus fingerprint), owned by the current user, whose
+    ``meta.json`` declares an encoded corpus.
+    """
+    import os
+    import re
+
+    from densevec import corpus as corpus_module
+
+    entries: list[dict] = []
+    others: list[str] = []
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return entries, others
+    except OSError as e:
+        raise UsageError(f"{root}: cannot list the cache: {e}") from None
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for name in names:
+        if _fs._TMP_RE.fullmatch(name):
+            continue  # an entry being written or removed right now (or a leftover the next use removes)
+        path = root / name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        ours = (re.fullmatch(r"[0-9a-f]{32}", name) is not None and (uid is None or st.st_uid == uid)
+                and _fs.claims_kind(path, "corpus"))
+        if not ours:
+            others.append(name)
+            continue
+        size = 0
+        for child in path.iterdir():
+            try:
+                size += child.lstat().st_size
+            except OSError:
+                pass
+        try:
+            meta = _fs.read_meta(path / "meta.json", corpus_module.FORMAT, (corpus_module.FORMAT_VERSION,),
+                                 "an encoded corpus")
+        except ValueError:
+            meta = {}
+        entries.append({
+            "name": name, "path": str(path), "bytes": size,
+            "tokens": meta.get("n_tokens"), "sentences": meta.get("n_sentences"), "words": meta.get("vocab_size"),
+            "sources": len(meta.get("sources", [])) if isinstance(meta.get("sources"), list) else None,
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)),
+        })
+    return entries, others
+
+
+def _remove_cache_entry(path: Path) -> None:
+    """Renames the entry to a temporary sibling (gone from the cache at once), then deletes it.
+
+    A kill half-way leaves a ``.NAME.tmp-PID-*`` directory that the next use
+    of the cache removes (see :func:`densevec._fs.clean_stale`).
+    """
+    import os
+    import shutil
+
+    tmp = _fs._sibling(path, "tmp")
+    try:
+        os.rename(path, tmp)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot remove: {e}") from None
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from densevec.corpus import default_cache_dir
+
+    root = default_cache_dir() / "corpora"
+    entries, others = _cache_entries(root)
+    total = sum(e["bytes"] for e in entries)
+    if args.clear:
+        for e in entries:
+            _remove_cache_entry(Path(e["path"]))
+    if args.json:
+        _print_json({"cache": str(root), "entries": entries, "bytes": total, "cleared": bool(args.clear),
+                     "other_files": others})
+        return 0
+    if args.clear:
+        print(f"removed {len(entries)} cached corpora ({total / 2**20:.1f} MiB) from {root}")
+    else:
+        print(f"{root}: {len(entries)} cached corpora, {total / 2**20:.1f} MiB")
+        for e in entries:
+            print(f"  {e['name']}  {e['bytes'] / 2**20:9.1f} MiB  {e['tokens']} tokens, {e['words']} words, "
+                  f"{e['sentences']} sentences, written {e['modified']}")
+    if others:
+        print(f"  left alone: {len(others)} other entries not written by densevec's corpus cache "
+              f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''})")
     return 0
 
 
@@ -508,35 +808,39 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=bounded["threads"], default=0, help="0 = all cores")
     demo.add_argument("--seed", type=bounded["seed"], default=1)
     demo.add_argument("--quiet", action="store_true", help="no progress bars or output")
+    demo.add_argument("--json", action="store_true", help=_JSON_HELP)
     demo.set_defaults(func=cmd_demo)
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or chatter")
+    common.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     train = sub.add_parser(
         "train", parents=[common], help="train word2vec (skip-gram or CBOW) or GloVe on a text file",
         description="Train word2vec or GloVe on CORPUS (a UTF-8 text file, one sentence per line, or a "
         "dataset name such as text8) and save the vectors as a densevec store.",
     )
-    train.add_argument("corpus", help="text file, or a dataset name (see densevec.datasets.REGISTRY)")
+    train.add_argument("corpus", help="text file, '-' for standard input, or a dataset name "
+                       "(see densevec.datasets.REGISTRY)")
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
     train.add_argument("--model", choices=("skipgram", "cbow", "glove"), default="skipgram")
-    train.add_argument("--loss", choices=("ns", "hs"), default="ns",
-                       help="word2vec: negative sampling or hierarchical softmax")
+    train.add_argument("--loss", choices=("ns", "hs"), default=None,
+                       help="word2vec: negative sampling (ns, the default) or hierarchical softmax")
     train.add_argument("--dim", type=bounded["int32"], default=100)
     train.add_argument("--window", type=bounded["int32"], default=None,
                        help="context window (default 5 for word2vec, 10 for GloVe)")
-    train.add_argument("--negative", type=bounded["int32_0"], default=5, help="word2vec: noise words")
-    train.add_argument("--sample", type=_nonneg_float, default=1e-3,
-                       help="word2vec: subsampling threshold (0: off)")
+    train.add_argument("--negative", type=bounded["int32_0"], default=None,
+                       help="word2vec: noise words (default 5)")
+    train.add_argument("--sample", type=_nonneg_float, default=None,
+                       help="word2vec: subsampling threshold (default 1e-3; 0: off)")
     train.add_argument("--alpha", type=_positive_float, default=None,
                        help="word2vec: initial learning rate (default 0.025 skip-gram, 0.05 CBOW)")
-    train.add_argument("--learning-rate", type=_positive_float, default=0.05,
-                       help="GloVe: AdaGrad learning rate")
-    train.add_argument("--x-max", type=_positive_float, default=100.0,
-                       help="GloVe: counts above this get full weight")
-    train.add_argument("--memory-gb", type=_positive_float, default=4.0,
-                       help="GloVe: memory for co-occurrence counting (spills to disk beyond it)")
+    train.add_argument("--learning-rate", type=_positive_float, default=None,
+                       help="GloVe: AdaGrad learning rate (default 0.05)")
+    train.add_argument("--x-max", type=_positive_float, default=None,
+                       help="GloVe: counts above this get full weight (default 100)")
+    train.add_argument("--memory-gb", type=_positive_float, default=None,
+                       help="GloVe: memory for co-occurrence counting, spills to disk beyond it (default 4)")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help="passes (default 5 for word2vec, 15 for GloVe)")
     train.add_argument("--min-count", type=_positive_int, default=5)
@@ -548,7 +852,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")
     neighbors.add_argument("store", help="store directory or word2vec/GloVe file")
-    neighbors.add_argument("words", nargs="+", metavar="WORD")
+    neighbors.add_argument("words", nargs="*", metavar="WORD",
+                           help="words to query; none or '-': read them from standard input")
     neighbors.add_argument("-k", type=_positive_int, default=10, help="neighbours per word")
     neighbors.set_defaults(func=cmd_neighbors)
 
@@ -561,6 +866,19 @@ def build_parser() -> argparse.ArgumentParser:
     analogy.add_argument("-k", type=_positive_int, default=5, help="answers to show")
     analogy.set_defaults(func=cmd_analogy)
 
+    vec = sub.add_parser(
+        "vectors", parents=[common], help="print the vectors of words (fastText's print-word-vectors)",
+        description="Print 'word v1 v2 ... vdim' for each word (float32 values in their shortest exact "
+        "decimal form), the words given on the command line or read from standard input.",
+    )
+    vec.add_argument("store", help="store directory or word2vec/GloVe file")
+    vec.add_argument("words", nargs="*", metavar="WORD",
+                     help="words; none or '-': read them from standard input (whitespace-separated)")
+    vec.add_argument("--missing", choices=("error", "zero", "skip"), default="error",
+                     help="a word not in the vocabulary: fail before printing anything (default), print a "
+                     "zero vector, or skip it")
+    vec.set_defaults(func=cmd_vectors)
+
     ev = sub.add_parser(
         "eval", parents=[common], help="analogy accuracy and word-pair correlation",
         description="Evaluate on a questions-words analogy file and/or a WordSim353-style pairs "
@@ -572,7 +890,6 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     ev.add_argument("--restrict-vocab", type=_positive_int, default=30000,
                     help="candidate answers: the most frequent N words")
-    ev.add_argument("--json", action="store_true", help="print the reports as JSON")
     ev.set_defaults(func=cmd_eval)
 
     convert = sub.add_parser("convert", parents=[common], help="convert between vector formats")
@@ -599,13 +916,11 @@ def build_parser() -> argparse.ArgumentParser:
     red.add_argument("--whiten", action="store_true", help="scale components to unit variance")
     red.add_argument("--sample", type=_positive_int, default=1000, help="words whose neighbours are compared")
     red.add_argument("--seed", type=_nonneg_int, default=0)
-    red.add_argument("--json", action="store_true", help="print the report as JSON")
     red.add_argument("--overwrite", action="store_true", help="replace an existing store at OUTPUT")
     red.set_defaults(func=cmd_reduce)
 
     info = sub.add_parser("info", parents=[common], help="size, metadata and provenance of a store")
     info.add_argument("store", help="store directory or word2vec/GloVe file")
-    info.add_argument("--json", action="store_true")
     info.add_argument("--verify", action="store_true",
                       help="check the whole vocabulary and every file's SHA-256 against meta.json")
     info.set_defaults(func=cmd_info)
@@ -614,11 +929,20 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("store", help="store directory or word2vec/GloVe file")
     pl.add_argument("words", nargs="+", metavar="WORD")
     pl.add_argument("-o", "--output", required=True, help="image file (.png, .svg, .pdf)")
-    pl.add_argument("--analogy", nargs=4, metavar=("A", "B", "C", "D"),
-                    help="draw arrows A->B and C->D")
+    pl.add_argument("--analogy", nargs=4, metavar=("A", "B", "C", "D"), action="append",
+                    help="draw arrows A->B and C->D; repeat for several analogies (one colour each)")
     pl.add_argument("--title")
     pl.add_argument("--overwrite", action="store_true", help="replace an existing image file")
     pl.set_defaults(func=cmd_plot)
+
+    ca = sub.add_parser(
+        "cache", parents=[common], help="list or clear the encoded-corpus cache",
+        description="List the encoded corpora densevec cached (under $DENSEVEC_CACHE, else "
+        "$XDG_CACHE_HOME/densevec or ~/.cache/densevec, in corpora/), or remove them with --clear. "
+        "Only densevec's own entries are removed; anything else there is left alone.",
+    )
+    ca.add_argument("--clear", action="store_true", help="remove every cached corpus")
+    ca.set_defaults(func=cmd_cache)
     return parser
 
 

@@ -26,7 +26,7 @@ from typing import Literal, Optional
 
 import numpy as np
 
-from densevec import evaluate
+from densevec import _space, evaluate
 from densevec._fs import PathLike
 from densevec.vectors import Embeddings, check_same_space
 
@@ -172,7 +172,9 @@ def pca(
         reduction under ``"pca"``: ``n_components``, ``whiten``, ``solver``,
         ``explained_variance`` and ``explained_variance_ratio`` per component,
         the ``mean`` that was subtracted (``dim`` floats) and the distortion
-        report as a dict.
+        report as a dict. It is a new embedding space: ``meta["space"]`` has a
+        fresh id whose ``parent`` is `emb`'s space, so searching `emb` with
+        reduced vectors (or the reverse) is refused without ``allow_mixed``.
     report : DistortionReport
 
     Raises
@@ -216,10 +218,12 @@ def pca(
     if whiten:
         proj = proj / np.sqrt(np.where(variance > 0, variance, 1.0))
     same_corpus = {k: emb.meta[k] for k in ("corpus_fingerprint",) if k in emb.meta}
+    same_corpus["space"] = _space.derived_space(emb.meta, "pca")
     reduced = Embeddings(proj.astype(np.float32), emb.index_to_word, emb.counts, same_corpus)
 
     report = distortion(emb, reduced, sample=sample, k=k, pairs=pairs, seed=seed,
-                        analogies=analogies, restrict_vocab=restrict_vocab)
+                        analogies=analogies, restrict_vocab=restrict_vocab,
+                        allow_mixed=True)  # `reduced` derives from `emb`, whatever identity `emb` has
     report.explained_variance_ratio = float(min(ratio.sum(), 1.0))
     report.whiten = bool(whiten)
     meta = {
@@ -255,10 +259,12 @@ def distortion(
 
     Used by :func:`pca`; works for any transformation (quantisation,
     centring, ...). ``explained_variance_ratio`` is set to NaN here. Both
-    must record the same ``meta["corpus_fingerprint"]`` (``ValueError``
-    otherwise, unless ``allow_mixed=True``: see :meth:`Embeddings.search`).
+    must be in the same embedding space, or one directly derived from the
+    other (``after``'s ``meta["space"]["parent"]`` is ``before``'s space, as
+    for :func:`pca` and :func:`center`); ``ValueError`` otherwise, unless
+    ``allow_mixed=True`` (see :func:`densevec.vectors.check_same_space`).
     """
-    check_same_space(before, after, "distortion", allow_mixed)
+    check_same_space(before, after, "distortion", allow_mixed, derived_ok=True)
     if before.index_to_word != after.index_to_word:
         raise ValueError("distortion needs the same words in the same order in both embeddings")
     n = len(before)
@@ -302,11 +308,12 @@ def center(emb: Embeddings) -> Embeddings:
     often improve slightly (Mu & Viswanath, 2018, "All-but-the-top").
     Differences of vectors (analogy offsets) and L2 distances are unchanged.
     Rows are no longer unit length: :func:`normalize` afterwards if needed.
-    ``meta["centered"] = True`` and ``meta["normalized"] = False`` on the result.
+    ``meta["centered"] = True`` and ``meta["normalized"] = False`` on the result,
+    which is a new embedding space whose ``parent`` is `emb`'s (cosines changed).
     """
     x = np.asarray(emb.vectors)
     mean = x.mean(axis=0, dtype=np.float64)
-    meta = dict(emb.meta, centered=True, normalized=False)
+    meta = dict(emb.meta, centered=True, normalized=False, space=_space.derived_space(emb.meta, "center"))
     return Embeddings((x - mean).astype(np.float32), emb.index_to_word, emb.counts, meta)
 
 

@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Literal, Sequence
 
 import numpy as np
 
-from densevec import _search
+from densevec import _search, _space
 from densevec._keyed import KeyedQueries, check_topn
 from densevec._fs import PathLike
 from densevec._store_format import read_store, write_store
@@ -64,8 +64,9 @@ class Embeddings(KeyedQueries):
     meta : dict, optional
         Free-form, JSON-serialisable description of what produced the vectors
         (algorithm, parameters, ...). ``meta["normalized"]`` is True when the rows
-        have unit length; ``meta["corpus_fingerprint"]`` (set by training)
-        names the corpus, see below.
+        have unit length; ``meta["space"]`` (set by training) identifies the
+        embedding space, see below; without one, the new embeddings get a
+        space of their own.
 
     Notes
     -----
@@ -75,11 +76,16 @@ class Embeddings(KeyedQueries):
     :meth:`quantize` or from a quantised store; the constructor always makes
     float32 embeddings.
 
-    One embedding space per corpus: operations that combine two
-    ``Embeddings`` (``search(queries=other)``, ``search(rescore_with=other)``,
-    ``densevec.reduce.distortion``) raise ``ValueError`` when their
-    ``meta["corpus_fingerprint"]`` differ, unless called with
-    ``allow_mixed=True``.
+    One embedding space: operations that combine two ``Embeddings``
+    (``search(queries=other)``, ``search(rescore_with=other)``,
+    ``densevec.reduce.distortion``) raise ``ValueError`` unless both record
+    the same ``meta["space"]["id"]``, or when called with ``allow_mixed=True``
+    (see :func:`check_same_space`). Every training run makes a new space;
+    :meth:`normalize`, :meth:`quantize`, stores and the word2vec / GloVe
+    files (through their ``.densevec.json`` sidecar) keep it; vectors read
+    from a file densevec did not write get an id derived from their content;
+    vectors built from arrays get a new space of their own (``origin:
+    "arrays"``) unless ``meta["space"]`` gives one (e.g. ``meta=emb.meta``).
     """
 
     def __init__(
@@ -94,6 +100,8 @@ class Embeddings(KeyedQueries):
             raise ValueError(f"vectors must be 2-D (n, dim), got shape {arr.shape}")
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"vectors must have a floating dtype, got {arr.dtype}")
+        if meta is None or "space" not in meta:  # vectors from arrays: a space of their own
+            meta = dict(meta or {}, space=_space.new_space("arrays"))
         self._init(np.ascontiguousarray(arr, dtype=np.float32), None, ListVocab(words, counts), meta)
 
     @classmethod
@@ -469,11 +477,10 @@ class Embeddings(KeyedQueries):
             quantised store opened with :meth:`load`).
         allow_mixed : bool
             When `queries` or `rescore_with` is another :class:`Embeddings`, it
-            must record the same ``meta["corpus_fingerprint"]`` as this one
-            (vectors trained on different corpora live in different spaces);
-            a difference raises ``ValueError`` unless ``allow_mixed=True``.
-            A missing fingerprint (foreign formats) counts as one value: two
-            without a fingerprint pass, one with and one without do not.
+            must record the same embedding space (``meta["space"]["id"]``) as
+            this one: vectors of different training runs live in different
+            spaces. A difference, or a missing identity, raises ``ValueError``
+            unless ``allow_mixed=True`` (see :func:`check_same_space`).
 
         Returns
         -------
@@ -647,6 +654,14 @@ class Embeddings(KeyedQueries):
         space, ``dim`` little-endian float32 and a newline. Quantised rows are
         written dequantised. Words must be non-empty without ASCII whitespace.
 
+        When :attr:`meta` records an embedding space (every trained model
+        does), a sidecar ``PATH.densevec.json`` is written beside the file: the
+        metadata (space id, algorithm, parameters) and the file's SHA-256, so
+        that :meth:`load_word2vec_format` gives the vectors back in the same
+        space. Keep it next to the file when you copy it; without it the file
+        reads as foreign vectors. (Without a space, a stale densevec sidecar at
+        that name is removed.)
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -673,6 +688,7 @@ class Embeddings(KeyedQueries):
         out = write_vectors(path, n, self.dim, chunks, binary, write_header, overwrite)
         if fvocab is not None:
             write_counts(Path(fvocab), self.index_to_word, np.asarray(self.counts), overwrite)
+        _space.write_sidecar(path, self._meta)
         return out
 
     @classmethod
@@ -690,6 +706,14 @@ class Embeddings(KeyedQueries):
         naming both lines (gensim keeps the first and logs a warning). GloVe
         files take their dimension from the first line and end at the end of
         the file (or a blank line followed only by whitespace).
+
+        :attr:`meta` comes from the sidecar ``PATH.densevec.json`` that
+        :meth:`save_word2vec_format` writes, when it is there and still
+        matches the file (its SHA-256); otherwise the vectors are foreign and
+        ``meta["space"]`` gets an id derived from the words and values read
+        (``origin: "file"``): reading the same file twice gives the same
+        space, any other file (or the model that exported it, without the
+        sidecar) another one.
 
         Parameters
         ----------
@@ -723,23 +747,51 @@ class Embeddings(KeyedQueries):
                              f"'ignore', ...), got {unicode_errors!r}") from None
         words, index, vectors = read_vectors(path, binary, no_header, limit, unicode_errors)
         counts = None if fvocab is None else read_counts(Path(fvocab), words, unicode_errors)
-        return cls._from_storage(vectors, None, ListVocab(words, counts, index), None)
+        meta = _space.file_meta(path, words, vectors)
+        return cls._from_storage(vectors, None, ListVocab(words, counts, index), meta)
 
 
 # ======================================================================= helpers
-def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool = False) -> None:
-    """``ValueError`` when `a` and `b` record different corpus fingerprints, unless `allow_mixed`.
+def check_same_space(a: Embeddings, b: Embeddings, what: str, allow_mixed: bool = False,
+                     *, derived_ok: bool = False) -> None:
+    """``ValueError`` unless `a` and `b` live in the same embedding space (or `allow_mixed`).
 
-    The fingerprint is ``meta["corpus_fingerprint"]`` (set by training; kept
-    by :meth:`Embeddings.normalize`, :meth:`Embeddings.quantize`, stores and
-    ``densevec.reduce``); a missing one counts as the value None.
+    The space is ``meta["space"]["id"]`` (see :mod:`densevec._space`):
+    assigned by every training run, kept by :meth:`Embeddings.normalize`,
+    :meth:`Embeddings.quantize`, stores and word2vec / GloVe files written with
+    their sidecar; ``densevec.reduce.pca`` and ``center`` make a new space
+    whose ``parent`` is the original. Same id: accepted. Different ids:
+    refused (with `derived_ok`, a space and its direct parent are accepted:
+    ``densevec.reduce.distortion`` compares exactly those). Vectors without an
+    identity (a store written before densevec recorded spaces, a
+    ``meta["space"]`` removed or malformed) are refused too, since nothing
+    says they are in the same space, unless `a` and `b` are the same object.
     """
-    fa, fb = a.meta.get("corpus_fingerprint"), b.meta.get("corpus_fingerprint")
-    if fa != fb and not allow_mixed:
+    if allow_mixed or a is b:
+        return
+    ia, ib = _space.space_id(a.meta), _space.space_id(b.meta)
+    if ia is not None and ia == ib:
+        return
+    related = ia is not None and ib is not None and (
+        _space.parent_id(b.meta) == ia or _space.parent_id(a.meta) == ib)
+    if derived_ok and related:
+        return
+    if ia is None or ib is None:
+        which = "both have" if ia is None and ib is None else ("the first has" if ia is None else "the second has")
         raise ValueError(
-            f"{what}: the embeddings come from different corpora (corpus_fingerprint {fa!r} vs {fb!r}), "
-            f"so their vectors live in different spaces; pass allow_mixed=True to combine them anyway"
+            f"{what}: {which} no embedding-space identity (meta['space']; a store written by an older "
+            f"densevec?), so nothing says the two live in the same space; "
+            f"pass allow_mixed=True if you know they do"
         )
+    sa, sb = a.meta["space"], b.meta["space"]
+    hint = ""
+    if related:
+        hint = " (one is derived from the other: a PCA, centring or further training makes a new space)"
+    raise ValueError(
+        f"{what}: the embeddings come from different embedding spaces (space {ia!r}, "
+        f"{sa.get('origin', '?')}, vs {ib!r}, {sb.get('origin', '?')}){hint}: different training runs or "
+        f"models give unrelated coordinates; pass allow_mixed=True to combine them anyway"
+    )
 
 
 def _as_items(x: object) -> list:

@@ -26,6 +26,7 @@ import numpy as np
 
 from densevec import _core, _fs
 from densevec._progress import ByteProgress
+from densevec._space import new_space
 
 Callback = Callable[[Any, dict], Any]
 
@@ -266,13 +267,28 @@ class Trainer:
         return report
 
     def _meta(self, interrupted: bool, threads: int, **extra: Any) -> dict:
-        """The metadata of the embeddings this model returns."""
+        """The metadata of the embeddings this training call returns.
+
+        ``meta["space"]`` identifies the embedding space (see
+        :mod:`densevec._space`): a fresh random id per call, so two runs are
+        two spaces even with the same corpus and seed; when the call went on
+        from weights an earlier call trained (``train`` after ``fit``, after
+        ``build_vocab(update=True)`` or after :meth:`load`), the new space's
+        ``parent`` is that earlier space (``state.info["space_id"]``, saved
+        with the model) and its ``origin`` is ``"continued training"``.
+        """
         state = self.state
         assert state is not None
+        # every training call makes a new embedding space; a call that went on
+        # from trained weights links it to the space it started from
+        parent = state.info.get("space_id")
+        space = new_space("continued training" if parent else "training", parent)
+        state.info["space_id"] = space["id"]
         meta = {
             "algorithm": self.algorithm,
             "params": self.get_params(),
             "corpus_fingerprint": state.fingerprint,
+            "space": space,
         }
         meta.update(extra)
         meta.update({
