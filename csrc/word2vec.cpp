@@ -98,13 +98,15 @@ class WindowTrainer {
   // The sentence's model rows after id mapping and subsampling.
   void read_sentence(uint64_t b, uint64_t e, Rng& rng) {
     sen_.clear();
+    const uint32_t* ids = stream_.ids;
+    const uint32_t* id_map = stream_.id_map;
+    const float* keep = model_.keep_prob;
     for (uint64_t i = b; i < e; ++i) {
-      uint32_t w = stream_.ids[i];
-      if (stream_.id_map) {
-        w = stream_.id_map[w];
+      uint32_t w = ids[i];
+      if (id_map) {
+        w = id_map[w];
         if (w == W2VStream::kNoRow) continue;
       }
-      const float* keep = model_.keep_prob;
       if (keep && keep[w] < 1.0f && rng.uniform() >= keep[w]) continue;
       sen_.push_back(w);
     }

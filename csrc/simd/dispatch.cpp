@@ -13,6 +13,8 @@ SigmoidTable::SigmoidTable() : sig(), logsig() {
     sig[i] = static_cast<float>(1.0 / (1.0 + std::exp(-x)));
     logsig[i] = static_cast<float>(-std::log1p(std::exp(-x)));
   }
+  sig[kSize + 1] = sig[kSize];
+  logsig[kSize + 1] = logsig[kSize];
 }
 
 const SigmoidTable& sigmoid_table() {

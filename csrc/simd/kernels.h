@@ -16,8 +16,11 @@ namespace dv::simd {
 struct SigmoidTable {
   static constexpr int kSize = 2048;
   static constexpr float kMax = 8.0f;
-  float sig[kSize + 1];
-  float logsig[kSize + 1];
+  // kSize + 1 points from -kMax to kMax, then a copy of the last one, so that
+  // an argument just below kMax whose index rounds up to kSize interpolates
+  // inside the table without a clamp in the hot loop.
+  float sig[kSize + 2];
+  float logsig[kSize + 2];
   SigmoidTable();
 };
 const SigmoidTable& sigmoid_table();

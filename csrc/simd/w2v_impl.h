@@ -21,8 +21,8 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
   float z = label > 0.5f ? x : -x;  // loss = -log sigmoid(z)
   if (z > -SigmoidTable::kMax && z < SigmoidTable::kMax) {
     float pos = (z + SigmoidTable::kMax) * scale;
-    // z just below kMax can round pos up to kSize: stay on the last interval
-    int i = std::min(static_cast<int>(pos), SigmoidTable::kSize - 1);
+    // z just below kMax can round pos up to kSize: the table has a spare entry
+    int i = static_cast<int>(pos);
     float f = pos - static_cast<float>(i);
     *loss -= t.logsig[i] + f * (t.logsig[i + 1] - t.logsig[i]);
   } else if (z >= SigmoidTable::kMax) {
@@ -32,7 +32,7 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
   }
   if (x > -SigmoidTable::kMax && x < SigmoidTable::kMax) {
     float pos = (x + SigmoidTable::kMax) * scale;
-    int i = std::min(static_cast<int>(pos), SigmoidTable::kSize - 1);
+    int i = static_cast<int>(pos);
     float f = pos - static_cast<float>(i);
     return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
   }
