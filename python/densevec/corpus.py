@@ -173,6 +173,41 @@ def _copy_artefact(src: Path, target: Path, kind: str, overwrite: bool) -> Path:
     return target
 
 
+def sentence_lines(sentences: Iterable[Any], errors: str = "strict") -> Iterator[bytes]:
+    """Each sentence (a string, or a sequence of token strings joined by spaces)
+    as one UTF-8 line (``errors`` as in ``str.encode``); a newline inside a
+    sentence becomes a space. TypeError / ValueError name the sentence."""
+    for i, sent in enumerate(sentences):
+        if isinstance(sent, str):
+            line = sent
+        elif isinstance(sent, (bytes, bytearray)):
+            raise TypeError(f"sentence {i} is bytes; pass str or a list of str")
+        else:
+            try:
+                line = " ".join(sent)
+            except TypeError:
+                raise TypeError(f"sentence {i} must be a string or a sequence of strings, "
+                                f"got {type(sent).__name__}") from None
+        try:
+            yield line.replace("\n", " ").encode("utf-8", errors) + b"\n"
+        except UnicodeEncodeError as e:
+            raise ValueError(f"sentence {i} cannot be encoded as UTF-8: {e}") from None
+
+
+def byte_chunks(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """``pieces`` joined into blocks of about ``size`` bytes (the last may be smaller); no empty block."""
+    buf: list[bytes] = []
+    n = 0
+    for piece in pieces:
+        buf.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield b"".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield b"".join(buf)
+
+
 def _int_array(name: str, value: Any) -> np.ndarray:
     """A 1-D integer array, or TypeError / ValueError naming ``name``."""
     arr = np.asarray(value)
@@ -559,35 +594,9 @@ class Corpus:
             text_path = parent / "sentences.txt"
             digest = hashlib.sha256()
             with open(text_path, "wb") as f:
-                buf: list[bytes] = []
-                size = 0
-                for i, sent in enumerate(iterator):
-                    if isinstance(sent, str):
-                        line = sent
-                    elif isinstance(sent, (bytes, bytearray)):
-                        raise TypeError(f"sentence {i} is bytes; pass str or a list of str")
-                    else:
-                        try:
-                            line = " ".join(sent)
-                        except TypeError:
-                            raise TypeError(
-                                f"sentence {i} must be a string or a sequence of strings, "
-                                f"got {type(sent).__name__}"
-                            ) from None
-                    try:
-                        data = line.replace("\n", " ").encode("utf-8") + b"\n"
-                    except UnicodeEncodeError as e:
-                        raise ValueError(f"sentence {i} cannot be encoded as UTF-8: {e}") from None
-                    buf.append(data)
-                    size += len(data)
-                    if size >= 1 << 20:
-                        chunk = b"".join(buf)
-                        digest.update(chunk)
-                        f.write(chunk)
-                        buf, size = [], 0
-                chunk = b"".join(buf)
-                digest.update(chunk)
-                f.write(chunk)
+                for chunk in byte_chunks(sentence_lines(iterator)):
+                    digest.update(chunk)
+                    f.write(chunk)
             params = cls._params(min_count, max_vocab, max_sentence_length, max_token_bytes)
             fingerprint = hashlib.sha256(
                 json.dumps({"v": FORMAT_VERSION, "text_sha256": digest.hexdigest(), "params": params},

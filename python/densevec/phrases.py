@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Sequence, Union
 
 from densevec import _core, _fs
+from densevec.corpus import byte_chunks, sentence_lines
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -109,31 +110,7 @@ def _sentence_lines(sentences: Iterable[Any]) -> Iterator[bytes]:
     except TypeError:
         raise TypeError("expected a path, a Corpus or an iterable of sentences, got "
                         f"{type(sentences).__name__}") from None
-    for i, sent in enumerate(iterator):
-        if isinstance(sent, str):
-            line = sent
-        elif isinstance(sent, (bytes, bytearray)):
-            raise TypeError(f"sentence {i} is bytes; pass str or a list of str")
-        else:
-            try:
-                line = " ".join(sent)
-            except TypeError:
-                raise TypeError(f"sentence {i} must be a string or a sequence of strings, "
-                                f"got {type(sent).__name__}") from None
-        yield _encode(line.replace("\n", " ")) + b"\n"
-
-
-def _chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
-    buf: list[bytes] = []
-    size = 0
-    for line in lines:
-        buf.append(line)
-        size += len(line)
-        if size >= _CHUNK_BYTES:
-            yield b"".join(buf)
-            buf, size = [], 0
-    if buf:
-        yield b"".join(buf)
+    yield from sentence_lines(iterator, errors="surrogateescape")
 
 
 class Phrases:
@@ -257,7 +234,7 @@ class Phrases:
         try:
             path = tmp / "sentences.txt"
             with open(path, "wb") as f:
-                for chunk in _chunks(lines):
+                for chunk in byte_chunks(lines):
                     f.write(chunk)
             return self._fit_paths([str(path)], name, progress, _range_bytes)
         finally:
@@ -385,7 +362,7 @@ class Phrases:
         tokens comes back per sentence, empty sentences included.
         """
         self._check_fitted()
-        for chunk in _chunks(_sentence_lines(sentences)):
+        for chunk in byte_chunks(_sentence_lines(sentences)):
             out = _decode(self._model.transform_text(chunk))
             for line in out.split("\n")[:-1]:
                 yield line.split(" ") if line else []
