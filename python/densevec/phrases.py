@@ -62,7 +62,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 FORMAT = "densevec-phrases"
 FORMAT_VERSION = 1
 _RANGE_BYTES = 1 << 20
-_CHUNK_BYTES = 1 << 20
 
 #: gensim's ``ENGLISH_CONNECTOR_WORDS``: articles, some prepositions and
 #: conjunctions, which may sit inside an English phrase (``bank_of_america``).
