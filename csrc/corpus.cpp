@@ -183,6 +183,7 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
   uint64_t written = 0;
   std::mutex mu;
   std::condition_variable cv;
+  const TurnStop halt{mu, cv, stop};
   size_t turn = 0;
   next = 0;
   run_parallel(
@@ -227,22 +228,11 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
             cv.notify_all();
           }
         } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
+          halt();
           throw;
         }
       },
-      [&] {
-        bool go_on = poll();
-        if (!go_on) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
-        }
-        return go_on;
-      },
-      stop);
+      halt.polling(poll), stop);
   ids_out.close();
   off_out.close();
   result.n_tokens = written;

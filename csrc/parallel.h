@@ -2,7 +2,9 @@
 // progress and to notice Ctrl-C while the workers run with the GIL released.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -18,6 +20,27 @@ namespace dv {
 void run_parallel(int n_threads, const std::function<void(int)>& fn,
                   const std::function<bool()>& poll, std::atomic<bool>& stop,
                   int interval_ms = 100);
+
+// Stops workers that take turns on a condition variable (ordered output):
+// sets `stop` under the mutex and wakes every waiter. Called by a failing
+// worker before it rethrows, and through polling() when poll() says stop.
+struct TurnStop {
+  std::mutex& mu;
+  std::condition_variable& cv;
+  std::atomic<bool>& stop;
+  void operator()() const {
+    std::lock_guard<std::mutex> lock(mu);
+    stop.store(true);
+    cv.notify_all();
+  }
+  std::function<bool()> polling(const std::function<bool()>& poll) const {
+    return [this, &poll] {
+      const bool go_on = poll();
+      if (!go_on) (*this)();
+      return go_on;
+    };
+  }
+};
 
 // Number of hardware threads (at least 1).
 int hardware_threads();

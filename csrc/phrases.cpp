@@ -338,6 +338,7 @@ void count_ranges(const std::vector<std::string>& paths, const PhraseOptions& op
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::condition_variable cv;
+  const TurnStop halt{mu, cv, stop};
   size_t turn = 0;
   run_parallel(
       threads,
@@ -367,22 +368,11 @@ void count_ranges(const std::vector<std::string>& paths, const PhraseOptions& op
             cv.notify_all();
           }
         } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
+          halt();
           throw;
         }
       },
-      [&] {
-        bool go_on = poll();
-        if (!go_on) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
-        }
-        return go_on;
-      },
-      stop);
+      halt.polling(poll), stop);
   for (const auto& st : tstats) result.stats.add(st);
 }
 
@@ -702,6 +692,7 @@ ScanStats PhraseModel::transform_files(const std::vector<std::string>& paths,
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::condition_variable cv;
+  const TurnStop halt{mu, cv, stop};
   size_t turn = 0;
   run_parallel(
       threads,
@@ -738,22 +729,11 @@ ScanStats PhraseModel::transform_files(const std::vector<std::string>& paths,
             cv.notify_all();
           }
         } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
+          halt();
           throw;
         }
       },
-      [&] {
-        bool go_on = poll();
-        if (!go_on) {
-          std::lock_guard<std::mutex> lock(mu);
-          stop.store(true);
-          cv.notify_all();
-        }
-        return go_on;
-      },
-      stop);
+      halt.polling(poll), stop);
   ScanStats total;
   for (const auto& st : tstats) total.add(st);
   if (!stop.load()) out.close();
