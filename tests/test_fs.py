@@ -455,3 +455,28 @@ def test_cli_convert_refuses_an_existing_output_unless_told(tmp_path):
     assert proc.returncode == 2 and "--overwrite replaces it" in proc.stderr and out.read_text() == "my notes"
     assert convert("--overwrite").returncode == 0
     assert Embeddings.load_word2vec_format(out).index_to_word == random_embeddings().index_to_word
+
+
+def test_remove_artefact_removes_only_an_artefact_of_its_kind(tmp_path):
+    import json
+
+    import pytest
+
+    from densevec import _fs
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "meta.json").write_text(json.dumps({"format": "densevec-corpus"}))
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(corpus)
+    for victim in (user, link):
+        with pytest.raises(ValueError, match="not removing"):
+            _fs.remove_artefact(victim, "corpus")
+    with pytest.raises(ValueError, match="not removing"):
+        _fs.remove_artefact(corpus, "store")
+    assert (user / "notes.txt").read_text() == "keep" and corpus.is_dir()
+    _fs.remove_artefact(corpus, "corpus")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "mine"]

@@ -331,6 +331,37 @@ def clean_stale(target: PathLike, every_name: bool = False) -> None:
         _remove_path(p)
 
 
+def remove_artefact(path: PathLike, kind: str) -> None:
+    """Delete the densevec artefact of `kind` at `path`, and nothing else.
+
+    Refused (``ValueError``) unless `path` is, at that moment, a real directory
+    owned by the current user whose ``meta.json`` declares `kind`. It is first
+    renamed to a ``.NAME.tmp-PID-*`` sibling in one step, so the path holds the
+    whole artefact or nothing at every instant; the renamed directory is
+    deleted only when it is still the one that was checked (same inode). A
+    kill in between leaves a leftover that :func:`clean_stale` removes.
+    """
+    p = Path(path)
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    try:
+        st = os.lstat(p)
+    except OSError as e:
+        raise ValueError(f"{p}: cannot remove: {e}") from None
+    if not stat.S_ISDIR(st.st_mode) or (uid is not None and st.st_uid != uid) or not claims_kind(p, kind):
+        raise ValueError(f"{p}: not a densevec {kind} owned by this user; not removing it")
+    tmp = _sibling(p, "tmp")
+    try:
+        os.rename(p, tmp)
+    except OSError as e:
+        raise ValueError(f"{p}: cannot remove: {e}") from None
+    moved = os.lstat(tmp)
+    if (moved.st_dev, moved.st_ino) != (st.st_dev, st.st_ino):  # swapped under us: put it back
+        with contextlib.suppress(OSError):
+            os.rename(tmp, p)
+        raise ValueError(f"{p}: changed while being removed; left in place")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _remove_path(p: Path) -> None:
     try:
         if p.is_dir() and not p.is_symlink():

@@ -739,23 +739,6 @@ def _cache_entries(root: Path) -> tuple[list[dict], list[str]]:
     return entries, others
 
 
-def _remove_cache_entry(path: Path) -> None:
-    """Renames the entry to a temporary sibling (gone from the cache at once), then deletes it.
-
-    A kill half-way leaves a ``.NAME.tmp-PID-*`` directory that the next use
-    of the cache removes (see :func:`densevec._fs.clean_stale`).
-    """
-    import os
-    import shutil
-
-    tmp = _fs._sibling(path, "tmp")
-    try:
-        os.rename(path, tmp)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot remove: {e}") from None
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
 def cmd_cache(args: argparse.Namespace) -> int:
     from densevec.corpus import default_cache_dir
 
@@ -764,7 +747,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
     total = sum(e["bytes"] for e in entries)
     if args.clear:
         for e in entries:
-            _remove_cache_entry(Path(e["path"]))
+            try:
+                _fs.remove_artefact(e["path"], "corpus")
+            except ValueError as err:
+                raise UsageError(str(err)) from None
     if args.json:
         _print_json({"cache": str(root), "entries": entries, "bytes": total, "cleared": bool(args.clear),
                      "other_files": others})
