@@ -73,7 +73,7 @@ from densevec.corpus import (
     as_corpus,
     resolve_threads,
 )
-from densevec.train._base import ModelState, Trainer
+from densevec.train._base import ModelState, Trainer, uniform_rows
 from densevec.vectors import Embeddings
 
 __all__ = ["Cooccurrence", "cooccurrence", "GloVe", "RECORD_DTYPE"]
@@ -579,13 +579,13 @@ class GloVe(Trainer):
             # per word: the vector (ld values, zero past dim), then its
             # AdaGrad accumulators (ld values, starting at 1)
             block = np.zeros((n_words, 2 * ld), dtype=np.float32)
-            block[:, :dim] = (rng.random((n_words, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+            block[:, :dim] = uniform_rows(rng, (n_words, dim), dim)
             block[:, ld:] = 1.0
             return block
 
         def init_bias() -> np.ndarray:
             b = np.ones((n_words, 2), dtype=np.float64)  # [bias, accumulator]
-            b[:, 0] = (rng.random(n_words, dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+            b[:, 0] = uniform_rows(rng, n_words, dim)
             return b
 
         word, ctx = init_block(), init_block()
@@ -611,8 +611,7 @@ class GloVe(Trainer):
                              f"(corpus {cooc.corpus_fingerprint})")
         first, planned = self._schedule(epochs)
         for name in ("word", "context", "word_bias", "context_bias"):
-            if not state.arrays[name].flags.writeable:
-                state.arrays[name] = np.array(state.arrays[name], order="C")
+            state.writable(name)
         threads = resolve_threads(self.threads)
         records, tiles, cleanup = self._training_records(cooc, threads)
         try:

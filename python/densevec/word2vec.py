@@ -52,7 +52,7 @@ from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, U
 from densevec._validate import check_hyperparameter_not_data, check_training_data
 from densevec.corpus import (Corpus, PathLike, Vocab, _check_float, _check_int, as_corpus,
                              resolve_threads)
-from densevec.train._base import Callback, ModelState, Trainer
+from densevec.train._base import Callback, ModelState, Trainer, uniform_rows
 from densevec.vectors import Embeddings
 
 _NO_ROW = 0xFFFFFFFF
@@ -251,9 +251,8 @@ class Word2Vec(Trainer):
             if self.loss == "hs" and len(vocab) < 2:
                 raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
             n, dim = len(vocab), self.dim
-            rng = np.random.default_rng(self.seed)
-            win = (rng.random((n, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-            arrays = {"input": np.ascontiguousarray(win, dtype=np.float32),
+            win = uniform_rows(np.random.default_rng(self.seed), (n, dim), dim)
+            arrays = {"input": win,
                       "output": np.zeros((n - 1 if self.loss == "hs" else n, dim), dtype=np.float32)}
             self.state = ModelState(arrays, vocab.index_to_word, vocab.counts,
                                     {"corpus_fingerprints": [corpus.fingerprint]})
@@ -267,28 +266,24 @@ class Word2Vec(Trainer):
         state = self.state
         assert state is not None
         self._admit_corpus(corpus.fingerprint, allow_mixed, "build_vocab(update=True)")
-        index = state.index
         words = corpus.vocab.index_to_word
         counts = corpus.vocab.counts
-        new = [i for i, w in enumerate(words) if w not in index]
-        old_rows = np.array([index[w] for w in words if w in index], dtype=np.int64)
-        old_counts = counts[[i for i, w in enumerate(words) if w in index]]
+        rows = self._rows_of(words)
+        known = rows >= 0
+        new = np.flatnonzero(~known)
         merged = state.counts.copy()
-        np.add.at(merged, old_rows, old_counts)
+        np.add.at(merged, rows[known], counts[known])
         n_old, dim = len(state.words), self.dim
+        fresh = uniform_rows(np.random.default_rng([self.seed, n_old]), (len(new), dim), dim)
+        win = np.concatenate([np.asarray(state.arrays["input"]), fresh])
         n_new = n_old + len(new)
-        rng = np.random.default_rng([self.seed, n_old])
-        fresh = (rng.random((len(new), dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-        win = np.concatenate([np.asarray(state.arrays["input"]), fresh]).astype(np.float32, copy=False)
-        out_rows = n_new - 1 if self.loss == "hs" else n_new
-        wout = np.zeros((out_rows, dim), dtype=np.float32)
+        wout = np.zeros((n_new - 1 if self.loss == "hs" else n_new, dim), dtype=np.float32)
         old_out = np.asarray(state.arrays["output"])
         wout[: old_out.shape[0]] = old_out
-        arrays = dict(state.arrays, input=np.ascontiguousarray(win), output=wout)
-        if "lock" in arrays:
-            arrays["lock"] = np.concatenate([np.asarray(arrays["lock"]),
-                                             np.ones(len(new), dtype=np.float32)])
-        state.arrays = arrays
+        state.arrays = dict(state.arrays, input=win, output=wout)
+        if "lock" in state.arrays:
+            state.arrays["lock"] = np.concatenate([np.asarray(state.arrays["lock"]),
+                                                   np.ones(len(new), dtype=np.float32)])
         state.words = state.words + [words[i] for i in new]
         state.counts = np.concatenate([merged, counts[new]]).astype(np.uint64)
 
@@ -314,14 +309,15 @@ class Word2Vec(Trainer):
             if w in vectors:
                 rows.append(i)
                 src.append(vectors.get_index(w))
+        rows_arr = np.array(rows, dtype=np.int64)
         if rows:
-            win = self._writable_input()
-            win[np.array(rows)] = vectors._rows(np.array(src, dtype=np.int64))
-            if not np.isfinite(win[np.array(rows)]).all():
+            values = vectors._rows(np.array(src, dtype=np.int64))
+            if not np.isfinite(values).all():  # checked before any row is written
                 raise ValueError("warm_start: the vectors hold NaN or infinite values")
+            self._writable_input()[rows_arr] = values
         if freeze:
             lock = np.asarray(state.arrays.get("lock", np.ones(len(state), dtype=np.float32))).copy()
-            lock[np.array(rows, dtype=np.int64)] = 0.0
+            lock[rows_arr] = 0.0
             state.arrays["lock"] = lock
         return len(rows)
 
@@ -331,11 +327,9 @@ class Word2Vec(Trainer):
         state = self.state
         assert state is not None
         win = state.arrays["input"]
-        shared = self.embeddings_ is not None and np.shares_memory(self.embeddings_._plain, win)
-        if shared or not win.flags.writeable or not win.flags.c_contiguous:
-            win = np.array(win, dtype=np.float32, order="C")
-            state.arrays["input"] = win
-        return win
+        if self.embeddings_ is not None and np.shares_memory(self.embeddings_._plain, win):
+            win = state.arrays["input"] = win.copy()
+        return state.writable("input")
 
     # ---------------------------------------------------------------- train
     def train(
@@ -377,9 +371,7 @@ class Word2Vec(Trainer):
         a_start = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, FLOAT32_MAX)
         a_end = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0, FLOAT32_MAX)
         win = self._writable_input()
-        wout = state.arrays["output"]
-        if not wout.flags.writeable:
-            wout = state.arrays["output"] = np.array(wout, dtype=np.float32, order="C")
+        wout = state.writable("output")
         lock = state.arrays.get("lock")
         keep, noise, tree = self._build_samplers()
         id_map = self._id_map(corpus)
@@ -461,15 +453,22 @@ class Word2Vec(Trainer):
             self._samplers = (keep, noise, tree)
         return self._samplers
 
+    def _rows_of(self, words: Sequence[str]) -> np.ndarray:
+        """The model row of each word, -1 where the model lacks it (int64)."""
+        state = self.state
+        assert state is not None
+        index = state.index
+        return np.fromiter((index.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+
     def _id_map(self, corpus: Corpus) -> Optional[np.ndarray]:
-        """Corpus ids -> model rows, or None when they are the same."""
+        """Corpus ids -> model rows (``_NO_ROW``: not in the model), or None when they are the same."""
         state = self.state
         assert state is not None
         words = corpus.vocab.index_to_word
-        if words == state.words[: len(words)] and len(words) == len(state.words):
+        if words == state.words:
             return None
-        index = state.index
-        return np.fromiter((index.get(w, _NO_ROW) for w in words), dtype=np.uint32, count=len(words))
+        rows = self._rows_of(words)
+        return np.where(rows >= 0, rows, _NO_ROW).astype(np.uint32)
 
     def _check_state(self, state: ModelState, path: Path) -> None:
         n = len(state)

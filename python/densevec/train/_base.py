@@ -27,11 +27,18 @@ import numpy as np
 from densevec import _core, _fs
 from densevec._progress import ByteProgress
 from densevec._space import new_space
+from densevec._validate import check_int
 
 Callback = Callable[[Any, dict], Any]
 
 MODEL_FORMAT = "densevec-model"
 MODEL_FORMAT_VERSION = 1
+
+
+def uniform_rows(rng: np.random.Generator, shape: Any, dim: int) -> np.ndarray:
+    """word2vec.c's (and Stanford GloVe's) initialisation: float32 uniform in
+    [-0.5/dim, 0.5/dim), drawn from ``rng``."""
+    return (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
 
 
 class ModelState:
@@ -70,6 +77,14 @@ class ModelState:
         if self._index is None or len(self._index) != len(self.words):
             self._index = {w: i for i, w in enumerate(self.words)}
         return self._index
+
+    def writable(self, name: str) -> np.ndarray:
+        """Array `name`, replaced first by a private C-contiguous copy when it
+        is read-only or strided (a loaded model's mapping is never written)."""
+        arr = self.arrays[name]
+        if not arr.flags.writeable or not arr.flags.c_contiguous:
+            arr = self.arrays[name] = np.array(arr, order="C")
+        return arr
 
     @property
     def fingerprint(self) -> str:
@@ -162,8 +177,9 @@ _fs.register_kind("model", MODEL_FORMAT, _check_complete_model)
 class Trainer:
     """Base of every trainer (see the module docstring).
 
-    Subclasses set ``algorithm`` and ``_unit`` and implement ``_run_epoch``;
-    their constructor parameters are their hyperparameters, each stored as an
+    Subclasses set ``algorithm``, ``_display_name`` and ``_unit``, build their
+    state, and run epochs through :meth:`_run_epochs` with a ``step``; their
+    constructor parameters are their hyperparameters, each stored as an
     attribute of the same name.
     """
 
@@ -240,9 +256,7 @@ class Trainer:
             return int(schedule["epoch"]), int(schedule["epochs"])
         if epochs is None:
             return 0, int(getattr(self, "epochs"))
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-        return 0, int(epochs)
+        return 0, check_int("epochs", epochs, 1)
 
     def _admit_corpus(self, fingerprint: str, allow_mixed: bool, what: str) -> None:
         """Records a corpus the model trains on; one it was not built on makes
@@ -318,8 +332,6 @@ class Trainer:
         it is a complete densevec model directory and ``overwrite=True``;
         anything else raises ``FileExistsError`` and is left untouched.
         """
-        from densevec import _fs
-
         state = self._require_state("save")
         doc = {"algorithm": self.algorithm, "params": self.get_params(),
                "history": self.history, "densevec_version": _core.__version__}
