@@ -134,3 +134,10 @@ def bar_chart(path: str, title: str, labels: Sequence[str], values: Sequence[flo
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
+
+
+def emit(report: str, out: Optional[str]) -> None:
+    """Prints a benchmark's markdown report and writes it to `out` when given."""
+    print(report)
+    if out:
+        Path(out).write_text(report, encoding="utf-8")

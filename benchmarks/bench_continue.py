@@ -122,10 +122,8 @@ def main() -> None:
             f"{a.threads} threads\n\nMachine: {_common.machine_line()}. "
             f"`python benchmarks/bench_continue.py --epochs {a.epochs} --threads {a.threads} "
             f"--seeds {' '.join(map(str, a.seeds))}`\n\n{table}\n")
-    print(text)
     shutil.rmtree(tmp, ignore_errors=True)
-    if a.out:
-        Path(a.out).write_text(text)
+    _common.emit(text, a.out)
 
 
 if __name__ == "__main__":

@@ -155,9 +155,7 @@ def main() -> None:
         _common.markdown_table(["config", "densevec phrases", "gensim phrases", "symmetric difference",
                                 "max |score difference|", "identical"], checks),
     ]) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report, encoding="utf-8")
+    _common.emit(report, args.out)
 
 
 if __name__ == "__main__":

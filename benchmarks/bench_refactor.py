@@ -76,9 +76,7 @@ def main() -> None:
          f"{a.label_a} runs", f"{a.label_b} runs"], rows)
     text = (f"## word2vec throughput, {a.label_a} vs {a.label_b} (1 epoch, {Path(a.corpus).name}, "
             f"median of {a.rounds} alternating rounds)\n\nMachine: {_common.machine_line()}\n\n{table}\n")
-    print(text)
-    if a.out:
-        Path(a.out).write_text(text)
+    _common.emit(text, a.out)
 
 
 if __name__ == "__main__":

@@ -228,9 +228,7 @@ def main() -> None:
                                 "anon MiB added at peak", "peak % of matrix", "anon MiB kept after"],
                                query_rows),
     ]) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report, encoding="utf-8")
+    _common.emit(report, args.out)
 
 
 if __name__ == "__main__":

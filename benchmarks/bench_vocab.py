@@ -103,9 +103,7 @@ def main() -> None:
         _common.markdown_table(["tool", "threads", "seconds", "MB/s", "speed-up vs gensim",
                                 "peak RSS MiB", "vocab", "tokens"], table),
     ]) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report, encoding="utf-8")
+    _common.emit(report, args.out)
 
 
 if __name__ == "__main__":

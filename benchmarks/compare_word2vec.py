@@ -206,9 +206,8 @@ def main() -> None:
     if skipped:
         text.append(f"Not installed, skipped: {', '.join(skipped)}.")
     report = "\n".join(text) + "\n"
-    print(report)
+    _common.emit(report, args.out)
     if args.out:
-        Path(args.out).write_text(report, encoding="utf-8")
         png = _common.bar_chart(str(Path(args.out).with_suffix(".png")), text[0].lstrip("# "),
                                 [f"{r[0]} x{r[1]}" for r in table_rows], [r[3] for r in table_rows],
                                 "raw words / s")
