@@ -18,46 +18,6 @@ namespace dv {
 
 namespace {
 
-class OutputFile {
- public:
-  explicit OutputFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw IOError(path + ": cannot create: " + std::strerror(errno));
-  }
-  ~OutputFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void write_all(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        throw IOError(path_ + ": write failed: " + std::strerror(errno));
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-  void close() {
-    if (fd_ >= 0 && ::close(fd_) != 0) {
-      fd_ = -1;
-      throw IOError(path_ + ": close failed: " + std::strerror(errno));
-    }
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  std::string path_;
-};
-
-std::vector<std::unique_ptr<InputFile>> open_all(const std::vector<std::string>& paths) {
-  std::vector<std::unique_ptr<InputFile>> files;
-  for (const auto& p : paths) files.push_back(std::make_unique<InputFile>(p));
-  return files;
-}
-
 int clamp_threads(int threads, size_t n_ranges) {
   if (threads <= 0) threads = hardware_threads();
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(threads, n_ranges)));
@@ -101,7 +61,7 @@ CorpusResult build_corpus(const std::vector<std::string>& paths, uint64_t min_co
                           std::atomic<uint64_t>& bytes_done, std::atomic<bool>& stop,
                           const std::function<bool()>& poll) {
   DV_CHECK(max_sentence_length > 0, "max_sentence_length must be positive");
-  auto files = open_all(paths);
+  auto files = open_files(paths);
   std::vector<FileRange> ranges = split_files(paths, opt.range_bytes);
   const int threads = clamp_threads(opt.threads, ranges.size());
   std::vector<LocalCounts> local(threads);

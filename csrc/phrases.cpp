@@ -43,12 +43,6 @@ int clamp_threads(int threads, size_t n_ranges) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(threads, n_ranges)));
 }
 
-std::vector<std::unique_ptr<InputFile>> open_files(const std::vector<std::string>& paths) {
-  std::vector<std::unique_ptr<InputFile>> files;
-  for (const auto& p : paths) files.push_back(std::make_unique<InputFile>(p));
-  return files;
-}
-
 // Open-addressing counter keyed by (first word id, second word id, between
 // id): one 24-byte slot per bigram candidate, no strings.
 class PairCounter {
@@ -616,41 +610,6 @@ struct LineWriter {
   }
 };
 
-class OutFile {
- public:
-  explicit OutFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd_ < 0) throw IOError(path + ": cannot create: " + std::strerror(errno));
-  }
-  ~OutFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void write_all(const char* p, size_t n) {
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        throw IOError(path_ + ": write failed: " + std::strerror(errno));
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-  void close() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::fsync(fd) != 0 && errno != EINVAL) {
-      ::close(fd);
-      throw IOError(path_ + ": fsync failed: " + std::strerror(errno));
-    }
-    if (::close(fd) != 0) throw IOError(path_ + ": close failed: " + std::strerror(errno));
-  }
-
- private:
-  int fd_ = -1;
-  std::string path_;
-};
-
 }  // namespace
 
 std::string PhraseModel::transform_text(const char* data, size_t n) const {
@@ -687,7 +646,7 @@ ScanStats PhraseModel::transform_files(const std::vector<std::string>& paths,
   auto files = open_files(paths);
   const std::vector<FileRange> ranges = split_files(paths, range_bytes);
   threads = clamp_threads(threads, ranges.size());
-  OutFile out(out_path);
+  OutputFile out(out_path);
   std::vector<ScanStats> tstats(threads);
   std::atomic<size_t> next{0};
   std::mutex mu;

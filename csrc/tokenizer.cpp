@@ -60,6 +60,40 @@ InputFile::InputFile(const std::string& path) : path_(path) {
   size_ = static_cast<uint64_t>(st.st_size);
 }
 
+std::vector<std::unique_ptr<InputFile>> open_files(const std::vector<std::string>& paths) {
+  std::vector<std::unique_ptr<InputFile>> files;
+  for (const auto& p : paths) files.push_back(std::make_unique<InputFile>(p));
+  return files;
+}
+
+OutputFile::OutputFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IOError(path + ": cannot create: " + std::strerror(errno));
+}
+
+OutputFile::~OutputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void OutputFile::write_all(const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd_, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw IOError(path_ + ": write failed: " + std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void OutputFile::close() {
+  const int fd = fd_;
+  fd_ = -1;
+  if (fd >= 0 && ::close(fd) != 0) throw IOError(path_ + ": close failed: " + std::strerror(errno));
+}
+
 InputFile::~InputFile() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,26 @@ class InputFile {
  private:
   int fd_ = -1;
   uint64_t size_ = 0;
+  std::string path_;
+};
+
+// Opens every path (in order); IOError / ValueError naming the first that fails.
+std::vector<std::unique_ptr<InputFile>> open_files(const std::vector<std::string>& paths);
+
+// A file written front to back, created (or truncated) with RAII close.
+// Throws IOError naming the path on failure. close() reports a failed close;
+// durability (fsync) is the Python writer's job, which installs the file.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  void write_all(const void* data, size_t n);  // retries EINTR and short writes
+  void close();
+
+ private:
+  int fd_ = -1;
   std::string path_;
 };
 
