@@ -52,7 +52,9 @@ def child(step: str, args: dict) -> None:
         out["words_first"] = len(c.vocab)
     else:  # "second": a new process continues the saved model
         m = dv.Word2Vec.load(args["model"])
-        c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
+        # min_count=1 keeps the model's words that are rare in this half; update adds
+        # the half's new words that reach the model's min_count (gensim's rule)
+        c = dv.Corpus.from_file(args["corpus"], min_count=args["second_min_count"])
         before = len(m.state)
         m.build_vocab(c, update=True, allow_mixed=True)
         out["words_added"] = len(m.state) - before
@@ -64,6 +66,40 @@ def child(step: str, args: dict) -> None:
     if emb is not None:
         out.update(_common.evaluate_quality(emb.index_to_word, np.asarray(emb.vectors)))
         out["words"] = len(emb)
+    print(json.dumps(out))
+
+
+def gensim_child(step: str, args: dict) -> None:
+    """The same steps with gensim 4.4 (corpus_file mode), for comparison."""
+    import numpy as np
+    from gensim.models import Word2Vec
+
+    t0 = time.perf_counter()
+    kw = dict(vector_size=PARAMS["dim"], window=PARAMS["window"], negative=PARAMS["negative"],
+              sample=PARAMS["sample"], min_count=PARAMS["min_count"], sg=1, epochs=args["epochs"],
+              workers=args["threads"], seed=args["seed"])
+    mid = (0.025 + 0.0001) / 2
+    out: dict = {}
+    if step == "whole":
+        m = Word2Vec(corpus_file=args["corpus"], **kw)
+    elif step == "first":
+        m = Word2Vec(**kw)
+        m.build_vocab(corpus_file=args["corpus"])
+        end = mid if args.get("split") else 0.0001
+        m.train(corpus_file=args["corpus"], total_words=m.corpus_total_words, epochs=args["epochs"],
+                start_alpha=0.025, end_alpha=end)
+        m.save(args["model"])
+        print(json.dumps({"seconds": time.perf_counter() - t0}))
+        return
+    else:
+        m = Word2Vec.load(args["model"])
+        m.build_vocab(corpus_file=args["corpus"], update=True)
+        start = mid if args.get("split") else 0.025
+        m.train(corpus_file=args["corpus"], total_words=m.corpus_total_words, epochs=args["epochs"],
+                start_alpha=start, end_alpha=0.0001)
+    out["seconds"] = time.perf_counter() - t0
+    out.update(_common.evaluate_quality(list(m.wv.index_to_key), np.asarray(m.wv.vectors)))
+    out["words"] = len(m.wv)
     print(json.dumps(out))
 
 
@@ -83,11 +119,16 @@ def main() -> None:
                    help="restart: each half runs alpha -> min_alpha; split: one schedule split in two "
                         "(alpha -> midpoint, midpoint -> min_alpha)")
     p.add_argument("--no-whole", action="store_true", help="skip the one-run baseline")
+    p.add_argument("--tools", nargs="+", default=["densevec"], choices=["densevec", "gensim"])
+    p.add_argument("--second-min-count", type=int, default=1,
+                   help="min_count of the second half's encoding (densevec; 1 keeps the model's "
+                        "words that are rare in it, as gensim's update does)")
     p.add_argument("--out")
     p.add_argument("--child", nargs=2)
     a = p.parse_args()
     if a.child:
-        child(a.child[0], json.loads(a.child[1]))
+        args = json.loads(a.child[1])
+        (gensim_child if args.get("tool") == "gensim" else child)(a.child[0], args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench-continue-"))
     lines = Path(a.corpus).read_bytes().split(b"\n")
@@ -96,11 +137,12 @@ def main() -> None:
     (tmp / "second.txt").write_bytes(b"\n".join(lines[half:]))
     del lines
     rows = []
-    for seed in a.seeds:
-        common = dict(epochs=a.epochs, threads=a.threads, seed=seed)
+    for tool, seed in [(t, s) for s in a.seeds for t in a.tools]:
+        common = dict(epochs=a.epochs, threads=a.threads, seed=seed, tool=tool,
+                      second_min_count=a.second_min_count)
         if not a.no_whole:
             whole = run_child("whole", dict(common, corpus=a.corpus))
-            rows.append([seed, "one run, whole file", whole["words"], whole["analogy"],
+            rows.append([tool, seed, "one run, whole file", whole["words"], whole["analogy"],
                          whole["analogy_n"], whole["ws353"], whole["seconds"]])
             print(rows[-1], flush=True)
         variants = []
@@ -109,19 +151,20 @@ def main() -> None:
         if "split" in a.variants:
             variants.append((True, "first half, save; new process: update + second half (one split schedule)"))
         for split, label in variants:
-            model = str(tmp / f"model-{seed}-{int(split)}")
+            model = str(tmp / f"model-{tool}-{seed}-{int(split)}")
             first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model, split=split))
             second = run_child("second", dict(common, corpus=str(tmp / "second.txt"), model=model,
                                               split=split))
-            rows.append([seed, label, second["words"], second["analogy"], second["analogy_n"],
+            rows.append([tool, seed, label, second["words"], second["analogy"], second["analogy_n"],
                          second["ws353"], first["seconds"] + second["seconds"]])
             print(rows[-1], flush=True)
     table = _common.markdown_table(
-        ["seed", "training", "words", "analogy %", "questions", "WS353 rho", "seconds (incl. encoding)"], rows)
+        ["tool", "seed", "training", "words", "analogy %", "questions", "WS353 rho", "seconds (incl. encoding)"], rows)
     text = (f"## Continued training: skip-gram, {Path(a.corpus).name}, {a.epochs} epochs per token, "
             f"{a.threads} threads\n\nMachine: {_common.machine_line()}. "
             f"`python benchmarks/bench_continue.py --epochs {a.epochs} --threads {a.threads} "
-            f"--seeds {' '.join(map(str, a.seeds))}`\n\n{table}\n")
+            f"--seeds {' '.join(map(str, a.seeds))} --tools {' '.join(a.tools)} "
+            f"--variants {' '.join(a.variants)} --second-min-count {a.second_min_count}`\n\n{table}\n")
     shutil.rmtree(tmp, ignore_errors=True)
     _common.emit(text, a.out)
 

@@ -33,10 +33,15 @@ struct WordInputs {
 
   int gather(const uint32_t* sen, int lo, int hi, int centre, float** rows, float* locks) const {
     int n = 0;
+    if (!lock) {  // the common case: no lock factors to copy (the kernel reads none)
+      for (int j = lo; j <= hi; ++j)
+        if (j != centre) rows[n++] = win + size_t(sen[j]) * dim;
+      return n;
+    }
     for (int j = lo; j <= hi; ++j) {
       if (j == centre) continue;
       rows[n] = win + size_t(sen[j]) * dim;
-      locks[n++] = lock ? lock[sen[j]] : 1.0f;
+      locks[n++] = lock[sen[j]];
     }
     return n;
   }

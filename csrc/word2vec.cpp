@@ -18,7 +18,7 @@ constexpr uint64_t kReportEvery = 10000;
 // One thread's pass over a slice of sentences: the window loop, written once
 // over an input policy and an output policy.
 template <class Inputs, class Outputs>
-class WindowTrainer {
+class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no cache line
  public:
   WindowTrainer(const W2VConfig& c, const W2VModel& m, const W2VStream& s, const simd::Kernels& kern,
                 W2VProgress& p, uint64_t total, Inputs in, Outputs out)

@@ -144,6 +144,25 @@ def test_build_vocab_update_keeps_rows_and_adds_words(corpus):
     assert emb.meta["corpus_fingerprints"] == [corpus.fingerprint, more.fingerprint]
 
 
+def test_update_adds_new_words_at_min_count_and_trains_known_rare_ones(corpus):
+    """gensim's rule: a new word joins when its count in the new corpus reaches
+    the model's min_count; a known word trains whatever its count there."""
+    model = small(min_count=3)
+    model.fit(corpus, progress=False)
+    known = "m0_0"
+    assert known in model.state.index
+    more = dv.Corpus.from_sentences([["often", "often", "often", known, "seldom"]] * 1
+                                    + [["often", "c1_1", "c2_2"]] * 2, min_count=1)
+    assert more.vocab.count(known) == 1 and more.vocab.count("seldom") == 1
+    n_old = len(model.state)
+    before = np.array(model.state.arrays["input"][model.state.index[known]])
+    model.build_vocab(more, update=True, allow_mixed=True)
+    assert model.state.words[n_old:] == ["often"]  # "seldom" (count 1 < 3) is not added
+    emb = model.train(more, epochs=2, progress=False)
+    assert "seldom" not in emb
+    assert not np.array_equal(emb[known], before)  # the rare known word still trained
+
+
 def test_continued_training_learns_the_new_words():
     """Half the groups first, then a corpus with new members: the new members
     are placed with their groups; a model that never saw them cannot be."""

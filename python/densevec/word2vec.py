@@ -231,9 +231,15 @@ class Word2Vec(Trainer):
             False: a fresh model over ``corpus.vocab`` (input rows uniform in
             ±0.5/dim, output rows zero). True: keep every existing row, add the
             corpus's new words with fresh rows after them, add the counts, and
-            rebuild the samplers for the grown vocabulary. The model's rows
-            keep their order; the :class:`Embeddings` that :meth:`train`
-            returns list the words by descending count, as every store does.
+            rebuild the samplers for the grown vocabulary. A new word is added
+            when its count in ``corpus`` reaches the model's ``min_count``; a
+            word the model knows is kept and trains whatever its count there
+            (gensim's rule). So encode the new corpus with ``min_count=1``
+            (``Corpus.from_file(path, min_count=1)``) to go on training the
+            model's words that are rare in it; its other rare words are
+            skipped. The model's rows keep their order; the
+            :class:`Embeddings` that :meth:`train` returns list the words by
+            descending count, as every store does.
         allow_mixed : bool
             With ``update``: allow a corpus other than the one(s) the model was
             trained on. Vectors trained on several corpora form a new
@@ -270,7 +276,8 @@ class Word2Vec(Trainer):
         counts = corpus.vocab.counts
         rows = self._rows_of(words)
         known = rows >= 0
-        new = np.flatnonzero(~known)
+        # new words must reach min_count in this corpus; known words stay whatever their count
+        new = np.flatnonzero(~known & (counts >= self.min_count))
         merged = state.counts.copy()
         np.add.at(merged, rows[known], counts[known])
         n_old, dim = len(state.words), self.dim
