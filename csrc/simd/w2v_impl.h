@@ -61,10 +61,12 @@ double sg_window_impl(const W2VWindow& w) {
     for (int c = 0; c < ni; ++c) col[c] = g[size_t(c) * no + o];
     Ops::combo(w.in_rows, col, ni, w.out_rows[o], d, true);
   }
-  for (int c = 0; c < ni; ++c) {
-    const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
-    if (lock != 0.0f) Ops::axpy(lock, grad + size_t(c) * d, w.in_rows[c], d);
+  if (!w.in_lock) {  // nothing frozen: every input row takes its gradient
+    for (int c = 0; c < ni; ++c) Ops::axpy(1.0f, grad + size_t(c) * d, w.in_rows[c], d);
+    return loss;
   }
+  for (int c = 0; c < ni; ++c)
+    if (w.in_lock[c] != 0.0f) Ops::axpy(w.in_lock[c], grad + size_t(c) * d, w.in_rows[c], d);
   return loss;
 }
 
