@@ -29,7 +29,7 @@ def text_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("texts")
     rng = np.random.default_rng(7)
     paths = []
-    for i in range(5):
+    for i in range(4):
         lines = []
         for _ in range(200):
             n = int(rng.integers(0, 30))
@@ -71,13 +71,17 @@ def test_encode_equals_local_encoding(client, text_files, tmp_path, min_count, m
     assert reopened.vocab.index_to_word == sharded.vocab.index_to_word
 
 
-def test_encode_takes_a_glob_or_a_directory(client, text_files, tmp_path):
-    d = text_files[0].parent
-    by_glob = dd.encode(client, str(d / "part*.txt"), tmp_path / "g", min_count=2)
-    by_dir = dd.encode(client, d, tmp_path / "d", min_count=2)
+@pytest.fixture(scope="module")
+def sharded(client, text_files, tmp_path_factory):
+    """The text files encoded from a directory (min_count 2)."""
+    return dd.encode(client, text_files[0].parent, tmp_path_factory.mktemp("enc") / "c", min_count=2)
+
+
+def test_encode_takes_a_glob_or_a_directory(client, text_files, sharded, tmp_path):
+    by_glob = dd.encode(client, str(text_files[0].parent / "part*.txt"), tmp_path / "g", min_count=2)
     local = dv.Corpus.from_file(sorted(text_files), min_count=2, cache=False)
     assert_same_corpus(by_glob.to_corpus(), local)
-    assert_same_corpus(by_dir.to_corpus(), local)
+    assert_same_corpus(sharded.to_corpus(), local)
 
 
 def test_encode_bad_input(client, text_files, tmp_path):
@@ -97,8 +101,7 @@ def test_encode_bad_input(client, text_files, tmp_path):
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_cooccurrence_equals_local_counting(client, text_files, tmp_path, symmetric):
-    sharded = dd.encode(client, text_files, tmp_path / "enc", min_count=2)
+def test_cooccurrence_equals_local_counting(client, sharded, tmp_path, symmetric):
     whole = sharded.to_corpus()
     local = dv.cooccurrence(whole, window=4, symmetric=symmetric, threads=1)
     # a tiny memory budget: several row ranges in the merge
