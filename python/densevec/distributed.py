@@ -311,8 +311,8 @@ def encode(
             raise ValueError(f"{what}: no word occurs at least min_count={params['min_count']} times "
                              f"({distinct} distinct words, {raw_tokens} tokens); lower min_count")
         index = {w: i for i, w in enumerate(words)}
-        words_f = client.scatter(words, broadcast=True)
-        counts_f = client.scatter(counts, broadcast=True)
+        # one future each (a list given to scatter becomes one future per item)
+        words_f, counts_f = client.scatter([words, counts], broadcast=True)
         encoded = []
         for i, (p, n, part) in enumerate(zip(paths, names, parts)):
             lookup = np.fromiter((index.get(w, 0xFFFFFFFF) for w in part["words"]), dtype=np.uint32,
@@ -401,18 +401,26 @@ def _count_part(ref: tuple, out: str, window: int, symmetric: bool, weighting: s
 def _merge_rows(parts: list[str], lo: int, hi: int, out: str) -> tuple[int, int]:
     """Worker: sum the records of rows [lo, hi) of every partial matrix into the
     sorted records file `out`; return (records written, records on the diagonal)."""
-    from densevec.glove import RECORD_DTYPE, Cooccurrence
+    from densevec.glove import RECORD_DTYPE
 
     pieces = []
     for p in parts:
-        rec = Cooccurrence.load(p, validate=False).records
+        stored = json.loads((Path(p) / "meta.json").read_text(encoding="utf-8"))["stored"]
+        if stored == 0:
+            continue
+        rec = np.memmap(Path(p) / "records.bin", dtype=RECORD_DTYPE, mode="r", shape=(stored,))
         rows = np.asarray(rec["row"])
         b, e = np.searchsorted(rows, [lo, hi], side="left")
         pieces.append(np.asarray(rec[b:e]))
     rec = np.concatenate(pieces) if pieces else np.zeros(0, RECORD_DTYPE)
     keys = (rec["row"].astype(np.uint64) << np.uint64(32)) | rec["col"].astype(np.uint64)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=rec["value"].astype(np.float64), minlength=uniq.size)
+    order = np.argsort(keys, kind="stable")  # merges the sorted runs: O(n log parts)
+    keys = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if keys.size else np.zeros(0, np.int64)
+    uniq = keys[starts]
+    sums = (np.add.reduceat(rec["value"][order].astype(np.float64), starts) if keys.size
+            else np.zeros(0, np.float64))
+    del order, keys
     merged = np.empty(uniq.size, RECORD_DTYPE)
     merged["row"] = (uniq >> np.uint64(32)).astype(np.uint32)
     merged["col"] = (uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32)
