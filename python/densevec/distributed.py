@@ -674,7 +674,7 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
                          "needs the same words in the same order (train a fresh model, or encode the corpus "
                          "with the model's vocabulary)")
     model._admit_corpus(fingerprint, allow_mixed, "train")
-    _, planned = model._schedule(epochs)
+    planned = model.epochs if epochs is None else check_int("epochs", epochs, 1)
     # the job's own copies: the model changes only when every round succeeded
     win = np.array(state.arrays["input"], dtype=np.float32, order="C")
     wout = np.array(state.arrays["output"], dtype=np.float32, order="C")
@@ -689,7 +689,6 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
                         for i in range(len(parts))) for j in range(syncs_per_epoch)]
     total = corpus.n_tokens * planned
     a0, a1 = model.alpha, model.min_alpha
-    seed_root = np.random.SeedSequence(model.seed)
     history = []
     done = 0
     for epoch in range(planned):
@@ -723,7 +722,6 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
         history.append(report)
         for cb in callbacks:
             cb(model, report)
-    del seed_root
     state.arrays["input"], state.arrays["output"] = win, wout
     state.info["epochs_trained"] = int(state.info.get("epochs_trained", 0)) + planned
     state.info["schedule"] = {"epoch": planned, "epochs": planned}
