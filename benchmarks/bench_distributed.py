@@ -121,6 +121,12 @@ def part_sim(a, tmp: Path) -> dict:
              **quality(emb)}
         runs.append(r)
         print(r, flush=True)
+        save()  # a run cut short by a time limit keeps what it measured
+
+    def save():
+        (RESULTS / "distributed-sim.json").write_text(json.dumps(
+            {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
+             "threads": a.threads, "runs": runs}, indent=1))
 
     for k in a.ks:
         run(k, "delta", a.syncs, "densevec")
