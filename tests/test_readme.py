@@ -89,6 +89,8 @@ def _torch_stand_in() -> types.ModuleType:
 def test_python_snippet_runs(code, workdir, monkeypatch):
     if ".to_scipy()" in code:  # an optional extra (scipy), absent from a bare test install
         pytest.importorskip("scipy")
+    if "dask" in code:  # the densevec[dask] extra
+        pytest.importorskip("dask.distributed")
     if "import torch" in code:
         try:
             import torch  # noqa: F401

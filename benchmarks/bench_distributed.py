@@ -1,0 +1,283 @@
+"""densevec.distributed: cluster overhead of encoding and counting, and accuracy against workers.
+
+Three parts, each writing its figures to ``<results>/distributed-<part>.json``;
+``--part report`` (also run after every part) turns whatever is there into
+``distributed.md`` and ``distributed-accuracy.png``:
+
+* ``count``: big.txt split into ``--files`` files by line ranges; the local
+  encoder (``Corpus.from_file`` on all files, ``--threads`` threads) and local
+  ``cooccurrence`` against ``distributed.encode`` / ``distributed.cooccurrence``
+  on a LocalCluster of 2 worker processes with 1 thread each, alternated,
+  ``--reps`` times; the results are compared for equality.
+* ``sim``: ``distributed.simulate`` with k = ``--ks`` workers on the first
+  ``--sim-lines`` lines of big.txt, densevec's merge (deltas added,
+  ``--syncs`` merges per epoch) against naive averaging at the end of every
+  epoch (Spark MLlib's scheme), then the merge variants at the largest k.
+* ``train``: real data-parallel training on a LocalCluster of 2 workers (1
+  thread each, in-process) on the same slice, against the simulation's k = 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def split_lines(src: Path, n_files: int, out_dir: Path, max_lines: int | None = None) -> list[Path]:
+    """`src` (its first `max_lines` lines) cut into `n_files` files of consecutive lines."""
+    with open(src, "rb") as f:
+        lines = f.readlines() if max_lines is None else [l for _, l in zip(range(max_lines), f)]
+    paths = []
+    for i, chunk in enumerate(np.array_split(np.arange(len(lines)), n_files)):
+        p = out_dir / f"part{i:02d}.txt"
+        with open(p, "wb") as f:
+            f.writelines(lines[j] for j in chunk)
+        paths.append(p)
+    return paths
+
+
+def part_count(a, tmp: Path) -> dict:
+    import densevec as dv
+    from dask.distributed import Client, LocalCluster
+    from densevec import distributed as dd
+
+    files = split_lines(Path(a.corpus), a.files, tmp)
+    rows = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: __import__("densevec.distributed"))  # imports are not part of the job
+        for rep in range(a.reps):
+            for tool in ("local", "dask") if rep % 2 == 0 else ("dask", "local"):
+                t0 = time.perf_counter()
+                if tool == "local":
+                    corpus = dv.Corpus.from_file(files, min_count=5, threads=a.threads, cache=False)
+                else:
+                    corpus = dd.encode(client, files, tmp / f"enc{rep}", min_count=5)
+                t_enc = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                if tool == "local":
+                    cooc = dv.cooccurrence(corpus, window=a.window, threads=a.threads, memory_gb=a.memory_gb)
+                else:
+                    cooc = dd.cooccurrence(client, corpus, window=a.window, memory_gb=a.memory_gb / 2,
+                                           path=tmp / f"cooc{rep}")
+                t_cooc = time.perf_counter() - t0
+                rows.append({"rep": rep, "tool": tool, "encode_s": t_enc, "count_s": t_cooc,
+                             "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "nnz": cooc.nnz})
+                print(rows[-1], flush=True)
+                if tool == "local":
+                    local, local_cooc = corpus, cooc
+                else:
+                    dist, dist_cooc = corpus, cooc
+    whole = dist.to_corpus()
+    same_corpus = (whole.vocab.index_to_word == local.vocab.index_to_word
+                   and np.array_equal(whole.vocab.counts, local.vocab.counts)
+                   and np.array_equal(whole.ids, local.ids) and np.array_equal(whole.offsets, local.offsets))
+    ra, rb = dist_cooc.records, local_cooc.records
+    same_pairs = bool(len(ra) == len(rb) and np.array_equal(ra["row"], rb["row"])
+                      and np.array_equal(ra["col"], rb["col"]))
+    rel = float(np.max(np.abs(ra["value"] - rb["value"]) / rb["value"])) if same_pairs else float("nan")
+    return {"files": a.files, "threads_local": a.threads, "window": a.window, "rows": rows,
+            "equal_corpus": bool(same_corpus), "equal_pairs": same_pairs, "max_rel_value_diff": rel}
+
+
+def sim_corpus(a, tmp: Path):
+    import densevec as dv
+
+    [path] = split_lines(Path(a.corpus), 1, tmp, a.sim_lines)
+    return dv.Corpus.from_file(path, min_count=5, threads=a.threads, cache=False)
+
+
+def model(a):
+    import densevec as dv
+
+    return dv.Word2Vec(dim=a.dim, epochs=a.epochs, threads=a.threads, seed=1)
+
+
+def quality(emb) -> dict:
+    return _common.evaluate_quality(list(emb.index_to_word), np.asarray(emb.vectors))
+
+
+def part_sim(a, tmp: Path) -> dict:
+    from densevec import distributed as dd
+
+    corpus = sim_corpus(a, tmp)
+    runs = []
+
+    def run(k, merge, syncs, label):
+        t0 = time.perf_counter()
+        emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
+        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0,
+             **quality(emb)}
+        runs.append(r)
+        print(r, flush=True)
+        save()  # a run cut short by a time limit keeps what it measured
+
+    def save():
+        (RESULTS / "distributed-sim.json").write_text(json.dumps(
+            {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
+             "threads": a.threads, "runs": runs}, indent=1))
+
+    for k in a.ks:
+        run(k, "delta", a.syncs, "densevec")
+        if k > 1:
+            run(k, "average", 1, "naive")
+    kmax = max(a.ks)
+    run(kmax, "touched", a.syncs, "variant")
+    run(kmax, "average", a.syncs, "variant")
+    run(kmax, "delta", 1, "variant")
+    return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
+            "threads": a.threads, "runs": runs}
+
+
+def part_train(a, tmp: Path) -> dict:
+    from dask.distributed import Client, LocalCluster
+    from densevec import distributed as dd
+
+    corpus = sim_corpus(a, tmp)
+    out = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        m = model(a)
+        m.threads = 1
+        t0 = time.perf_counter()
+        emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs)
+        out["dask"] = {"seconds": time.perf_counter() - t0, **quality(emb)}
+    print(out, flush=True)
+    t0 = time.perf_counter()
+    m = model(a)
+    emb = m.fit(corpus, progress=False)
+    out["local"] = {"seconds": time.perf_counter() - t0, "threads": a.threads, **quality(emb)}
+    print(out, flush=True)
+    return {"tokens": corpus.n_tokens, "syncs": a.syncs, **out}
+
+
+def report(a) -> str:
+    parts = {p: json.loads((RESULTS / f"distributed-{p}.json").read_text())
+             for p in ("count", "sim", "train") if (RESULTS / f"distributed-{p}.json").exists()}
+    lines = ["# densevec.distributed on Dask", "", _common.machine_line(), ""]
+    if "count" in parts:
+        c = parts["count"]
+        lines += [f"## Encoding and counting: big.txt in {c['files']} files",
+                  "", f"Local: {c['threads_local']} threads. Dask: LocalCluster, 2 worker processes x 1 thread "
+                  f"(same 2 cores). Co-occurrence window {c['window']}. Best of the alternated repetitions.", ""]
+        best = {}
+        for r in c["rows"]:
+            for key in ("encode_s", "count_s"):
+                best[(r["tool"], key)] = min(best.get((r["tool"], key), float("inf")), r[key])
+        table = []
+        for key, name in (("encode_s", "encode"), ("count_s", "co-occurrence")):
+            table.append([name, best[("local", key)], best[("dask", key)], best[("dask", key)] / best[("local", key)]])
+        tl = best[("local", "encode_s")] + best[("local", "count_s")]
+        td = best[("dask", "encode_s")] + best[("dask", "count_s")]
+        table.append(["both", tl, td, td / tl])
+        lines += [_common.markdown_table(["job", "local s", "dask s", "dask / local"], table), "",
+                  f"Equal results: corpus (vocabulary, counts, ids, offsets) {c['equal_corpus']}; "
+                  f"co-occurrence pairs {c['equal_pairs']}, largest relative value difference "
+                  f"{c['max_rel_value_diff']:.2g} (float summation order).", ""]
+    if "sim" in parts:
+        s = parts["sim"]
+        runs = s["runs"]
+        lines += ["## Accuracy against simulated workers", "",
+                  f"`distributed.simulate` on the first {s['tokens']:,} tokens of big.txt ({s['vocab']:,} words), "
+                  f"skip-gram NS, dim {s['dim']}, {s['epochs']} epochs, {s['threads']} threads per simulated "
+                  "worker. densevec: deltas added, "
+                  f"{runs[0]['syncs']} merges per epoch. Naive: copies averaged at the end of every epoch "
+                  "(Spark MLlib's scheme). Analogy: questions-words % (restrict_vocab 30000); WS353: Spearman.", ""]
+        one = next(r for r in runs if r["k"] == 1)
+        table = []
+        for k in sorted({r["k"] for r in runs}):
+            d = next(r for r in runs if r["k"] == k and r["label"] == "densevec")
+            n = one if k == 1 else next((r for r in runs if r["k"] == k and r["label"] == "naive"), None)
+            table.append([k, d["analogy"], d["analogy"] - one["analogy"], d["ws353"],
+                          n["analogy"] if n else float("nan"), (n["analogy"] - one["analogy"]) if n else float("nan"),
+                          n["ws353"] if n else float("nan")])
+        lines += [_common.markdown_table(["k", "densevec analogy", "Δ vs k=1", "densevec WS353",
+                                          "naive analogy", "Δ vs k=1", "naive WS353"], table), ""]
+        var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
+               for r in runs if r["label"] != "naive" and r["k"] == max(x["k"] for x in runs)]
+        lines += ["Merge variants at the largest k:", "",
+                  _common.markdown_table(["k", "merge", "merges/epoch", "analogy", "WS353", "seconds"], var), ""]
+        png = plot(runs)
+        if png:
+            lines += [f"![accuracy against workers]({Path(png).name})", ""]
+    if "train" in parts:
+        t = parts["train"]
+        sim2 = None
+        if "sim" in parts:
+            sim2 = next((r for r in parts["sim"]["runs"] if r["k"] == 2 and r["label"] == "densevec"), None)
+        lines += ["## Real 2-worker training", "",
+                  f"LocalCluster, 2 workers x 1 thread (in-process), same slice ({t['tokens']:,} tokens) and "
+                  f"parameters, {t['syncs']} merges per epoch.", "",
+                  _common.markdown_table(["run", "analogy", "WS353", "seconds"],
+                                         [["dask, 2 workers", t["dask"]["analogy"], t["dask"]["ws353"],
+                                           t["dask"]["seconds"]]]
+                                         + ([["simulated k=2", sim2["analogy"], sim2["ws353"], sim2["seconds"]]]
+                                            if sim2 else [])
+                                         + [[f"local, {t['local']['threads']} threads", t["local"]["analogy"],
+                                             t["local"]["ws353"], t["local"]["seconds"]]]), ""]
+    lines += ["Command: `python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]) + "`", ""]
+    return "\n".join(lines)
+
+
+def plot(runs: list) -> str | None:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    fig = Figure(figsize=(9, 3.6))
+    FigureCanvasAgg(fig)
+    one = next(r for r in runs if r["k"] == 1)
+    for i, (metric, name) in enumerate((("analogy", "questions-words accuracy (%)"), ("ws353", "WordSim353 ρ"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for label, style in (("densevec", "o-"), ("naive", "s--")):
+            pts = sorted([(1, one[metric])] + [(r["k"], r[metric]) for r in runs
+                                                if r["label"] == label and r["k"] > 1])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style,
+                    label="densevec (deltas, merged often)" if label == "densevec" else "naive end-of-epoch average")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("workers k")
+        ax.set_ylabel(name)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = RESULTS / "distributed-accuracy.png"
+    fig.savefig(path, dpi=110)
+    return str(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--part", choices=["count", "sim", "train", "report"], required=True)
+    p.add_argument("--corpus", default=str(_common.default_corpus_dir() / "big.txt"))
+    p.add_argument("--files", type=int, default=8)
+    p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--window", type=int, default=10)
+    p.add_argument("--memory-gb", type=float, default=4.0)
+    p.add_argument("--sim-lines", type=int, default=500_000)
+    p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--syncs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--out", default=str(RESULTS / "distributed.md"))
+    a = p.parse_args()
+    if a.part != "report":
+        with tempfile.TemporaryDirectory(dir=os.environ.get("DENSEVEC_BENCH_TMP")) as tmp:
+            result = {"count": part_count, "sim": part_sim, "train": part_train}[a.part](a, Path(tmp))
+        (RESULTS / f"distributed-{a.part}.json").write_text(json.dumps(result, indent=1))
+    _common.emit(report(a), a.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""densevec.distributed on a LocalCluster: encoding and counting equal the local
+jobs, data-parallel training learns planted structure, a lost worker reruns."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+import densevec as dv  # noqa: E402
+from densevec import distributed as dd  # noqa: E402
+from planted import group_separation, planted_sentences  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def text_files(tmp_path_factory):
+    """Five files with Zipf words, count ties, empty lines, an invalid UTF-8
+    token, a long line and a last line without a newline."""
+    d = tmp_path_factory.mktemp("texts")
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(4):
+        lines = []
+        for _ in range(200):
+            n = int(rng.integers(0, 30))
+            lines.append(" ".join(f"w{int(x)}" for x in rng.zipf(1.4, size=n) if x < 400))
+        lines.append(" ".join(["tie_a", "tie_b", "tie_c"] * (i + 1)))
+        lines.append(" ".join(f"w{j % 7}" for j in range(40)))  # cut by max_sentence_length
+        data = "\n".join(lines).encode() + b"\n\n  \nw1 caf\xc3\xa9 bad\xff w2"
+        p = d / f"part{i}.txt"
+        p.write_bytes(data)
+        paths.append(p)
+    return paths
+
+
+def assert_same_corpus(a: dv.Corpus, b: dv.Corpus):
+    assert a.vocab.index_to_word == b.vocab.index_to_word
+    np.testing.assert_array_equal(a.vocab.counts, b.vocab.counts)
+    np.testing.assert_array_equal(np.asarray(a.ids), np.asarray(b.ids))
+    np.testing.assert_array_equal(np.asarray(a.offsets), np.asarray(b.offsets))
+
+
+@pytest.mark.parametrize("min_count,max_vocab", [(1, None), (3, 40)])
+def test_encode_equals_local_encoding(client, text_files, tmp_path, min_count, max_vocab):
+    sharded = dd.encode(client, text_files, tmp_path / "enc", min_count=min_count, max_vocab=max_vocab,
+                        max_sentence_length=9)
+    local = dv.Corpus.from_file(text_files, min_count=min_count, max_vocab=max_vocab, max_sentence_length=9,
+                                cache=False)
+    assert len(sharded) == len(text_files)
+    assert (sharded.n_tokens, sharded.n_sentences) == (local.n_tokens, local.n_sentences)
+    assert sharded.meta["stats"]["invalid_utf8"] == local.stats["invalid_utf8"] == len(text_files)
+    assert_same_corpus(sharded.to_corpus(), local)
+    # each shard is the encoding of its own file with the global vocabulary
+    first = sharded.shards()[0]
+    assert first.vocab.index_to_word == local.vocab.index_to_word and first.fingerprint == sharded.fingerprint
+    alone = dv.Corpus.from_file(text_files[0], min_count=1, cache=False)
+    assert first.n_tokens <= alone.n_tokens
+    if max_vocab is not None:  # negative control: pruning on one file's counts would differ
+        assert alone.vocab.index_to_word[:max_vocab] != local.vocab.index_to_word
+    reopened = dd.ShardedCorpus.load(tmp_path / "enc")
+    assert reopened.vocab.index_to_word == sharded.vocab.index_to_word
+
+
+@pytest.fixture(scope="module")
+def sharded(client, text_files, tmp_path_factory):
+    """The text files encoded from a directory (min_count 2)."""
+    return dd.encode(client, text_files[0].parent, tmp_path_factory.mktemp("enc") / "c", min_count=2)
+
+
+def test_encode_takes_a_glob_or_a_directory(client, text_files, sharded, tmp_path):
+    by_glob = dd.encode(client, str(text_files[0].parent / "part*.txt"), tmp_path / "g", min_count=2)
+    local = dv.Corpus.from_file(sorted(text_files), min_count=2, cache=False)
+    assert_same_corpus(by_glob.to_corpus(), local)
+    assert_same_corpus(sharded.to_corpus(), local)
+
+
+def test_encode_bad_input(client, text_files, tmp_path):
+    with pytest.raises(FileNotFoundError, match="matches no file"):
+        dd.encode(client, str(tmp_path / "nothing*.txt"), tmp_path / "x")
+    with pytest.raises(ValueError, match="min_count"):
+        dd.encode(client, text_files, tmp_path / "y", min_count=10**9)
+    assert not (tmp_path / "y").exists()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("data")
+    with pytest.raises(FileExistsError):
+        dd.encode(client, text_files, foreign)
+    assert (foreign / "keep.txt").read_text() == "data"
+    with pytest.raises(TypeError, match="Client"):
+        dd.encode("not a client", text_files, tmp_path / "z")
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_cooccurrence_equals_local_counting(client, sharded, tmp_path, symmetric):
+    whole = sharded.to_corpus()
+    local = dv.cooccurrence(whole, window=4, symmetric=symmetric, threads=1)
+    # a tiny memory budget: several row ranges in the merge
+    for corpus in (sharded, whole):
+        dist = dd.cooccurrence(client, corpus, window=4, symmetric=symmetric, memory_gb=1e-5)
+        assert dist.stats["row_ranges"] > 2
+        assert (dist.nnz, dist.upper, dist.window) == (local.nnz, local.upper, local.window)
+        a, b = dist.records, local.records
+        np.testing.assert_array_equal(a["row"], b["row"])
+        np.testing.assert_array_equal(a["col"], b["col"])
+        np.testing.assert_allclose(a["value"], b["value"], rtol=1e-5)
+    saved = dd.cooccurrence(client, sharded, window=4, symmetric=symmetric, path=tmp_path / "cooc")
+    assert dv.Cooccurrence.load(tmp_path / "cooc").nnz == saved.nnz == local.nnz
+    other = dv.cooccurrence(whole, window=2, symmetric=symmetric, threads=1)  # negative control
+    assert other.nnz != local.nnz
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return dv.Corpus.from_sentences(planted_sentences(), min_count=1)
+
+
+def test_train_learns_planted_groups(client, planted):
+    model = dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3)
+    emb = dd.train(client, model, planted, syncs_per_epoch=4)
+    margin, precision = group_separation(emb)
+    assert margin > 0.4 and precision == 1.0
+    assert len(model.history) == 5 and model.history[-1]["workers"] == 2
+    assert sum(h["words"] for h in model.history) == 5 * planted.n_tokens
+    assert model.history[-1]["alpha_end"] == pytest.approx(model.min_alpha)
+    assert emb.meta["distributed"]["merge"] == "delta"
+    # the same algorithm simulated in one process gives the same vectors
+    sim = dd.simulate(dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3), planted, workers=2, syncs_per_epoch=4)
+    np.testing.assert_array_equal(sim.vectors, emb.vectors)
+
+
+def test_train_on_a_sharded_corpus(client, tmp_path):
+    path = tmp_path / "planted.txt"
+    path.write_text("\n".join(" ".join(s) for s in planted_sentences()) + "\n")
+    parts = []
+    lines = path.read_text().splitlines(keepends=True)
+    for i in range(4):
+        p = tmp_path / f"p{i}.txt"
+        p.write_text("".join(lines[i::4]))
+        parts.append(p)
+    sharded = dd.encode(client, parts, tmp_path / "enc", min_count=1)
+    model = dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3)
+    margin, precision = group_separation(dd.train(client, model, sharded, syncs_per_epoch=4))
+    assert margin > 0.4 and precision == 1.0
+
+
+def test_delta_merge_beats_naive_averaging(planted):
+    """Simulated 4 workers: adding the deltas keeps what one process learns;
+    averaging the copies (Spark MLlib's merge) divides every update by 4."""
+    def run(workers, merge):
+        model = dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3)
+        return group_separation(dd.simulate(model, planted, workers=workers, syncs_per_epoch=4, merge=merge))[0]
+
+    one, delta, average = run(1, "delta"), run(4, "delta"), run(4, "average")
+    assert delta > 0.9 * one
+    assert average < 0.5 * delta
+
+
+def test_lost_worker_mid_job_reruns_its_task(client, planted, monkeypatch):
+    from dask.distributed import Client, LocalCluster
+
+    model = dv.Word2Vec(dim=32, epochs=3, threads=1, seed=3)
+    expected = dd.train(client, model, planted, syncs_per_epoch=3).vectors.copy()
+    _CALLS.clear()
+    monkeypatch.setattr(dd, "_train_pieces", _closes_its_worker)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as own:  # a cluster of its own: this test loses a worker
+        model = dv.Word2Vec(dim=32, epochs=3, threads=1, seed=3)
+        emb = dd.train(own, model, planted, syncs_per_epoch=3)
+        assert len(own.scheduler_info()["workers"]) == 1  # the worker is gone ...
+    assert len(_CALLS) == 2 * 9 + 1  # ... and its task ran again on the other one
+    np.testing.assert_array_equal(emb.vectors, expected)
+
+
+def test_failing_task_gives_a_clear_error_and_leaves_the_model(client, planted, monkeypatch):
+    model = dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3)
+    model.fit(planted, progress=False)
+    before = model.state.arrays["input"].copy()
+    history = list(model.history)
+    _CALLS.clear()
+    monkeypatch.setattr(dd, "_train_pieces", _fails_later)
+    with pytest.raises(RuntimeError, match="train: round .* failed.*disk on fire"):
+        dd.train(client, model, planted, epochs=2, syncs_per_epoch=2)
+    np.testing.assert_array_equal(model.state.arrays["input"], before)
+    assert model.history == history
+
+
+def test_train_bad_input(client, planted):
+    with pytest.raises(ValueError, match="merge"):
+        dd.train(client, dv.Word2Vec(dim=8), planted, merge="sum")
+    with pytest.raises(TypeError, match="Word2Vec"):
+        dd.train(client, dv.GloVe(dim=8), planted)
+    other = dv.Word2Vec(dim=8, epochs=1).fit(dv.Corpus.from_sentences([["a", "b"]] * 5, min_count=1),
+                                             progress=False)
+    model = dv.Word2Vec(dim=8, epochs=1)
+    model.fit(dv.Corpus.from_sentences([["a", "b"]] * 5, min_count=1), progress=False)
+    assert other is not None
+    with pytest.raises(ValueError, match="vocabulary differs"):
+        dd.train(client, model, planted)
+
+
+_CALLS: list = []
+_LOCK = threading.Lock()
+
+
+def _closes_its_worker(*args, **kwargs):
+    """_train_pieces, except that the fifth call closes the worker running it first."""
+    from dask.distributed import get_worker
+
+    with _LOCK:
+        _CALLS.append(1)
+        n = len(_CALLS)
+    if n == 5:
+        worker = get_worker()
+        worker.loop.add_callback(worker.close)
+        time.sleep(1.0)
+    return _ORIGINAL(*args, **kwargs)
+
+
+def _fails_later(*args, **kwargs):
+    with _LOCK:
+        _CALLS.append(1)
+        n = len(_CALLS)
+    if n == 3:
+        raise OSError("disk on fire")
+    return _ORIGINAL(*args, **kwargs)
+
+
+_ORIGINAL = dd._train_pieces
