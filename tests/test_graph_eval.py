@@ -49,6 +49,9 @@ def test_node_classification_planted_and_shuffled_control():
     c = evaluate.node_classification(emb, shuffled, folds=3)
     assert c["micro_f1"] < 0.5 and c["auroc"] < 0.65
     assert c["dropped_classes"] == 1 and c["nodes"] == 299
+    two = {n: lab for n, lab in labels.items() if lab != "class2"}   # binary: one decision column
+    b = evaluate.node_classification(emb, two, folds=3)
+    assert b["classes"] == 2 and b["micro_f1"] > 0.9 and b["auroc"] > 0.95
     with pytest.raises(KeyError, match="no vector"):
         evaluate.node_classification(emb, dict(labels, ghost="class0"), folds=3)
 

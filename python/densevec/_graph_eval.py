@@ -95,7 +95,8 @@ def node_classification(emb: Embeddings, labels: Mapping[str, Any], folds: int =
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
         clf = OneVsRestClassifier(LogisticRegression(C=C, max_iter=max_iter))
         clf.fit(X[train], y[train])
-        score[test] = clf.decision_function(X[test])
+        dec = clf.decision_function(X[test])
+        score[test] = np.stack([-dec, dec], axis=1) if dec.ndim == 1 else dec  # two classes: one column
         pred[test] = clf.classes_[np.argmax(score[test], axis=1)]
     aucs = [roc_auc(score[:, k], y == k) for k in range(len(cls))]
     return {
