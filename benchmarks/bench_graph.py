@@ -223,8 +223,8 @@ def report(doc: dict) -> str:
     lines = ["# node2vec / DeepWalk: densevec vs PecanPy vs node2vec (PyPI)", "",
              f"Machine: {doc['machine']}. Parameters: dim 128, walk length 80, 10 walks/node, window 10, "
              "1 epoch" + (f" (WordNet: {doc.get('wordnet_walks')} walks/node)" if doc.get("wordnet_walks", 10) != 10
-             else "") + ". Times in seconds (end to end includes reading the graph and, for PecanPy, numba "
-             "compilation); RSS in MiB. Speed-up = peer end-to-end / densevec end-to-end, same graph, "
+             else "") + ". Times in seconds; end to end is the whole child process (interpreter start, "
+             "imports, reading the graph, walks, training; for PecanPy numba's compilation); RSS in MiB. Speed-up = peer end-to-end / densevec end-to-end, same graph, "
              "p, q and threads.", ""]
     for gname, info in doc["graphs"].items():
         lines += [f"## {gname}: {info['nodes']:,} nodes, {info['edges']:,} edges "
