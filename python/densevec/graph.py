@@ -317,7 +317,8 @@ class Graph:
         reaches a node without out-edges). p = q = 1: DeepWalk's first-order
         walk (uniform or weight-proportional, alias tables); otherwise
         node2vec's second-order walk with return parameter ``p`` and in-out
-        parameter ``q``, drawn by rejection sampling (O(edges) memory). Walk
+        parameter ``q``, drawn by rejection sampling (O(edges) memory; in a
+        directed graph "adjacent to the previous node" means an edge from it). Walk
         ``(node, pass)`` has its own generator seeded from ``(seed, round,
         node, pass)``: the result is the same for any ``threads``.
         Walk ``k`` is ``ids[offsets[k]:offsets[k + 1]]``.
