@@ -14,7 +14,7 @@ threads) in a fresh child process, alternating the methods, and records walk
 time, training time, end to end (graph loading included) and peak RSS; the
 vectors go to ``--work``. ``--phase eval`` (no lock needed) scores them: node
 classification (one-vs-rest logistic regression, 5-fold: micro-F1, macro-F1,
-mean auROC; on WordNet a fixed sample of 10,000 labelled synsets) and link
+mean auROC; on WordNet a fixed sample of 5,000 labelled synsets) and link
 prediction ROC AUC (cosine; Hadamard-feature logistic regression, 5-fold).
 
 Same parameters for all: dim 128, walk length 80, 10 walks per node, window
@@ -271,7 +271,7 @@ def main() -> None:
     ap.add_argument("--walk-memory", action="store_true")
     ap.add_argument("--wordnet-walks", type=int, default=10, help="walks per node on WordNet (karate: 10)")
     ap.add_argument("--walks-per-node", type=int, default=10, help=argparse.SUPPRESS)
-    ap.add_argument("--sample", type=int, default=10000, help="labelled nodes for node classification")
+    ap.add_argument("--sample", type=int, default=5000, help="labelled nodes for node classification")
     # child
     ap.add_argument("--child", choices=("densevec", "pecanpy", "node2vec"))
     ap.add_argument("--edges")

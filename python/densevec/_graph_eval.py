@@ -46,7 +46,7 @@ def _rows(emb: Embeddings, names: Sequence[str], what: str) -> np.ndarray:
 
 
 def node_classification(emb: Embeddings, labels: Mapping[str, Any], folds: int = 5, seed: int = 0,
-                        C: float = 1.0, max_iter: int = 200) -> dict:
+                        C: float = 1.0, max_iter: int = 200, solver: str = "liblinear") -> dict:
     """Cross-validated one-vs-rest logistic regression on node vectors.
 
     Parameters
@@ -59,8 +59,9 @@ def node_classification(emb: Embeddings, labels: Mapping[str, Any], folds: int =
     folds : int
         Stratified folds; every node is predicted once, by the model that did
         not see it.
-    seed, C, max_iter
-        Fold shuffling; scikit-learn's ``LogisticRegression`` settings.
+    seed, C, max_iter, solver
+        Fold shuffling; scikit-learn's ``LogisticRegression`` settings
+        (liblinear: the binary solver of the one-vs-rest classifiers).
 
     Returns
     -------
@@ -93,7 +94,7 @@ def node_classification(emb: Embeddings, labels: Mapping[str, Any], folds: int =
     pred = np.empty(len(y), dtype=np.int64)
     score = np.empty((len(y), len(cls)), dtype=np.float64)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        clf = OneVsRestClassifier(LogisticRegression(C=C, max_iter=max_iter))
+        clf = OneVsRestClassifier(LogisticRegression(C=C, max_iter=max_iter, solver=solver))
         clf.fit(X[train], y[train])
         dec = clf.decision_function(X[test])
         score[test] = np.stack([-dec, dec], axis=1) if dec.ndim == 1 else dec  # two classes: one column
@@ -192,7 +193,7 @@ def link_prediction(emb: Embeddings, positives: Any, negatives: Any,
         X = a * b
         score = np.empty(len(y))
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-            clf = LogisticRegression(max_iter=500).fit(X[train], y[train])
+            clf = LogisticRegression(max_iter=500, solver="liblinear").fit(X[train], y[train])
             score[test] = clf.decision_function(X[test])
     else:
         raise ValueError(f"method must be 'cosine' or 'hadamard', got {method!r}")
