@@ -119,7 +119,9 @@ def run_cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_cli_train_node2vec(tmp_path):
+def test_cli_train_node2vec(tmp_path, capsys):
+    from densevec import cli
+
     edges = tmp_path / "karate.txt"
     edges.write_text("# karate club\n" + "\n".join(e.replace("-", " ") for e in KARATE.split()) + "\n")
     out = tmp_path / "k.dv"
@@ -133,9 +135,13 @@ def test_cli_train_node2vec(tmp_path):
     assert centroid_accuracy(emb, [str(i) for i in range(34)]) >= 0.8
     bad = tmp_path / "bad.txt"
     bad.write_text("a b\nc\n")
-    proc = run_cli("train", "--model", "node2vec", bad, "-o", tmp_path / "x.dv")
-    assert proc.returncode == 2 and "bad.txt:2:" in proc.stderr
-    proc = run_cli("train", "--model", "node2vec", edges, "-o", tmp_path / "x.dv", "--p", 0)
-    assert proc.returncode == 2
-    proc = run_cli("train", edges, "-o", tmp_path / "x.dv", "--q", 2)
-    assert proc.returncode == 2 and "only to --model node2vec" in proc.stderr
+    assert cli.main(["train", "--model", "node2vec", str(bad), "-o", str(tmp_path / "x.dv")]) == 2
+    assert "bad.txt:2: expected 'src dst [weight]'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: --p must be positive
+        cli.main(["train", "--model", "node2vec", str(edges), "-o", str(tmp_path / "x.dv"), "--p", "0"])
+    assert cli.main(["train", str(edges), "-o", str(tmp_path / "x.dv"), "--q", "2"]) == 2
+    assert "only to --model node2vec" in capsys.readouterr().err
+    assert cli.main(["train", "--model", "node2vec", str(edges), "-o", str(tmp_path / "x.dv"),
+                     "--loss", "hs"]) == 2
+    assert "does not apply to --model node2vec" in capsys.readouterr().err
+    assert not (tmp_path / "x.dv").exists()
