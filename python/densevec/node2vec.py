@@ -21,6 +21,9 @@ Documented choices:
 * Isolated nodes get walks of length 1: no training pairs, so they keep their
   initial random vectors (see :mod:`densevec.graph` for self-loops, duplicate
   edges and weights).
+* Ctrl-C while walks are drawn raises ``KeyboardInterrupt`` (nothing was
+  trained yet); during training it returns the vectors trained so far with a
+  warning, as :class:`densevec.Word2Vec` does.
 * Skip-gram settings follow gensim's defaults used by PecanPy and ``node2vec``
   (``sample=1e-3``, ``alpha=0.025``, ``negative=5``), with the window,
   dimension and walk parameters of the node2vec paper.
