@@ -192,28 +192,46 @@ def run_phase(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------- eval phase
-def eval_phase(args: argparse.Namespace) -> None:
+def score(work: Path, r: dict, sample: int) -> dict:
+    """Node classification and link prediction of one run's vectors (cached in `work`)."""
     import densevec as dv
     from densevec import evaluate
 
+    cache = work / (r["tag"] + ".scores.json")
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    g = r["graph"]
+    X = np.load(work / (r["tag"] + ".npy"))
+    names = (work / (r["tag"] + ".names")).read_text().split("\n")[:-1]
+    emb = dv.Embeddings(X, names)
+    labels = {k: v for k, v in json.loads((work / f"{g}-labels.json").read_text()).items()
+              if k in emb}  # synsets without noun/verb pointers are not in the graph
+    if len(labels) > sample:
+        keys = sorted(labels)
+        pick = np.random.default_rng(0).permutation(len(keys))[:sample]  # the same sample for all
+        labels = {keys[i]: labels[keys[i]] for i in sorted(pick)}
+    nc = evaluate.node_classification(emb, labels, folds=5)
+    pos, neg = np.load(work / f"{g}-pos.npy"), np.load(work / f"{g}-neg.npy")
+    out = {"micro_f1": nc["micro_f1"], "macro_f1": nc["macro_f1"], "auroc": nc["auroc"],
+           "link_auc_cos": evaluate.link_prediction(emb, pos, neg, "cosine")["auc"],
+           "link_auc_had": evaluate.link_prediction(emb, pos, neg, "hadamard")["auc"]}
+    cache.write_text(json.dumps(out))
+    return out
+
+
+def eval_phase(args: argparse.Namespace) -> None:
     work = Path(args.work)
+    if args.score_log:  # score the runs a running --phase run has finished (its stdout)
+        for line in Path(args.score_log).read_text().splitlines():
+            if line.startswith("{") and '"tag"' in line:
+                r = json.loads(line)
+                print(r["tag"], score(work, r, args.sample), flush=True)
+        return
     doc = json.loads((work / "runs.json").read_text())
     for r in doc["runs"]:
-        g = r["graph"]
-        X = np.load(work / (r["tag"] + ".npy"))
-        names = (work / (r["tag"] + ".names")).read_text().split("\n")[:-1]
-        emb = dv.Embeddings(X, names)
-        labels = {k: v for k, v in json.loads((work / f"{g}-labels.json").read_text()).items()
-                  if k in emb}  # synsets without noun/verb pointers are not in the graph
-        if len(labels) > args.sample:
-            keys = sorted(labels)
-            pick = np.random.default_rng(0).permutation(len(keys))[: args.sample]  # same sample for all
-            labels = {keys[i]: labels[keys[i]] for i in sorted(pick)}
-        nc = evaluate.node_classification(emb, labels, folds=5)
-        pos, neg = np.load(work / f"{g}-pos.npy"), np.load(work / f"{g}-neg.npy")
-        r["micro_f1"], r["macro_f1"], r["auroc"] = nc["micro_f1"], nc["macro_f1"], nc["auroc"]
-        r["link_auc_cos"] = evaluate.link_prediction(emb, pos, neg, "cosine")["auc"]
-        r["link_auc_had"] = evaluate.link_prediction(emb, pos, neg, "hadamard")["auc"]
+        if args.scored_only and not (work / (r["tag"] + ".scores.json")).is_file():
+            continue  # reported without quality figures
+        r.update(score(work, r, args.sample))
         print(r["tag"], round(r["macro_f1"], 3), round(r["link_auc_cos"], 3), flush=True)
     (work / "scored.json").write_text(json.dumps(doc, indent=1))
     _common.emit(report(doc), args.out)
@@ -271,6 +289,8 @@ def main() -> None:
     ap.add_argument("--walk-memory", action="store_true")
     ap.add_argument("--wordnet-walks", type=int, default=10, help="walks per node on WordNet (karate: 10)")
     ap.add_argument("--walks-per-node", type=int, default=10, help=argparse.SUPPRESS)
+    ap.add_argument("--score-log", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--scored-only", action="store_true", help="report only the quality of runs already scored")
     ap.add_argument("--sample", type=int, default=5000, help="labelled nodes for node classification")
     # child
     ap.add_argument("--child", choices=("densevec", "pecanpy", "node2vec"))
