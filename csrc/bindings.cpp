@@ -702,6 +702,8 @@ void bind_phrases(py::module_& m) {
 
 }  // namespace
 
+void bind_graph(py::module_& m);  // graph_bindings.cpp
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "densevec compiled core (private: use the densevec package)";
   py::register_exception_translator([](std::exception_ptr p) {
@@ -799,4 +801,5 @@ PYBIND11_MODULE(_core, m) {
       }, py::arg("x"), py::arg("label"),
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
   bind_phrases(m);
+  bind_graph(m);
 }

@@ -339,6 +339,9 @@ def _model_options(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model == "node2vec":
+        return _train_node2vec(args)
+    _no_node2vec_options(args)
     _model_options(args)
     _check_output(Path(args.output), "store", args.overwrite)
     if args.corpus != "-":
@@ -433,6 +436,62 @@ def _train(args: argparse.Namespace, corpus_path: Path, cache: bool) -> int:
         else:
             doc["words_per_second"] = sum(h["words"] for h in model.history) / max(seconds, 1e-9)
         _print_json(doc)
+    return 0
+
+
+_NODE2VEC_ONLY = {"walk_length": 80, "walks_per_node": 10, "p": 1.0, "q": 1.0}
+
+
+def _no_node2vec_options(args: argparse.Namespace) -> None:
+    given = ["--" + name.replace("_", "-") for name in _NODE2VEC_ONLY if getattr(args, name) is not None]
+    given += ["--directed"] if args.directed else []
+    if given:
+        raise UsageError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to "
+                         f"--model node2vec, not to --model {args.model}")
+
+
+def _train_node2vec(args: argparse.Namespace) -> int:
+    """``densevec train --model node2vec EDGES -o STORE``: node vectors from an edge-list file."""
+    from densevec.graph import Graph
+    from densevec.node2vec import Node2Vec
+
+    foreign = [name for name in ("loss", *_GLOVE_ONLY) if getattr(args, name) is not None]
+    if foreign:
+        raise UsageError(", ".join("--" + f.replace("_", "-") for f in foreign)
+                         + " does not apply to --model node2vec")
+    if args.corpus == "-":
+        raise UsageError("--model node2vec reads an edge-list file, not standard input")
+    _check_output(Path(args.output), "store", args.overwrite)
+    say = _say(args)
+    params = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in _NODE2VEC_ONLY.items()}
+    try:
+        model = Node2Vec(dim=args.dim, window=args.window if args.window is not None else 10,
+                         negative=args.negative if args.negative is not None else 5,
+                         sample=args.sample if args.sample is not None else 1e-3,
+                         alpha=args.alpha if args.alpha is not None else 0.025,
+                         epochs=args.epochs if args.epochs is not None else 1,
+                         threads=args.threads, seed=args.seed, **params)
+        graph = Graph.from_edgelist(args.corpus, directed=args.directed)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    say(f"graph {args.corpus}: {graph.n_nodes} nodes, {graph.n_edges} edges "
+        f"({'directed' if graph.directed else 'undirected'}{', weighted' if graph.weighted else ''})")
+    t0 = time.perf_counter()
+    try:
+        emb = _fit_or_interrupt(model, graph, progress=not args.quiet)
+    except (ValueError, FloatingPointError) as e:
+        raise UsageError(str(e)) from None
+    seconds = time.perf_counter() - t0
+    say(f"trained node2vec p={model.p} q={model.q} dim={args.dim} in {seconds:.1f} s "
+        f"(walks {model.timings_['walks']:.1f} s, training {model.timings_['train']:.1f} s)")
+    _save(emb, Path(args.output), "store", args.overwrite)
+    say(f"saved {len(emb)} vectors to {args.output}")
+    if args.json:
+        _print_json({"output": args.output, "model": "node2vec", "graph": {
+            "path": args.corpus, "nodes": graph.n_nodes, "edges": graph.n_edges, "directed": graph.directed,
+            "weighted": graph.weighted}, "vectors": len(emb), "dim": emb.dim, "seconds": seconds,
+            "walk_seconds": model.timings_["walks"], "train_seconds": model.timings_["train"],
+            "history": model.history, "space": emb.meta.get("space"), "params": emb.meta.get("params")})
     return 0
 
 
@@ -809,7 +868,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("corpus", help="text file, '-' for standard input, or a dataset name "
                        "(see densevec.datasets.REGISTRY)")
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
-    train.add_argument("--model", choices=("skipgram", "cbow", "glove"), default="skipgram")
+    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "node2vec"), default="skipgram",
+                       help="node2vec: CORPUS is an edge-list file ('src dst [weight]' lines)")
     train.add_argument("--loss", choices=("ns", "hs"), default=None,
                        help="word2vec: negative sampling (ns, the default) or hierarchical softmax")
     train.add_argument("--dim", type=bounded["int32"], default=100)
@@ -834,6 +894,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=bounded["seed"], default=1)
     train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
     train.add_argument("--overwrite", action="store_true", help="replace an existing store at --output")
+    train.add_argument("--walk-length", type=_positive_int, default=None, help="node2vec: nodes per walk (80)")
+    train.add_argument("--walks-per-node", type=_positive_int, default=None, help="node2vec: walks per node (10)")
+    train.add_argument("--p", type=_positive_float, default=None, help="node2vec: return parameter (1)")
+    train.add_argument("--q", type=_positive_float, default=None, help="node2vec: in-out parameter (1)")
+    train.add_argument("--directed", action="store_true", help="node2vec: the edges are directed")
     train.set_defaults(func=cmd_train)
 
     neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")

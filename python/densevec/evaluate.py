@@ -559,3 +559,7 @@ def _silhouette(x: np.ndarray, assign: np.ndarray) -> float:
     b = other.min(axis=1)
     s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
     return float(s.mean())
+
+
+# node embeddings (densevec.Node2Vec): node classification and link prediction
+from densevec._graph_eval import link_prediction, node_classification, roc_auc, split_edges  # noqa: E402,F401
