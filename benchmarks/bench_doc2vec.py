@@ -17,6 +17,8 @@ is the child's): densevec (``Documents.from_file`` + ``Doc2Vec``), gensim in
 memory), alternated within one run. Same hyperparameters: dim 100, window 5,
 negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 1e-4. Reported:
 
+* peak RSS: the child's, after training and inference (the text read for
+  inference and evaluation included, the same for all);
 * prep s: densevec's encoding / gensim's ``build_vocab``; train s: training only;
 * docs/s and words/s: documents x epochs and whitespace tokens x epochs over train s;
 * inference: ``--infer-docs`` documents of the set, densevec's batched
@@ -127,11 +129,12 @@ def child(cfg: dict) -> None:
         for d in infer_docs:
             model.infer_vector(d)
         infer = time.perf_counter() - t0
+    rss = _common.peak_rss_mib()  # training and inference, before the evaluation's own memory
     rep = evaluate.documents(np.asarray(vecs), labels[:n_eval], folds=5, k=10)
     out.update(prep_s=prep, train_s=train, docs_per_s=len(lines) * epochs / train,
                words_per_s=tokens * epochs / train, infer_docs_per_s=len(infer_docs) / infer,
                accuracy=100 * rep.accuracy, retrieval=100 * rep.retrieval, classifier=rep.classifier,
-               peak_rss_mib=_common.peak_rss_mib())
+               peak_rss_mib=rss)
     print(json.dumps(out))
 
 
