@@ -244,3 +244,13 @@ def test_cli_trains_doc2vec(tmp_path):
     assert r.returncode == 0, r.stderr
     emb = dv.Embeddings.load(out)
     assert len(emb) == 60 and "d0" in emb
+
+
+def test_objects_with_words_and_tags_attributes_are_read_as_gensim_tagged_documents():
+    from collections import namedtuple
+
+    TaggedDocument = namedtuple("TaggedDocument", "words tags")  # gensim's field order
+    documents = Documents.from_iterable([TaggedDocument(["a", "b"], ["x"]), TaggedDocument(["b"], ["y", "x"])],
+                                        tagged=True, min_count=1)
+    assert documents.tags == ["x", "y"] and documents.doc_lengths.tolist() == [2, 1]
+    assert documents.tag_rows.tolist() == [0, 1, 0]
