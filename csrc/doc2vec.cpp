@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "common.h"
 #include "parallel.h"
+#include "simd/w2v_impl.h"
 #include "w2v_policies.h"
 
 namespace dv {
@@ -173,23 +173,23 @@ W2VStats run_doc_trainers(int threads, const std::vector<uint64_t>& cut, Make ma
   return out;
 }
 
-// Inference of one document with frozen weights: the output rows of every
-// window are copied before the kernel runs, so that only the document row
-// (lock 1; context words lock 0) is written.
+// Inference of one document with frozen weights: per window, the input x (the
+// document row, or in PV-DM the mean of the context words and the document
+// row, as cbow_window forms it) predicts the output rows, and only the
+// document row takes the summed gradient; no model row is written.
 template <class Outputs>
 class DocInferer {
  public:
   DocInferer(const D2VConfig& c, int epochs, const W2VModel& m, const simd::Kernels& kern, Outputs out)
       : cfg_(c), epochs_(epochs), model_(m), k_(kern), out_(std::move(out)) {
-    const size_t d = cfg_.dim;
     const int max_in = (cfg_.dm ? 2 * cfg_.window : 0) + 1;
     const int max_out = std::max(out_.max_rows(), 1);
     rows_.resize(max_in);
     locks_.resize(max_in);
     out_rows_.resize(max_out);
     labels_.resize(max_out);
-    copies_.resize(size_t(max_out) * d);
-    scratch_.resize(scratch_floats(max_in, max_out, d));
+    h_.resize(cfg_.dim);
+    e_.resize(cfg_.dim);
   }
 
   void run(const uint32_t* ids, uint64_t b, uint64_t e, uint64_t index, float* vec) {
@@ -200,37 +200,37 @@ class DocInferer {
     }
     Rng rng(mix_seed(cfg_.seed ^ kInferSalt, index, 0));
     for (size_t j = 0; j < d; ++j) vec[j] = (rng.uniform() - 0.5f) / static_cast<float>(d);
-    simd::W2VWindow win{rows_.data(), 0, out_rows_.data(), labels_.data(), 0, d, 0.0f,
-                        scratch_.data(), &simd::sigmoid_table(), locks_.data()};
+    const simd::SigmoidTable& sig = simd::sigmoid_table();
     for (int ep = 0; ep < epochs_; ++ep) {
       const float frac = epochs_ > 1 ? static_cast<float>(ep) / static_cast<float>(epochs_ - 1) : 0.0f;
-      win.alpha = cfg_.alpha_begin + frac * (cfg_.alpha_end - cfg_.alpha_begin);
+      const float alpha = cfg_.alpha_begin + frac * (cfg_.alpha_end - cfg_.alpha_begin);
       read_rows(ids, b, e, nullptr, model_.keep_prob, rng, sen_);
       const int n = static_cast<int>(sen_.size());
       const uint32_t* sen = sen_.data();
       out_.begin_sentence(rng, sen, n);
       for (int i = 0; i < n; ++i) {
-        int ni = 0;
+        const float* x = vec;
         if (cfg_.dm) {
           const int span = cfg_.window - static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
           const int lo = std::max(0, i - span);
           const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span));
-          ni = gather_words(model_.win, nullptr, d, sen, lo, hi, i, rows_.data(), locks_.data(), 0);
-          std::fill(locks_.begin(), locks_.begin() + ni, 0.0f);  // words stay frozen
+          int ni = gather_words(model_.win, nullptr, d, sen, lo, hi, i, rows_.data(), locks_.data(), 0);
+          rows_[ni++] = vec;
+          const float coef = 1.0f / static_cast<float>(ni);
+          std::fill(h_.begin(), h_.end(), 0.0f);
+          for (int c = 0; c < ni; ++c) k_.axpy_f32(coef, rows_[c], h_.data(), d);
+          x = h_.data();
         }
         out_.prepare_next(rng, sen, i, n);
-        rows_[ni] = vec;
-        locks_[ni++] = 1.0f;
         const int no = out_.fill(sen[i], out_rows_.data(), labels_.data());
-        for (int o = 0; o < no; ++o) {  // the kernel writes to copies: the model stays frozen
-          float* copy = copies_.data() + size_t(o) * d;
-          std::memcpy(copy, out_rows_[o], d * sizeof(float));
-          out_rows_[o] = copy;
+        std::fill(e_.begin(), e_.end(), 0.0f);
+        double loss = 0;
+        for (int o = 0; o < no; ++o) {
+          const float f = k_.dot_f32(x, out_rows_[o], d);
+          const float g = (labels_[o] - simd::sigmoid_and_loss(sig, f, labels_[o], &loss)) * alpha;
+          k_.axpy_f32(g, out_rows_[o], e_.data(), d);
         }
-        win.n_in = ni;
-        win.n_out = no;
-        if (cfg_.dm) k_.cbow_window(win, true);
-        else k_.sg_window(win);
+        k_.axpy_f32(1.0f, e_.data(), vec, d);
       }
     }
   }
@@ -243,7 +243,7 @@ class DocInferer {
   Outputs out_;
   std::vector<uint32_t> sen_;
   std::vector<float*> rows_, out_rows_;
-  std::vector<float> locks_, labels_, copies_, scratch_;
+  std::vector<float> locks_, labels_, h_, e_;
 };
 
 template <class Make>
