@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "cooccur.h"
+#include "doc2vec.h"
 #include "corpus.h"
 #include "glove.h"
 #include "parallel.h"
@@ -700,6 +701,189 @@ void bind_phrases(py::module_& m) {
            py::arg("threads"), py::arg("progress") = py::none());
 }
 
+// ----------------------------------------------------------------- doc2vec
+// The word side of a doc2vec model (checked like train_word2vec's); the
+// arrays it points into are kept alive by `keep`.
+dv::W2VModel doc2vec_words(bool hs, bool write, size_t* dim, py::array& win, py::array& wout, py::object keep_prob,
+                           py::object noise, py::object tree, py::object lock, std::vector<py::object>& keep,
+                           std::shared_ptr<dv::NoiseSampler>& noise_ptr, std::shared_ptr<dv::HuffmanTree>& tree_ptr) {
+  dv::W2VModel model;
+  // inference only reads the weights (a read-only mapping is fine)
+  model.win = write ? out_data<float>(win, "win", 2) : const_cast<float*>(in_data<float>(win, "win", 2));
+  model.wout = write ? out_data<float>(wout, "wout", 2) : const_cast<float*>(in_data<float>(wout, "wout", 2));
+  model.rows = static_cast<uint64_t>(win.shape(0));
+  *dim = static_cast<size_t>(win.shape(1));
+  DV_CHECK(*dim > 0 && model.rows > 0, "win must have rows and columns");
+  DV_CHECK(static_cast<size_t>(wout.shape(1)) == *dim, "win and wout differ in dim");
+  const uint64_t out_rows = static_cast<uint64_t>(wout.shape(0));
+  if (!keep_prob.is_none()) {
+    py::array kp = keep_prob.cast<py::array>();
+    keep.push_back(kp);
+    model.keep_prob = in_data<float>(kp, "keep_prob");
+    DV_CHECK(static_cast<uint64_t>(kp.size()) == model.rows, "keep_prob must have one entry per row of win");
+  }
+  if (!lock.is_none()) {
+    py::array lk = lock.cast<py::array>();
+    keep.push_back(lk);
+    model.lock = in_data<float>(lk, "lock");
+    DV_CHECK(static_cast<uint64_t>(lk.size()) == model.rows, "lock must have one entry per row of win");
+  }
+  if (hs) {
+    DV_CHECK(!tree.is_none(), "hierarchical softmax needs a HuffmanTree");
+    tree_ptr = tree.cast<std::shared_ptr<dv::HuffmanTree>>();
+    DV_CHECK(tree_ptr->size() == model.rows && out_rows == tree_ptr->inner_nodes(),
+             "the Huffman tree does not match win / wout");
+    model.tree = tree_ptr.get();
+  } else {
+    DV_CHECK(!noise.is_none(), "negative sampling needs a NoiseSampler");
+    noise_ptr = noise.cast<std::shared_ptr<dv::NoiseSampler>>();
+    DV_CHECK(noise_ptr->size() == model.rows && out_rows == model.rows,
+             "the noise sampler does not match win / wout");
+    model.noise = noise_ptr.get();
+  }
+  return model;
+}
+
+void check_d2v_config(const dv::D2VConfig& cfg) {
+  DV_CHECK(cfg.window > 0, "window must be positive, got " << cfg.window);
+  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive with negative sampling");
+  DV_CHECK(cfg.alpha_begin > 0 && cfg.alpha_end >= 0, "learning rates must be positive");
+}
+
+// Sentences [sent_begin, sent_end) of the stream; sentence s belongs to
+// document sent_doc[s], whose rows of `docs` are tag_rows[tag_offsets[d] ..
+// tag_offsets[d + 1]). Every index is checked here (linear time) before any
+// thread starts. `updates` (uint64, one per row of docs): test hook.
+py::dict train_doc2vec(const dv::D2VConfig& config, py::array win, py::array wout, py::array docs,
+                       const py::array& ids, const py::array& offsets, uint64_t sent_begin,
+                       uint64_t sent_end, const py::array& sent_doc, const py::array& tag_offsets,
+                       const py::array& tag_rows, py::object keep_prob, py::object noise,
+                       py::object tree, py::object lock, py::object id_map, py::object updates,
+                       py::object progress, const std::string& isa) {
+  dv::D2VConfig cfg = config;
+  check_d2v_config(cfg);
+  std::vector<py::object> keep;
+  std::shared_ptr<dv::NoiseSampler> noise_ptr;
+  std::shared_ptr<dv::HuffmanTree> tree_ptr;
+  dv::W2VModel model = doc2vec_words(cfg.hs, true, &cfg.dim, win, wout, keep_prob, noise, tree, lock, keep,
+                                     noise_ptr, tree_ptr);
+  dv::D2VDocs d;
+  d.docs = out_data<float>(docs, "docs", 2);
+  d.doc_rows = static_cast<uint64_t>(docs.shape(0));
+  DV_CHECK(static_cast<size_t>(docs.shape(1)) == cfg.dim, "docs and win differ in dim");
+  DV_CHECK(d.doc_rows > 0, "docs has zero rows");
+  d.sent_doc = in_data<uint32_t>(sent_doc, "sent_doc");
+  d.tag_offsets = in_data<uint64_t>(tag_offsets, "tag_offsets");
+  d.tag_rows = in_data<uint32_t>(tag_rows, "tag_rows");
+  DV_CHECK(tag_offsets.size() >= 1, "tag_offsets must have n_docs + 1 entries");
+  d.n_docs = static_cast<uint64_t>(tag_offsets.size()) - 1;
+  DV_CHECK(d.tag_offsets[0] == 0 && d.tag_offsets[d.n_docs] == static_cast<uint64_t>(tag_rows.size()),
+           "tag_offsets must start at 0 and end at len(tag_rows)");
+  d.max_tags = 1;
+  for (uint64_t i = 0; i < d.n_docs; ++i) {
+    DV_CHECK(d.tag_offsets[i] <= d.tag_offsets[i + 1], "tag_offsets decrease at document " << i);
+    d.max_tags = std::max<int>(d.max_tags, static_cast<int>(d.tag_offsets[i + 1] - d.tag_offsets[i]));
+  }
+  for (py::ssize_t i = 0; i < tag_rows.size(); ++i)
+    DV_CHECK(d.tag_rows[i] < d.doc_rows, "tag_rows refers past the rows of docs");
+
+  dv::W2VStream stream;
+  stream.ids = in_data<uint32_t>(ids, "ids");
+  stream.offsets = in_data<uint64_t>(offsets, "offsets");
+  DV_CHECK(sent_begin <= sent_end && sent_end + 1 <= static_cast<uint64_t>(offsets.size()),
+           "sentence range [" << sent_begin << ", " << sent_end << ") out of bounds");
+  DV_CHECK(stream.offsets[sent_end] <= static_cast<uint64_t>(ids.size()), "offsets refer past the ids");
+  DV_CHECK(static_cast<uint64_t>(sent_doc.size()) >= sent_end, "sent_doc must have one entry per sentence");
+  for (uint64_t s = sent_begin; s < sent_end; ++s)
+    DV_CHECK(d.sent_doc[s] < d.n_docs, "sent_doc refers past the documents at sentence " << s);
+  stream.sent_begin = sent_begin;
+  stream.sent_end = sent_end;
+  py::array im, up;
+  if (!id_map.is_none()) {
+    im = id_map.cast<py::array>();
+    stream.id_map = in_data<uint32_t>(im, "id_map");
+    for (py::ssize_t i = 0; i < im.size(); ++i)
+      DV_CHECK(stream.id_map[i] < model.rows || stream.id_map[i] == dv::W2VStream::kNoRow,
+               "id_map refers past the rows of win");
+  }
+  if (!updates.is_none()) {
+    up = updates.cast<py::array>();
+    d.updates = out_data<uint64_t>(up, "updates", 1);
+    DV_CHECK(static_cast<uint64_t>(up.size()) == d.doc_rows, "updates must have one entry per row of docs");
+  }
+  const dv::simd::Kernels& k = kernels_arg(isa);
+  dv::W2VProgress prog;
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(prog.words.load(), prog.alpha.load()); });
+  const dv::W2VStats st = poller.call([&] { return dv::train_doc2vec(cfg, model, stream, d, k, prog, poll); });
+  poller.rethrow();
+  py::dict out;
+  out["words"] = st.words;
+  out["trained_words"] = st.trained_words;
+  out["predictions"] = st.predictions;
+  out["loss"] = st.loss;
+  out["diverged"] = st.diverged;
+  return out;
+}
+
+// Document i is ids[offsets[i] .. offsets[i + 1]) (model rows); returns the
+// inferred vectors, float32 (n_docs, dim), the model untouched.
+py::array_t<float> infer_doc2vec(const dv::D2VConfig& config, int epochs, py::array win,
+                                 py::array wout, const py::array& ids, const py::array& offsets,
+                                 uint64_t first_index, py::object keep_prob, py::object noise,
+                                 py::object tree, py::object progress, const std::string& isa) {
+  dv::D2VConfig cfg = config;
+  check_d2v_config(cfg);
+  DV_CHECK(epochs > 0, "epochs must be positive, got " << epochs);
+  std::vector<py::object> keep;
+  std::shared_ptr<dv::NoiseSampler> noise_ptr;
+  std::shared_ptr<dv::HuffmanTree> tree_ptr;
+  dv::W2VModel model = doc2vec_words(cfg.hs, false, &cfg.dim, win, wout, keep_prob, noise, tree, py::none(),
+                                     keep, noise_ptr, tree_ptr);
+  const uint32_t* id = in_data<uint32_t>(ids, "ids");
+  const uint64_t* off = in_data<uint64_t>(offsets, "offsets");
+  DV_CHECK(offsets.size() >= 1 && off[0] == 0, "offsets must start with 0");
+  const uint64_t n_docs = static_cast<uint64_t>(offsets.size()) - 1;
+  for (uint64_t i = 0; i < n_docs; ++i) DV_CHECK(off[i] <= off[i + 1], "offsets decrease at document " << i);
+  DV_CHECK(off[n_docs] == static_cast<uint64_t>(ids.size()), "offsets must end at len(ids)");
+  for (py::ssize_t i = 0; i < ids.size(); ++i) DV_CHECK(id[i] < model.rows, "ids refer past the rows of win");
+  py::array_t<float> out({static_cast<py::ssize_t>(n_docs), static_cast<py::ssize_t>(cfg.dim)});
+  float* o = out.mutable_data();
+  const dv::simd::Kernels& k = kernels_arg(isa);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0};
+  Poller poller(progress);
+  auto poll = poller.make([&](py::object& cb) { cb(done.load()); });
+  poller.call([&] { return dv::infer_doc2vec(cfg, epochs, model, id, off, n_docs, first_index, o, k, stop, poll); });
+  poller.rethrow();
+  return out;
+}
+
+void bind_doc2vec(py::module_& m) {
+  py::class_<dv::D2VConfig>(m, "D2VConfig", "doc2vec hyperparameters of one call, set by field name.")
+      .def(py::init<>())
+      .def_readwrite("dm", &dv::D2VConfig::dm)
+      .def_readwrite("dbow_words", &dv::D2VConfig::dbow_words)
+      .def_readwrite("hs", &dv::D2VConfig::hs)
+      .def_readwrite("negative", &dv::D2VConfig::negative)
+      .def_readwrite("window", &dv::D2VConfig::window)
+      .def_readwrite("alpha_begin", &dv::D2VConfig::alpha_begin)
+      .def_readwrite("alpha_end", &dv::D2VConfig::alpha_end)
+      .def_readwrite("seed", &dv::D2VConfig::seed)
+      .def_readwrite("epoch", &dv::D2VConfig::epoch)
+      .def_readwrite("threads", &dv::D2VConfig::threads);
+  m.def("train_doc2vec", &train_doc2vec, py::kw_only(), py::arg("config"), py::arg("win"),
+        py::arg("wout"), py::arg("docs"), py::arg("ids"), py::arg("offsets"), py::arg("sent_begin"),
+        py::arg("sent_end"), py::arg("sent_doc"), py::arg("tag_offsets"), py::arg("tag_rows"),
+        py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(), py::arg("tree") = py::none(),
+        py::arg("lock") = py::none(), py::arg("id_map") = py::none(), py::arg("updates") = py::none(),
+        py::arg("progress") = py::none(), py::arg("isa") = "");
+  m.def("infer_doc2vec", &infer_doc2vec, py::kw_only(), py::arg("config"), py::arg("epochs"),
+        py::arg("win"), py::arg("wout"), py::arg("ids"), py::arg("offsets"), py::arg("first_index") = 0,
+        py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(), py::arg("tree") = py::none(),
+        py::arg("progress") = py::none(), py::arg("isa") = "");
+}
+
 }  // namespace
 
 void bind_graph(py::module_& m);  // graph_bindings.cpp
@@ -802,4 +986,6 @@ PYBIND11_MODULE(_core, m) {
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
   bind_phrases(m);
   bind_graph(m);
+
+  bind_doc2vec(m);
 }

@@ -9,13 +9,14 @@ from densevec._core import __version__
 from densevec.corpus import Corpus, Vocab
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
+from densevec.doc2vec import Doc2Vec, Documents
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.node2vec import Node2Vec
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 from densevec import datasets, evaluate
 
-_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "graph", "node2vec", "plot", "reduce", "vectors",
-               "word2vec")
+_SUBMODULES = ("corpus", "datasets", "doc2vec", "evaluate", "glove", "graph", "node2vec", "plot", "reduce",
+               "vectors", "word2vec")
 
 
 def __getattr__(name: str):
@@ -48,4 +49,5 @@ _check_simd_env()
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS", "Node2Vec",
+    "Doc2Vec", "Documents",
 ]

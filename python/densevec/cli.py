@@ -366,6 +366,10 @@ def _train(args: argparse.Namespace, corpus_path: Path, cache: bool) -> int:
 
     say = _say(args)
     shown = "-" if args.corpus == "-" else str(corpus_path)
+    if args.model == "doc2vec":
+        return _train_doc2vec(args, corpus_path, shown, say)
+    if args.doc_mode is not None or args.dbow_words or args.tagged:
+        raise UsageError("--doc-mode, --dbow-words and --tagged apply only to --model doc2vec")
     glove = args.model == "glove"
     window = args.window if args.window is not None else (10 if glove else 5)
     epochs = args.epochs if args.epochs is not None else (15 if glove else 5)
@@ -492,6 +496,40 @@ def _train_node2vec(args: argparse.Namespace) -> int:
             "weighted": graph.weighted}, "vectors": len(emb), "dim": emb.dim, "seconds": seconds,
             "walk_seconds": model.timings_["walks"], "train_seconds": model.timings_["train"],
             "history": model.history, "space": emb.meta.get("space"), "params": emb.meta.get("params")})
+
+def _train_doc2vec(args: argparse.Namespace, corpus_path: Path, shown: str, say: Any) -> int:
+    """``train --model doc2vec``: one document per line (``--tagged``: TAGS<TAB>TEXT); saves the
+    document vectors, keyed by tag (line numbers from 0 without ``--tagged``), as a store."""
+    from densevec.doc2vec import Doc2Vec, Documents
+
+    try:
+        model = Doc2Vec(dim=args.dim, mode=args.doc_mode or "dbow", loss=args.loss,
+                        window=args.window if args.window is not None else 5, negative=args.negative,
+                        sample=args.sample, alpha=args.alpha if args.alpha is not None else 0.025,
+                        epochs=args.epochs if args.epochs is not None else 10, min_count=args.min_count,
+                        dbow_words=args.dbow_words, threads=args.threads, seed=args.seed, tagged=args.tagged)
+        docs = Documents.from_file(corpus_path, tagged=args.tagged, min_count=args.min_count,
+                                   threads=args.threads)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e).replace(str(corpus_path), "standard input") if args.corpus == "-" else str(e)) \
+            from None
+    say(f"documents {shown}: {docs.n_docs} documents, {len(docs.tags)} tags, {len(docs.vocab)} words, "
+        f"{docs.corpus.n_tokens} tokens")
+    t0 = time.perf_counter()
+    try:
+        emb = _fit_or_interrupt(model, docs, progress=not args.quiet)
+    except (ValueError, FloatingPointError) as e:
+        raise UsageError(str(e)) from None
+    seconds = time.perf_counter() - t0
+    words = sum(h["words"] for h in model.history)
+    say(f"trained doc2vec {model.mode}{'+words' if model.dbow_words else ''} dim={args.dim} "
+        f"epochs={model.epochs} in {seconds:.1f} s ({words / max(seconds, 1e-9):,.0f} words/s)")
+    _save(emb, Path(args.output), "store", args.overwrite)
+    say(f"saved {len(emb)} document vectors to {args.output}")
+    if args.json:
+        _print_json({"output": args.output, "model": "doc2vec", "documents": docs.n_docs,
+                     "vectors": len(emb), "dim": emb.dim, "epochs": model.epochs, "seconds": seconds,
+                     "history": model.history, "params": emb.meta.get("params")})
     return 0
 
 
@@ -870,6 +908,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
     train.add_argument("--model", choices=("skipgram", "cbow", "glove", "node2vec"), default="skipgram",
                        help="node2vec: CORPUS is an edge-list file ('src dst [weight]' lines)")
+
+    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "doc2vec"), default="skipgram")
+    train.add_argument("--doc-mode", choices=("dbow", "dm"), default=None,
+                       help="doc2vec: PV-DBOW (the default) or PV-DM")
+    train.add_argument("--dbow-words", action="store_true", help="doc2vec PV-DBOW: also train word vectors")
+    train.add_argument("--tagged", action="store_true",
+                       help="doc2vec: lines are TAGS<TAB>TEXT (tags separated by spaces); default: a "
+                       "document per line, tagged by its line number from 0")
     train.add_argument("--loss", choices=("ns", "hs"), default=None,
                        help="word2vec: negative sampling (ns, the default) or hierarchical softmax")
     train.add_argument("--dim", type=bounded["int32"], default=100)

@@ -5,7 +5,8 @@
 published gensim numbers, but analogies are solved in batches (one matrix
 product per block of questions) instead of one ``most_similar`` call each.
 :func:`clustering` runs k-means (numpy only) on labelled words and scores the
-clusters against the labels.
+clusters against the labels. :func:`documents` scores document vectors
+(classification under cross-validation, kNN retrieval; see :mod:`densevec._doc_eval`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 from densevec import _fs
 from densevec._fs import PathLike
 from densevec.vectors import AnalogyMethod, Embeddings
+from densevec._doc_eval import DocumentReport, documents  # noqa: F401  (re-exported)
 
 Question = tuple[str, str, str, str]
 
