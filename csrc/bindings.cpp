@@ -27,6 +27,8 @@
 namespace py = pybind11;
 using dv::ValueError;
 
+void bind_contrastive(py::module_& m);  // csrc/contrastive_bind.cpp
+
 namespace {
 
 const char* dtype_name(const py::dtype& dt) {
@@ -799,4 +801,5 @@ PYBIND11_MODULE(_core, m) {
       }, py::arg("x"), py::arg("label"),
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
   bind_phrases(m);
+  bind_contrastive(m);
 }
