@@ -133,3 +133,47 @@ def test_bad_input(tmp_path):
     f.write_text("just one field\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 1: 1 tab-separated"):
         Contrastive(dim=4).fit(f)
+
+
+def test_ctrl_c_keeps_the_vectors_trained_so_far():
+    from planted import fit_interrupted
+
+    pairs, *_ = planted(2000, seed=5)
+    model = Contrastive(dim=32, batch_size=16, epochs=5000, threads=2)
+    emb, elapsed = fit_interrupted(lambda cbs: model.fit(pairs, progress=False, callbacks=cbs),
+                                   after_first_epoch=True)
+    assert elapsed < 10, elapsed
+    assert emb.meta["interrupted"] is True and 0 < len(model.history) < 5000
+    assert np.isfinite(emb.vectors).all()
+
+
+def test_progress_bar_runs(capsys):
+    pairs, *_ = planted(100, seed=6)
+    Contrastive(dim=4, batch_size=8, threads=1).fit(pairs, progress=True)
+    assert "contrastive" in capsys.readouterr().err
+
+
+def test_cli_train_contrastive_and_encode(tmp_path, capsys):
+    from densevec.cli import main
+
+    pairs, queries, candidates, relevant = planted(600, seed=7)
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(" ".join(a) + "\t" + p + "\n" for a, p in pairs), encoding="utf-8")
+    out = tmp_path / "tok.dv"
+    assert main(["train", "--model", "contrastive", str(tsv), "-o", str(out), "--dim", "16",
+                 "--batch-size", "32", "--epochs", "3", "--learning-rate", "0.1", "--threads", "1", "-q"]) == 0
+    tok = dv.Embeddings.load(out)
+    assert tok.meta["algorithm"] == "contrastive"
+    assert evaluate.retrieval(queries, candidates, relevant, encoder=tok).recall[1] > 0.9
+    docs = tmp_path / "docs.txt"
+    docs.write_text("".join(f"topic{k}\t{' '.join(c)}\n" for k, c in enumerate(candidates)) + "empty\tzzz\n",
+                    encoding="utf-8")
+    assert main(["encode", str(out), str(docs), "-o", str(tmp_path / "docs.dv"), "--json"]) == 0
+    assert '"empty_texts": 1' in capsys.readouterr().out
+    index = dv.Embeddings.load(tmp_path / "docs.dv")
+    ids, _ = index.search(tok.encode(["a3_1 a3_2"])[0], k=1)
+    assert index.word(int(ids[0])) == "topic3"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\nc\n", encoding="utf-8")
+    assert main(["train", "--model", "contrastive", str(bad), "-o", str(tmp_path / "x.dv"), "-q"]) == 2
+    assert "bad.tsv, line 2: 1 tab-separated field(s), expected 2" in capsys.readouterr().err

@@ -11,9 +11,12 @@ from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
+from densevec.encode import TextEncoder
+from densevec.contrastive import Contrastive
 from densevec import datasets, evaluate
 
-_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "plot", "reduce", "vectors", "word2vec")
+_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "plot", "reduce", "vectors", "word2vec",
+               "encode", "contrastive", "retrieval")
 
 
 def __getattr__(name: str):
@@ -46,4 +49,5 @@ _check_simd_env()
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS",
+    "TextEncoder", "Contrastive",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from densevec import __version__, _fs
+from densevec import _cli_text
 
 
 class UsageError(Exception):
@@ -339,6 +340,10 @@ def _model_options(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model == "contrastive":
+        from densevec._cli_text import train_contrastive
+
+        return train_contrastive(args)
     _model_options(args)
     _check_output(Path(args.output), "store", args.overwrite)
     if args.corpus != "-":
@@ -809,7 +814,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("corpus", help="text file, '-' for standard input, or a dataset name "
                        "(see densevec.datasets.REGISTRY)")
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
-    train.add_argument("--model", choices=("skipgram", "cbow", "glove"), default="skipgram")
+    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "contrastive"), default="skipgram")
     train.add_argument("--loss", choices=("ns", "hs"), default=None,
                        help="word2vec: negative sampling (ns, the default) or hierarchical softmax")
     train.add_argument("--dim", type=bounded["int32"], default=100)
@@ -835,6 +840,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
     train.add_argument("--overwrite", action="store_true", help="replace an existing store at --output")
     train.set_defaults(func=cmd_train)
+    _cli_text.add_train_options(train, _positive_int, _positive_float)
+    _cli_text.add_encode_parser(sub, common, bounded["threads"])
 
     neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")
     neighbors.add_argument("store", help="store directory or word2vec/GloVe file")
