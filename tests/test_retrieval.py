@@ -42,6 +42,11 @@ def test_metrics_equal_direct_numpy_on_random_data():
     rep = evaluate.retrieval(near, c, rel)
     assert rep.hits[1] > 0.9 and rep.mrr > 0.9
     assert evaluate.retrieval(q, c, rel).mrr < 0.2
+    # fewer candidates than the cut-offs
+    few = [int(np.atleast_1d(r)[0]) % 4 for r in rel]
+    got = evaluate.retrieval(q, c[:4], few).as_dict()
+    for key, value in direct(q, c[:4], few).items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
 
 
 def test_encoders_texts_and_callables_score_the_same():

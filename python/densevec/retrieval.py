@@ -149,7 +149,7 @@ def retrieval(queries: Any, candidates: Any, relevant: Sequence[Union[int, Seque
                 recall[k] += found / r.size
                 hits[k] += float(found > 0)
             ideal = discount[:min(r.size, 10)].sum()
-            ndcg += float((in_top[:10] * discount[:10]).sum() / ideal)
+            ndcg += float((in_top[:10] * discount[:in_top[:10].size]).sum() / ideal)
     n = max(n_q, 1)
     return RetrievalReport(
         recall={k: v / n for k, v in recall.items()}, hits={k: v / n for k, v in hits.items()},
