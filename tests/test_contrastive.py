@@ -177,3 +177,58 @@ def test_cli_train_contrastive_and_encode(tmp_path, capsys):
     bad.write_text("a\tb\nc\n", encoding="utf-8")
     assert main(["train", "--model", "contrastive", str(bad), "-o", str(tmp_path / "x.dv"), "-q"]) == 2
     assert "bad.tsv, line 2: 1 tab-separated field(s), expected 2" in capsys.readouterr().err
+
+
+def _info_nce(w: np.ndarray, sides: list, tau: float, symmetric: bool) -> float:
+    """float64 numpy InfoNCE of one batch: anchors against positives (then negatives)."""
+    def enc(texts):
+        v = np.array([w[t].mean(0) for t in texts])
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    a, p = enc(sides[0]), enc(sides[1])
+    c = np.vstack([p] + ([enc(sides[2])] if len(sides) == 3 else []))
+
+    def loss(q, cand):
+        s = q @ cand.T / tau
+        s -= s.max(1, keepdims=True)
+        return float(np.mean(np.log(np.exp(s).sum(1)) - np.diag(s[:, :len(q)])))
+
+    return 0.5 * (loss(a, c) + loss(p, a)) if symmetric else loss(a, c)
+
+
+@pytest.mark.parametrize("symmetric,triples", [(False, False), (True, False), (False, True)])
+def test_one_batch_step_follows_the_numpy_gradient(symmetric, triples):
+    """One batch of AdaGrad from zero accumulators moves each element by
+    -lr * sign(gradient): the kernel's loss and gradient (through the mean and the
+    normalisation) against float64 finite differences."""
+    from densevec import _core
+
+    rng = np.random.default_rng(0)
+    n_rows, dim, n_pairs, tau, lr = 12, 5, 6, 0.5, 1e-3
+    w = rng.standard_normal((n_rows, dim)).astype(np.float32)
+    sides = [[list(rng.integers(0, n_rows, rng.integers(1, 4))) for _ in range(n_pairs)]
+             for _ in range(3 if triples else 2)]
+    flat = [(np.concatenate(s).astype(np.uint32), np.cumsum([0] + [len(t) for t in s]).astype(np.uint64))
+            for s in sides]
+    cfg = _core.ContrastiveConfig()
+    cfg.temperature, cfg.learning_rate, cfg.batch_size, cfg.symmetric, cfg.threads = tau, lr, n_pairs, symmetric, 1
+    new = w.copy()
+    st = _core.contrastive_epoch(
+        config=cfg, weights=new, adagrad=np.zeros_like(w), lock=None, anchor_ids=flat[0][0],
+        anchor_offsets=flat[0][1], positive_ids=flat[1][0], positive_offsets=flat[1][1],
+        negative_ids=flat[2][0] if triples else None, negative_offsets=flat[2][1] if triples else None,
+        order=np.arange(n_pairs, dtype=np.uint32))
+    w64 = w.astype(np.float64)
+    assert st["loss"] == pytest.approx(_info_nce(w64, sides, tau, symmetric), rel=1e-5)
+    grad = np.zeros_like(w64)
+    for i in range(n_rows):
+        for j in range(dim):
+            e = np.zeros_like(w64)
+            e[i, j] = 1e-6
+            grad[i, j] = (_info_nce(w64 + e, sides, tau, symmetric) - _info_nce(w64 - e, sides, tau, symmetric)) / 2e-6
+    step = (new - w).astype(np.float64)
+    clear = np.abs(grad) > 1e-3 * np.abs(grad).max()
+    assert clear.sum() > 10
+    np.testing.assert_allclose(step[clear], -lr * np.sign(grad[clear]), rtol=1e-3)
+    used = np.unique(np.concatenate([f[0] for f in flat]))
+    assert not step[np.setdiff1d(np.arange(n_rows), used)].any()  # rows outside the batch untouched
