@@ -128,7 +128,7 @@ def child(part: str, a: dict) -> dict:
         from datasets import Dataset
         from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
                                            SentenceTransformerTrainingArguments)
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
         from sentence_transformers.sentence_transformer.modules import StaticEmbedding
         from tokenizers import Tokenizer, models, pre_tokenizers
 
@@ -185,12 +185,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lr", type=float, default=0.05, help="densevec AdaGrad learning rate")
+    ap.add_argument("--lr", type=float, default=0.1, help="densevec AdaGrad learning rate")
     ap.add_argument("--st-lr", type=float, default=0.01, help="sentence-transformers AdamW learning rate")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--parts", default="mean,sif,contrastive,st,minilm")
-    ap.add_argument("--minilm-speed-texts", type=int, default=2000)
+    ap.add_argument("--minilm-speed-texts", type=int, default=500)
     ap.add_argument("--out", default=None)
     ap.add_argument("--limit", type=int, default=0, help="smoke run: this many test queries (x10 pairs)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
