@@ -95,11 +95,7 @@ EncodeStats encode_texts(const Texts& texts, const TokenTable& table, const floa
     }
   }, poll, stop);
   EncodeStats all;
-  for (const EncodeStats& s : per) {
-    all.tokens += s.tokens;
-    all.known += s.known;
-    all.empty += s.empty;
-  }
+  for (const EncodeStats& s : per) all.add(s);
   return all;
 }
 
@@ -287,12 +283,7 @@ ContrastiveStats contrastive_epoch(const ContrastiveConfig& cfg, ContrastiveMode
     }
   }, poll, stop);
   ContrastiveStats all;
-  for (const ContrastiveStats& s : per) {
-    all.loss += s.loss;
-    all.batches += s.batches;
-    all.pairs += s.pairs;
-    all.diverged = all.diverged || s.diverged;
-  }
+  for (const ContrastiveStats& s : per) all.add(s);
   return all;
 }
 

@@ -59,6 +59,11 @@ struct EncodeStats {
   uint64_t tokens = 0;  // tokens in all texts
   uint64_t known = 0;   // tokens found in the table
   uint64_t empty = 0;   // texts without a known token (encoded as zero rows)
+  void add(const EncodeStats& o) {
+    tokens += o.tokens;
+    known += o.known;
+    empty += o.empty;
+  }
 };
 
 struct EncodeOptions {
@@ -109,6 +114,12 @@ struct ContrastiveStats {
   uint64_t batches = 0;
   uint64_t pairs = 0;
   bool diverged = false;
+  void add(const ContrastiveStats& o) {
+    loss += o.loss;
+    batches += o.batches;
+    pairs += o.pairs;
+    diverged = diverged || o.diverged;
+  }
 };
 
 // One epoch: `order` lists the pairs (indices into the sides) in training
