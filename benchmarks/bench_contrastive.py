@@ -1,7 +1,8 @@
 """Static text encoders on the WordNet reverse dictionary (test split).
 
     flock /tmp/dv-bench.lock python benchmarks/bench_contrastive.py \\
-        [--epochs 1] [--threads 2] [--reps 2] [--out benchmarks/results/contrastive.md]
+        [--epochs 1] [--threads 2] [--reps 2] [--train-pairs N] [--test-queries N]
+        [--out benchmarks/results/contrastive.md]
 
 Data: ``benchmarks/wordnet_pairs.py`` (train pairs: definition -> lemma and
 definition -> example; test: each definition retrieves its synset's lemmas
@@ -68,12 +69,22 @@ def word_vectors(threads: int) -> Path:
     return store
 
 
-def load_data() -> tuple[list, dict]:
+def load_data(train_pairs: int = 0, test_queries: int = 0) -> tuple[list, dict]:
+    """Train pairs and the test task; optionally a seeded sample of each (all candidates kept)."""
+    import numpy as np
+
     from densevec.contrastive import read_pairs
 
     cache = wordnet_pairs.build()
     pairs = read_pairs(cache / "train.tsv")
     test = json.loads((cache / "test.json").read_text(encoding="utf-8"))
+    rng = np.random.default_rng(7)
+    if 0 < train_pairs < len(pairs):
+        pairs = [pairs[i] for i in np.sort(rng.choice(len(pairs), train_pairs, replace=False))]
+    if 0 < test_queries < len(test["queries"]):
+        pick = np.sort(rng.choice(len(test["queries"]), test_queries, replace=False))
+        test = {"queries": [test["queries"][i] for i in pick], "candidates": test["candidates"],
+                "relevant": [test["relevant"][i] for i in pick]}
     return pairs, test
 
 
@@ -100,7 +111,7 @@ def child(part: str, a: dict) -> dict:
     import densevec as dv
     from densevec import evaluate
 
-    pairs, test = load_data()
+    pairs, test = load_data(a.get("train_pairs", 0), a.get("test_queries", 0))
     if a.get("limit"):  # smoke runs: a few pairs and queries
         pairs = pairs[: a["limit"] * 10]
         test = {k: v[: a["limit"]] if k != "candidates" else v for k, v in test.items()}
@@ -192,6 +203,8 @@ def main() -> None:
     ap.add_argument("--parts", default="mean,sif,contrastive,st,minilm")
     ap.add_argument("--minilm-speed-texts", type=int, default=500)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--train-pairs", type=int, default=0, help="a seeded sample of the train pairs (0: all)")
+    ap.add_argument("--test-queries", type=int, default=0, help="a seeded sample of the test queries (0: all)")
     ap.add_argument("--limit", type=int, default=0, help="smoke run: this many test queries (x10 pairs)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--args", default=None, help=argparse.SUPPRESS)
@@ -201,11 +214,11 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     store = word_vectors(args.threads)
-    pairs, test = load_data()
+    pairs, test = load_data(args.train_pairs, args.test_queries)
     setup = time.perf_counter() - t0
     common = dict(store=str(store), epochs=args.epochs, batch=args.batch, threads=args.threads, lr=args.lr,
                   st_lr=args.st_lr, seed=args.seed, minilm_speed_texts=args.minilm_speed_texts,
-                  limit=args.limit)
+                  limit=args.limit, train_pairs=args.train_pairs, test_queries=args.test_queries)
     parts = args.parts.split(",")
     order = [p for p in parts if p in ("mean", "sif")]
     trained = [p for p in parts if p in ("contrastive", "st")]
@@ -233,6 +246,7 @@ def main() -> None:
                "encode texts/s (2 thr)", "peak RSS MiB"]
     lines = [f"# Static text encoders: WordNet reverse dictionary (test split)\n",
              f"{_common.machine_line()}; {len(pairs):,} train pairs, {len(test['queries']):,} test queries "
+             + ("(seeded samples) " if args.train_pairs or args.test_queries else "") +
              f"against {len(test['candidates']):,} candidate lemmas; dim 100, batch {args.batch}, "
              f"{args.epochs} epoch(s), {args.threads} training threads; densevec lr {args.lr} (AdaGrad), "
              f"sentence-transformers lr {args.st_lr} (AdamW); setup {setup:.0f} s.\n",
