@@ -28,6 +28,8 @@
 namespace py = pybind11;
 using dv::ValueError;
 
+void bind_contrastive(py::module_& m);  // csrc/contrastive_bind.cpp
+
 namespace {
 
 const char* dtype_name(const py::dtype& dt) {
@@ -986,6 +988,6 @@ PYBIND11_MODULE(_core, m) {
       "The table sigmoid of x and the loss -log sigmoid(label ? x : -x) it adds.");
   bind_phrases(m);
   bind_graph(m);
-
   bind_doc2vec(m);
+  bind_contrastive(m);
 }

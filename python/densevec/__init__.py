@@ -13,10 +13,12 @@ from densevec.doc2vec import Doc2Vec, Documents
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.node2vec import Node2Vec
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
+from densevec.encode import TextEncoder
+from densevec.contrastive import Contrastive
 from densevec import datasets, evaluate
 
-_SUBMODULES = ("corpus", "datasets", "doc2vec", "evaluate", "glove", "graph", "node2vec", "plot", "reduce",
-               "vectors", "word2vec")
+_SUBMODULES = ("contrastive", "corpus", "datasets", "doc2vec", "encode", "evaluate", "glove", "graph", "node2vec",
+               "plot", "reduce", "retrieval", "vectors", "word2vec")
 
 
 def __getattr__(name: str):
@@ -49,5 +51,5 @@ _check_simd_env()
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS", "Node2Vec",
-    "Doc2Vec", "Documents",
+    "Doc2Vec", "Documents", "TextEncoder", "Contrastive",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from densevec import __version__, _fs
+from densevec import _cli_text
 
 
 class UsageError(Exception):
@@ -339,6 +340,10 @@ def _model_options(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model == "contrastive":
+        from densevec._cli_text import train_contrastive
+
+        return train_contrastive(args)
     if args.model == "node2vec":
         return _train_node2vec(args)
     _no_node2vec_options(args)
@@ -496,6 +501,8 @@ def _train_node2vec(args: argparse.Namespace) -> int:
             "weighted": graph.weighted}, "vectors": len(emb), "dim": emb.dim, "seconds": seconds,
             "walk_seconds": model.timings_["walks"], "train_seconds": model.timings_["train"],
             "history": model.history, "space": emb.meta.get("space"), "params": emb.meta.get("params")})
+    return 0
+
 
 def _train_doc2vec(args: argparse.Namespace, corpus_path: Path, shown: str, say: Any) -> int:
     """``train --model doc2vec``: one document per line (``--tagged``: TAGS<TAB>TEXT); saves the
@@ -906,10 +913,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("corpus", help="text file, '-' for standard input, or a dataset name "
                        "(see densevec.datasets.REGISTRY)")
     train.add_argument("-o", "--output", required=True, help="store directory to write (e.g. model.dv)")
-    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "node2vec"), default="skipgram",
-                       help="node2vec: CORPUS is an edge-list file ('src dst [weight]' lines)")
-
-    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "doc2vec"), default="skipgram")
+    train.add_argument("--model", choices=("skipgram", "cbow", "glove", "node2vec", "doc2vec", "contrastive"),
+                       default="skipgram",
+                       help="node2vec: CORPUS is an edge-list file ('src dst [weight]' lines); doc2vec: a "
+                       "document per line; contrastive: CORPUS is a pairs file (ANCHOR<TAB>POSITIVE[<TAB>NEGATIVE])")
     train.add_argument("--doc-mode", choices=("dbow", "dm"), default=None,
                        help="doc2vec: PV-DBOW (the default) or PV-DM")
     train.add_argument("--dbow-words", action="store_true", help="doc2vec PV-DBOW: also train word vectors")
@@ -946,6 +953,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--q", type=_positive_float, default=None, help="node2vec: in-out parameter (1)")
     train.add_argument("--directed", action="store_true", help="node2vec: the edges are directed")
     train.set_defaults(func=cmd_train)
+    _cli_text.add_train_options(train, _positive_int, _positive_float)
+    _cli_text.add_encode_parser(sub, common, bounded["threads"])
 
     neighbors = sub.add_parser("neighbors", parents=[common], help="nearest neighbours of words (cosine)")
     neighbors.add_argument("store", help="store directory or word2vec/GloVe file")

@@ -1,4 +1,5 @@
-"""Intrinsic evaluation: word analogies, word-pair similarity and clustering.
+"""Intrinsic evaluation: word analogies, word-pair similarity and clustering;
+retrieval of texts (:func:`retrieval`, from :mod:`densevec.retrieval`).
 
 :func:`analogies` and :func:`word_pairs` reproduce gensim's ``KeyedVectors.evaluate_word_analogies`` and
 ``evaluate_word_pairs`` question by question, so figures can be compared with
@@ -20,6 +21,7 @@ from densevec import _fs
 from densevec._fs import PathLike
 from densevec.vectors import AnalogyMethod, Embeddings
 from densevec._doc_eval import DocumentReport, documents  # noqa: F401  (re-exported)
+from densevec.retrieval import RetrievalReport, retrieval  # noqa: F401  (retrieval metrics)
 
 Question = tuple[str, str, str, str]
 

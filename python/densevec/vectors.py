@@ -435,6 +435,30 @@ class Embeddings(KeyedQueries):
         needs_norms = metric == "cosine" or (metric == "l2" and scale is not None)
         return rows, scale, self.norms[:stop] if needs_norms else None
 
+    # ------------------------------------------------------------- encoding
+    def encode(
+        self,
+        texts: Sequence[str | Sequence[str]],
+        pooling: Literal["mean", "sif"] = "mean",
+        normalize: bool = True,
+        threads: int = 0,
+        stats: dict | None = None,
+    ) -> np.ndarray:
+        """Texts as pooled token vectors, float32 ``(len(texts), dim)`` (C++, GIL released).
+
+        ``texts`` are strings (split as the corpus tokenizer splits a line) or
+        token lists; unknown tokens are skipped; a text with no known token is
+        a zero row (counted in ``stats["empty_texts"]``); an empty list gives
+        ``(0, dim)``. ``pooling="sif"`` weights tokens by ``a / (a + p(w))``
+        (``p`` from :attr:`counts`) and removes the common component fitted on
+        these same texts; to encode queries and documents with one component,
+        use :class:`densevec.encode.TextEncoder` (``fit`` once, then ``encode``).
+        See :mod:`densevec.encode`.
+        """
+        from densevec.encode import encode
+
+        return encode(self, texts, pooling=pooling, normalize=normalize, threads=threads, stats=stats)
+
     # --------------------------------------------------------------- search
     def search(
         self,
