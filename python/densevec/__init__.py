@@ -9,11 +9,12 @@ from densevec._core import __version__
 from densevec.corpus import Corpus, Vocab
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
+from densevec.fasttext import FastText, SubwordEmbeddings, load_fasttext
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 from densevec import datasets, evaluate
 
-_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "plot", "reduce", "vectors", "word2vec")
+_SUBMODULES = ("corpus", "datasets", "evaluate", "glove", "plot", "reduce", "vectors", "word2vec", "fasttext")
 
 
 def __getattr__(name: str):
@@ -46,4 +47,5 @@ _check_simd_env()
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS",
+    "FastText", "SubwordEmbeddings", "load_fasttext",
 ]
