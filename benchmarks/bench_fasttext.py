@@ -10,8 +10,8 @@ sample 1e-3, min_count 5, min_n 3, max_n 6, bucket 2,000,000.
 * Speed: the first --speed-tokens tokens of the corpus (whole lines), one
   epoch, skip-gram for all three tools and CBOW for densevec and gensim, at
   each thread count: raw words / training second and peak RSS. densevec times
-  ``fit`` on an encoded corpus; gensim times ``train`` (corpus_file mode)
-  after ``build_vocab``; fastText can only be timed as a whole command
+  ``train`` on an encoded corpus after ``build_vocab``; gensim times ``train``
+  (corpus_file mode) after ``build_vocab``; fastText can only be timed as a whole command
   (vocabulary pass included), which flatters densevec by that pass.
 * Quality: skip-gram on the first --quality-tokens tokens for
   --quality-epochs epochs, 2 threads: questions-words (overall and the
@@ -55,8 +55,9 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
         model = dv.FastText(dim=P["dim"], mode=mode, window=P["window"], negative=P["negative"],
                             sample=P["sample"], epochs=epochs, threads=threads, min_n=P["min_n"],
                             max_n=P["max_n"], bucket=P["bucket"])
+        model.build_vocab(c)
         t0 = time.perf_counter()
-        emb = model.fit(c, progress=False)
+        emb = model.train(c, progress=False)
         seconds = time.perf_counter() - t0
         words, vectors = emb.index_to_word, np.asarray(emb.vectors)
         oov_vecs = np.stack([emb.get_vector(w, strict=False) for w in oov]) if oov else None

@@ -217,7 +217,12 @@ def test_build_vocab_update_keeps_ngram_rows(morph_corpus):
     ngrams = np.array(model.state.arrays["ngrams"])
     more = dv.Corpus.from_sentences(morph_sentences(500, seed=1, suffixes=["ful"]), min_count=1)
     model.build_vocab(more, update=True, allow_mixed=True)
-    np.testing.assert_array_equal(model.state.arrays["ngrams"], ngrams)
+    grown = model.state.arrays["ngrams"]
+    used = np.abs(ngrams).sum(axis=1) > 0  # rows the first vocabulary uses; the rest stay zero
+    np.testing.assert_array_equal(grown[used], ngrams[used])
+    new_rows = np.unique(ngram_ids([STEMS[0] + "ful"], 3, 6, 50000)[1])
+    assert (np.abs(grown[new_rows]).sum(axis=1) > 0).all()  # the new word's rows are initialised
+    assert (np.abs(grown[~used]).sum(axis=1) > 0).sum() <= 2000 and not used.all()
     emb = model.train(more, epochs=1, progress=False, allow_mixed=True)
     assert STEMS[0] + "ful" in emb and STEMS[0] + "ing" in emb
 

@@ -31,7 +31,9 @@ Where densevec differs from fastText and gensim:
   written back to the rows when the word leaves it (at most ``2 * window``
   positions later), instead of once per (centre, context) pair.
 * Rows are initialised uniform in ``[-0.5/dim, 0.5/dim)`` (word2vec's
-  initialisation; fastText and gensim use ``[-1/dim, 1/dim)``), output rows zero.
+  initialisation; fastText and gensim use ``[-1/dim, 1/dim)``), output rows
+  zero; n-gram rows that no vocabulary word uses stay zero (fastText and
+  gensim fill all ``bucket`` rows), so they cost no memory until written.
 * ``max_n=0`` trains no n-grams: exactly :class:`densevec.Word2Vec` (bit for
   bit with ``threads=1`` and the same seed).
 * Row locks (``warm_start(..., freeze=True)``) are not supported with n-grams.
@@ -78,6 +80,21 @@ def ngram_ids(words: Sequence[str], min_n: int, max_n: int, bucket: int,
         ids = np.concatenate([ids[:a], ids[b:]])
         offsets[i + 1:] -= np.uint64(b - a)
     return offsets, ids
+
+
+def _lazy_zeros(shape: tuple[int, int]) -> np.ndarray:
+    """A float32 zero matrix whose pages cost memory only once written, in
+    small pages: the hashed n-gram rows a vocabulary uses are scattered over
+    the whole matrix, and with transparent huge pages every one of them would
+    fault in 2 MiB (in effect the whole matrix)."""
+    size = int(np.prod(shape)) * 4
+    if size < 1 << 24:
+        return np.zeros(shape, dtype=np.float32)
+    import mmap
+    mm = mmap.mmap(-1, size)
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
+        mm.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(mm, dtype=np.float32).reshape(shape)
 
 
 def _check_ngram_params(min_n: Any, max_n: Any, bucket: Any) -> tuple[int, int, int]:
@@ -141,26 +158,31 @@ class FastText(Word2Vec):
 
     # ---------------------------------------------------------------- state
     def build_vocab(self, corpus: Any, update: bool = False, allow_mixed: bool = False) -> "FastText":
-        """As :meth:`densevec.Word2Vec.build_vocab`, plus the n-gram matrix
-        (``bucket`` rows, fresh only when the model is new: growing the
-        vocabulary keeps every trained n-gram row)."""
+        """As :meth:`densevec.Word2Vec.build_vocab`, plus the n-gram matrix:
+        ``bucket`` rows, of which only those the vocabulary's n-grams use are
+        initialised (the others stay zero and are never read in training, so
+        their memory is never touched). Growing the vocabulary keeps every
+        trained n-gram row and initialises the rows only new words use."""
         fresh = not update or self.state is None
+        n_old = 0 if fresh else len(self.state)
         super().build_vocab(corpus, update=update, allow_mixed=allow_mixed)
+        state = self.state
+        assert state is not None
         if fresh:
-            assert self.state is not None
-            self.state.arrays["ngrams"] = self._init_ngrams()
-            self.state.info["subwords"] = {"min_n": self.min_n, "max_n": self.max_n, "bucket": self.bucket}
+            state.arrays["ngrams"] = _lazy_zeros((self.bucket if self.max_n > 0 else 0, self.dim))
+            state.info["subwords"] = {"min_n": self.min_n, "max_n": self.max_n, "bucket": self.bucket}
         self._bags = None
+        if self.max_n > 0:
+            offsets, ids = self._subword_table()
+            split = int(offsets[n_old])
+            rows = np.setdiff1d(np.unique(ids[split:]), ids[:split])
+            # a stream of its own (word rows match Word2Vec's), one per growth step
+            rng = np.random.default_rng([self.seed, 0x6E6772, n_old])
+            ngrams = self._writable_ngrams()
+            for start in range(0, len(rows), _INIT_CHUNK):
+                part = rows[start:start + _INIT_CHUNK]
+                ngrams[part] = uniform_rows(rng, (len(part), self.dim), self.dim)
         return self
-
-    def _init_ngrams(self) -> np.ndarray:
-        rows = self.bucket if self.max_n > 0 else 0
-        out = np.empty((rows, self.dim), dtype=np.float32)
-        rng = np.random.default_rng([self.seed, 0x6E6772])  # a stream of its own: word rows match Word2Vec's
-        for start in range(0, rows, _INIT_CHUNK):
-            stop = min(rows, start + _INIT_CHUNK)
-            out[start:stop] = uniform_rows(rng, (stop - start, self.dim), self.dim)
-        return out
 
     def warm_start(self, vectors: Embeddings, freeze: bool = False) -> int:
         """As :meth:`densevec.Word2Vec.warm_start` (word rows only); ``freeze``
@@ -180,13 +202,18 @@ class FastText(Word2Vec):
     def _input_bags(self) -> dict:
         if self.max_n == 0:
             return {}  # plain word2vec
+        offsets, ids = self._subword_table()
+        return {"ngrams": self._writable_ngrams(), "subword_offsets": offsets, "subword_ids": ids}
+
+    def _writable_ngrams(self) -> np.ndarray:
+        """The n-gram matrix, copied first when the last returned embeddings
+        share it (earlier results never change) or it is a read-only mapping."""
         state = self.state
         assert state is not None
         prev = self.embeddings_
         if isinstance(prev, SubwordEmbeddings) and np.shares_memory(prev._ngrams, state.arrays["ngrams"]):
-            state.arrays["ngrams"] = np.array(state.arrays["ngrams"])  # earlier results never change
-        offsets, ids = self._subword_table()
-        return {"ngrams": state.writable("ngrams"), "subword_offsets": offsets, "subword_ids": ids}
+            state.arrays["ngrams"] = np.array(state.arrays["ngrams"])
+        return state.writable("ngrams")
 
     def train(self, corpus: Any, epochs: Optional[int] = None, progress: bool = True,
               callbacks: Sequence[Any] = (), allow_mixed: bool = False,
