@@ -163,6 +163,59 @@ def quality(words: list[str], vectors: np.ndarray) -> dict:
     return {"analogy": 100 * acc, "syntactic": 100 * syn_c / max(syn_n, 1), "ws353": float(ws[1][0])}
 
 
+def rss_parts() -> dict:
+    """RssAnon and RssFile of this process, MiB (Linux)."""
+    out = {}
+    for line in open("/proc/self/status"):
+        if line.startswith(("RssAnon", "RssFile")):
+            k, v = line.split(":")
+            out[k] = int(v.split()[0]) / 1024
+    return out
+
+
+def store_section(tmp: Path, rows: int, dim: int, opens: int = 20) -> list[str]:
+    """Open time of a FastText store with a `rows`-row n-gram matrix, and the
+    memory an out-of-vocabulary lookup touches."""
+    import densevec as dv
+    from densevec.fasttext import SubwordEmbeddings
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(50_000)]
+    ngrams = np.lib.format.open_memmap(tmp / "ng.npy", mode="w+", dtype=np.float32, shape=(rows, dim))
+    for start in range(0, rows, 1 << 18):
+        ngrams[start:start + (1 << 18)] = rng.standard_normal((min(1 << 18, rows - start), dim), dtype=np.float32)
+    known = np.ones(rows, dtype=bool)
+    emb = SubwordEmbeddings(rng.standard_normal((len(words), dim), dtype=np.float32), words, ngrams, known, 3, 6)
+    path = emb.save(tmp / "ft.dv")
+    del emb, ngrams
+    (tmp / "ng.npy").unlink()
+    times = []
+    for _ in range(opens):
+        t0 = time.perf_counter()
+        e = dv.Embeddings.load(path)
+        times.append(time.perf_counter() - t0)
+        del e
+    e = dv.Embeddings.load(path)
+    "w1" in e  # the vocabulary's lazy set-up (a first lookup), not the n-grams'
+    before = rss_parts()
+    t0 = time.perf_counter()
+    v = e["unseenwordish"]
+    lookup = time.perf_counter() - t0
+    after = rss_parts()
+    t0 = time.perf_counter()
+    e["anotherunseenword"]
+    warm = time.perf_counter() - t0
+    n = len(e._ngram_ids("unseenwordish"))
+    assert v.shape == (dim,)
+    size = (path / "ngrams.npy").stat().st_size
+    return [f"### Store: {rows:,} x {dim} n-gram matrix ({size / 2**20:,.0f} MiB file), {len(words):,} words", "",
+            f"`Embeddings.load`: median {1e3 * float(np.median(times)):.2f} ms, max {1e3 * max(times):.2f} ms "
+            f"over {opens} opens (page cache warm). One out-of-vocabulary lookup ({n} n-grams): "
+            f"{1e3 * lookup:.2f} ms (the next: {1e3 * warm:.2f} ms), RSS +{after['RssFile'] - before['RssFile']:.2f} MiB file-backed, "
+            f"+{after['RssAnon'] - before['RssAnon']:.2f} MiB anonymous "
+            f"({n} rows of {4 * dim} bytes: at most {n} pages of 4 KiB = {n * 4 / 1024:.2f} MiB).", ""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=str(_common.default_corpus_dir() / "big.txt"))
@@ -173,6 +226,7 @@ def main() -> None:
     ap.add_argument("--oov-words", type=int, default=300)
     ap.add_argument("--tools", nargs="*", default=["densevec", "gensim", "fasttext"])
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--store-rows", type=int, default=2_000_000, help="0 skips the store measurement")
     ap.add_argument("--out", default=None)
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -187,6 +241,8 @@ def main() -> None:
              f"n-grams {P['min_n']}-{P['max_n']}, bucket {P['bucket']:,}", "",
              f"Machine: {_common.machine_line()}.", ""]
     try:
+        if args.store_rows:
+            lines += store_section(tmp, args.store_rows, P["dim"])
         if not args.skip_speed:
             speed_file = tmp / "speed.txt"
             n = head_tokens(args.corpus, args.speed_tokens, speed_file)

@@ -44,18 +44,20 @@ SubwordTable ft_subword_table(const std::vector<std::string>& words, int min_n, 
   // each thread computes a contiguous range of words; the lists are then joined
   std::vector<std::vector<uint32_t>> parts(threads);
   std::vector<uint64_t> lengths(n);
-  std::atomic<bool> stop{false};
-  run_parallel(
-      threads,
-      [&](int t) {
-        const size_t b = n * t / threads, e = n * (t + 1) / threads;
-        for (size_t i = b; i < e; ++i) {
-          const size_t before = parts[t].size();
-          ft_ngrams(words[i], min_n, max_n, bucket, parts[t]);
-          lengths[i] = parts[t].size() - before;
-        }
-      },
-      [] { return true; }, stop);
+  const auto work = [&](int t) {
+    const size_t b = n * t / threads, e = n * (t + 1) / threads;
+    for (size_t i = b; i < e; ++i) {
+      const size_t before = parts[t].size();
+      ft_ngrams(words[i], min_n, max_n, bucket, parts[t]);
+      lengths[i] = parts[t].size() - before;
+    }
+  };
+  if (threads == 1) {
+    work(0);  // a few words (an out-of-vocabulary lookup): no thread to start
+  } else {
+    std::atomic<bool> stop{false};
+    run_parallel(threads, work, [] { return true; }, stop);
+  }
   SubwordTable table;
   table.offsets.resize(n + 1);
   table.offsets[0] = 0;

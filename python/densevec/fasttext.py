@@ -295,15 +295,43 @@ class SubwordEmbeddings(Embeddings):
         self._set_subwords(np.ascontiguousarray(ngrams, dtype=np.float32), None, known, min_n, max_n)
 
     def _set_subwords(self, ngrams: np.ndarray, ngram_scales: Optional[np.ndarray], known: np.ndarray,
-                      min_n: int, max_n: int) -> None:
+                      min_n: int, max_n: int, packed: bool = False) -> None:
+        """`known`: a bool per n-gram row, or (`packed`) those bits as np.packbits packs them."""
         self._ngrams = ngrams
         self._ngram_scales = ngram_scales
-        self._known = np.asarray(known, dtype=bool)
-        if self._known.shape != (ngrams.shape[0],):
-            raise ValueError(f"known must have one entry per n-gram row ({ngrams.shape[0]}), "
-                             f"got shape {self._known.shape}")
+        self._ngram_file: Optional[tuple[Path, int]] = None  # (file, data offset): read rows with pread
+        rows = ngrams.shape[0]
+        self._known_bits = np.asarray(known, dtype=np.uint8) if packed else np.packbits(np.asarray(known, bool))
+        if self._known_bits.shape != ((rows + 7) // 8,) or (not packed and np.shape(known) != (rows,)):
+            raise ValueError(f"known must have one entry per n-gram row ({rows}), got shape {np.shape(known)}")
         self.min_n, self.max_n = int(min_n), int(max_n)
-        self.bucket = int(ngrams.shape[0])
+        self.bucket = int(rows)
+
+    def _known(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        return ((self._known_bits[ids >> 3] >> (7 - (ids & 7))) & 1).astype(bool)
+
+    def _ngram_rows(self, ids: np.ndarray) -> np.ndarray:
+        """N-gram rows `ids` as float32. From a mapped store they are read with
+        pread, so that only their bytes are read: a page fault on the mapping
+        would map a whole (possibly large) page-cache folio around each row."""
+        if self._ngram_file is None:
+            rows = self._ngrams[ids]
+        else:
+            import os
+            path, offset = self._ngram_file
+            width = self._ngrams.dtype.itemsize * self.dim
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                rows = np.empty((len(ids), self.dim), dtype=self._ngrams.dtype)
+                for k, i in enumerate(ids):
+                    b = os.pread(fd, width, offset + int(i) * width)
+                    if len(b) != width:
+                        raise ValueError(f"{path}: truncated (row {int(i)} cannot be read)")
+                    rows[k] = np.frombuffer(b, dtype=self._ngrams.dtype)
+            finally:
+                os.close(fd)
+        return _search.dequantize(rows, None if self._ngram_scales is None else self._ngram_scales[ids])
 
     @property
     def ngrams(self) -> np.ndarray:
@@ -326,19 +354,18 @@ class SubwordEmbeddings(Embeddings):
         or one of its n-grams occurs in a vocabulary word."""
         if not isinstance(word, str):
             raise TypeError(f"has_vector takes a str, got {type(word).__name__}")
-        return word in self or bool(self._known[self._ngram_ids(word)].any())
+        return word in self or bool(self._known(self._ngram_ids(word)).any())
 
     def _compose(self, word: str, strict: bool = True) -> np.ndarray:
         """The vector of an out-of-vocabulary word (fastText's get_word_vector)."""
         ids = self._ngram_ids(word)
-        if strict and not self._known[ids].any():
+        if strict and not self._known(ids).any():
             raise KeyError(f"word {word!r} not in vocabulary, and none of its character n-grams "
                            f"({self.min_n}..{self.max_n}) occurs in a vocabulary word: no vector can be built")
         out = np.zeros(self.dim, dtype=np.float32)
         if len(ids) == 0:
             return out
-        rows = _search.dequantize(self._ngrams[ids], None if self._ngram_scales is None
-                                  else self._ngram_scales[ids])
+        rows = self._ngram_rows(ids)
         for r in rows:  # in order, in float32, as fastText sums
             out += r
         return out * np.float32(1.0 / len(ids))
@@ -410,11 +437,11 @@ class SubwordEmbeddings(Embeddings):
         out = SubwordEmbeddings.__new__(SubwordEmbeddings)
         out._init(base._vectors, base._scales, base._vocab, base._meta)
         out._source = base._source
-        out._set_subwords(ngrams, scales, self._known, self.min_n, self.max_n)
+        out._set_subwords(ngrams, scales, self._known_bits, self.min_n, self.max_n, packed=True)
         return out
 
     def _subword_files(self) -> tuple[dict, dict]:
-        arrays = {"ngrams.npy": self._ngrams, "ngrams_known.npy": np.packbits(self._known)}
+        arrays = {"ngrams.npy": self._ngrams, "ngrams_known.npy": self._known_bits}
         if self._ngram_scales is not None:
             arrays["ngrams_scales.npy"] = np.asarray(self._ngram_scales, dtype=np.float32)
         doc = {"subwords": {"min_n": self.min_n, "max_n": self.max_n, "bucket": self.bucket,
@@ -449,8 +476,7 @@ class SubwordEmbeddings(Embeddings):
             raise ValueError(f"{meta_path}: subwords: {e}") from None
         rows = bucket if max_n > 0 else 0
         ngrams = _open_npy(path / "ngrams.npy", (rows, doc["dim"]), _search.DTYPES[doc["dtype"]], mmap)
-        bits = _open_npy(path / "ngrams_known.npy", ((rows + 7) // 8,), np.dtype("u1"), False)
-        known = np.unpackbits(bits, count=rows).astype(bool)
+        bits = _open_npy(path / "ngrams_known.npy", ((rows + 7) // 8,), np.dtype("u1"), mmap)
         scales = None
         if doc["dtype"] == "int8":
             scales = _open_npy(path / "ngrams_scales.npy", (rows,), np.dtype("<f4"), False)
@@ -458,7 +484,9 @@ class SubwordEmbeddings(Embeddings):
                 raise ValueError(f"{path / 'ngrams_scales.npy'}: scales must be finite and non-negative")
         out = cls.__new__(cls)
         out._init(base._vectors, base._scales, base._vocab, base._meta)
-        out._set_subwords(ngrams, scales, known, min_n, max_n)
+        out._set_subwords(ngrams, scales, bits, min_n, max_n, packed=True)
+        if isinstance(ngrams, np.memmap):
+            out._ngram_file = (path / "ngrams.npy", int(ngrams.offset))
         return out
 
 
