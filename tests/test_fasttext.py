@@ -360,3 +360,27 @@ def test_bin_from_the_fasttext_package(tmp_path):
             np.testing.assert_array_equal(emb[w], got)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=w)
     assert emb.has_vector(STEMS[0] + "ness") and STEMS[0] + "ness" not in emb
+    # a trainable model from the same file: training goes on from fastText's weights
+    model = dv.FastText.from_bin(tmp_path / "m.bin", threads=1)
+    assert model.mode == "skipgram" and (model.dim, model.min_n, model.max_n, model.bucket) == (8, 2, 5, 3000)
+    w = STEMS[0]
+    offsets, ids = ngram_ids([w], 2, 5, 3000)
+    row = model.state.words.index(w)
+    composed = np.vstack([model.state.arrays["input"][row], model.state.arrays["ngrams"][ids]]).mean(axis=0)
+    np.testing.assert_allclose(composed, ft.get_word_vector(w), atol=1e-6)  # the state holds fastText's rows
+    corpus = dv.Corpus.from_sentences(morph_sentences(300, seed=6, suffixes=["", "ful"]), min_count=1)
+    model.build_vocab(corpus, update=True, allow_mixed=True)
+    trained = model.train(corpus, epochs=1, progress=False, allow_mixed=True)
+    assert STEMS[0] + "ful" in trained
+    moved = np.abs(trained[w] - ft.get_word_vector(w)).max()
+    assert moved > 1e-4  # trained further
+    assert trained.similarity(w, w + "ful") > trained.similarity(w, STEMS[1] + "ful")
+
+
+def test_from_bin_refuses_hierarchical_softmax(tmp_path):
+    path, words, matrix = tiny_bin(tmp_path)
+    path.write_bytes(bin_bytes(words, [5, 4, 3, 2], matrix, np.zeros((len(words), 5), np.float32),
+                               minn=2, maxn=4, bucket=50, loss=1))
+    assert dv.load_fasttext(path).has_vector("cats")  # the vectors still load
+    with pytest.raises(ValueError, match="tiny.bin.*hs"):
+        dv.FastText.from_bin(path)

@@ -241,6 +241,42 @@ class FastText(Word2Vec):
         self.embeddings_ = emb
         return emb
 
+    @classmethod
+    def from_bin(cls, path: PathLike, threads: int = 0, seed: int = 1) -> "FastText":
+        """A trainable model from Facebook fastText's ``.bin`` (skip-gram or
+        CBOW with negative sampling): its vocabulary and counts, word rows,
+        n-gram rows and output rows, and its hyperparameters. Train it further
+        with ``train(corpus, allow_mixed=True)`` (the corpus it was trained on is
+        unknown), after ``build_vocab(corpus, update=True, allow_mixed=True)``
+        for the corpus's new words. ``ValueError`` for supervised models,
+        hierarchical softmax or softmax (their output layers differ from ours).
+        """
+        import mmap as _mmap
+        path = Path(path)
+        with _fs.open_regular(path, "a fastText .bin file") as f:
+            if f.seek(0, 2) == 0:
+                raise ValueError(f"{path}: not a valid fastText .bin file: empty")
+            with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
+                emb, parts = _read_bin(_BinReader(path, mm), mmap=False)
+        args = parts["args"]
+        if _FT_MODEL.get(args["model"]) not in ("skipgram", "cbow") or _FT_LOSS.get(args["loss"]) != "ns":
+            raise ValueError(f"{path}: a {_FT_MODEL.get(args['model'], args['model'])} model with loss "
+                             f"{_FT_LOSS.get(args['loss'], args['loss'])}: only skip-gram and CBOW with negative "
+                             "sampling ('ns') can be trained further")
+        words = emb.index_to_word
+        if parts["output"].shape != (len(words), emb.dim):
+            raise ValueError(f"{path}: output matrix {parts['output'].shape}, expected ({len(words)}, {emb.dim})")
+        model = cls(dim=emb.dim, mode=_FT_MODEL[args["model"]], loss="ns", window=max(1, args["ws"]),
+                    negative=max(1, args["neg"]), sample=max(0.0, float(args["t"])), epochs=max(1, args["epoch"]),
+                    min_count=max(1, args["min_count"]), threads=threads, seed=seed, min_n=emb.min_n,
+                    max_n=emb.max_n, bucket=emb.bucket if emb.max_n > 0 else 0)
+        arrays = {"input": parts["word_rows"], "output": parts["output"],
+                  "ngrams": np.array(emb.ngrams, dtype=np.float32)}
+        model.state = ModelState(arrays, words, np.asarray(emb.counts, dtype=np.uint64),
+                                 {"subwords": {"min_n": model.min_n, "max_n": model.max_n, "bucket": model.bucket}})
+        model.embeddings_ = emb
+        return model
+
     def _check_state(self, state: ModelState, path: Path) -> None:
         super()._check_state(state, path)
         arr = state.arrays.get("ngrams")
@@ -552,10 +588,12 @@ def load_fasttext(path: PathLike, mmap: bool = True) -> SubwordEmbeddings:
         if size == 0:
             raise ValueError(f"{path}: not a valid fastText .bin file: empty")
         with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
-            return _read_bin(_BinReader(path, mm), mmap)
+            return _read_bin(_BinReader(path, mm), mmap)[0]
 
 
-def _read_bin(r: _BinReader, mmap: bool) -> SubwordEmbeddings:
+def _read_bin(r: _BinReader, mmap: bool) -> tuple[SubwordEmbeddings, dict]:
+    """The embeddings of a .bin, and what a model needs besides: the word rows,
+    the output matrix (a copy) and fastText's arguments."""
     magic = r.num("<i4", "the magic number")
     if magic != _FT_MAGIC:
         raise r.fail(f"magic number {magic}, expected {_FT_MAGIC}")
@@ -619,6 +657,7 @@ def _read_bin(r: _BinReader, mmap: bool) -> SubwordEmbeddings:
         raise r.fail("quantised output matrix (.ftz) is not supported")
     om = r.num("<i8", "the output matrix rows")
     on = r.num("<i8", "the output matrix columns")
+    out_offset = r.pos
     if on != dim or om < 0 or 4 * om * on != r.left():
         raise r.fail(f"output matrix is {om} x {on} with {r.left()} bytes left, expected {dim} columns "
                      "and the file to end with it")
@@ -652,7 +691,8 @@ def _read_bin(r: _BinReader, mmap: bool) -> SubwordEmbeddings:
     base = Embeddings(composed, words, counts=counts, meta=meta)
     emb._init(base._vectors, None, base._vocab, base._meta)
     emb._set_subwords(ngrams, None, known, minn, maxn)
-    return emb
+    output = np.frombuffer(r.mm, dtype="<f4", count=om * on, offset=out_offset).reshape(om, on)
+    return emb, {"word_rows": word_rows, "output": np.array(output, dtype=np.float32), "args": args}
 
 
 def _compose_used(word_rows: np.ndarray, ngrams: np.ndarray, offsets: np.ndarray,
