@@ -43,9 +43,8 @@ Where densevec differs from fastText and gensim:
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, Sequence
+from typing import Any, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -456,11 +455,6 @@ class SubwordEmbeddings(Embeddings):
         if method != "3cosadd":
             raise ValueError(f"analogy with out-of-vocabulary words supports method='3cosadd' only, got {method!r}")
         return self.most_similar(positive=[b, c], negative=[a], topn=topn, restrict_vocab=restrict_vocab)
-
-    def words_vectors(self, words: Iterable[str]) -> np.ndarray:
-        """Vectors of several words (any of them out of the vocabulary), ``(len(words), dim)``:
-        queries for :meth:`search`."""
-        return self[list(words)]
 
     # ------------------------------------------------------------ storage
     def quantize(self, dtype: Literal["int8", "float16"]) -> "SubwordEmbeddings":
