@@ -16,6 +16,7 @@
 #include "cooccur.h"
 #include "doc2vec.h"
 #include "corpus.h"
+#include "fasttext.h"
 #include "glove.h"
 #include "parallel.h"
 #include "phrases.h"
@@ -190,7 +191,8 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
                         const py::array& ids, const py::array& offsets, uint64_t sent_begin,
                         uint64_t sent_end, py::object keep_prob, py::object noise, py::object tree,
                         py::object lock, py::object id_map, py::object progress,
-                        const std::string& isa) {
+                        const std::string& isa, py::object ngrams, py::object subword_offsets,
+                        py::object subword_ids) {
   dv::W2VConfig cfg = config;
   DV_CHECK(cfg.window > 0, "window must be positive, got " << cfg.window);
   DV_CHECK(cfg.negative >= 0, "negative must be >= 0, got " << cfg.negative);
@@ -252,6 +254,29 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
     for (uint64_t i = 0; i < n; ++i)
       DV_CHECK(stream.id_map[i] < model.rows || stream.id_map[i] == dv::W2VStream::kNoRow,
                "id_map refers past the rows of win");
+  }
+  // fastText: the n-gram matrix and each row's n-gram ids (validated here, in
+  // linear time, since a bad id would write outside the matrix)
+  dv::SubwordBags bags;
+  py::array ng, so, si;
+  if (!ngrams.is_none()) {
+    ng = ngrams.cast<py::array>();
+    so = subword_offsets.cast<py::array>();
+    si = subword_ids.cast<py::array>();
+    bags.rows = out_data<float>(ng, "ngrams", 2);
+    bags.n_rows = static_cast<uint64_t>(ng.shape(0));
+    DV_CHECK(static_cast<size_t>(ng.shape(1)) == cfg.dim, "win and ngrams differ in dim");
+    bags.offsets = in_data<uint64_t>(so, "subword_offsets");
+    bags.ids = in_data<uint32_t>(si, "subword_ids");
+    DV_CHECK(static_cast<uint64_t>(so.size()) == model.rows + 1,
+             "subword_offsets must have one entry per row of win, plus one");
+    DV_CHECK(bags.offsets[0] == 0 && bags.offsets[model.rows] == static_cast<uint64_t>(si.size()),
+             "subword_offsets must run from 0 to len(subword_ids)");
+    for (uint64_t i = 0; i < model.rows; ++i)
+      DV_CHECK(bags.offsets[i] <= bags.offsets[i + 1], "subword_offsets must not decrease");
+    for (uint64_t i = 0; i < static_cast<uint64_t>(si.size()); ++i)
+      DV_CHECK(bags.ids[i] < bags.n_rows, "subword_ids refer past the rows of ngrams");
+    model.bags = &bags;
   }
   const dv::simd::Kernels& k = kernels_arg(isa);
 
@@ -600,6 +625,8 @@ void glove_adagrad(py::array w, py::array c, float step, const std::string& isa)
 
 }  // namespace
 
+void bind_fasttext(py::module_& m);  // fasttext.cpp
+
 // ---------------------------------------------------------------- phrases
 namespace {
 
@@ -942,7 +969,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("wout"), py::arg("ids"), py::arg("offsets"), py::arg("sent_begin"),
         py::arg("sent_end"), py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(),
         py::arg("tree") = py::none(), py::arg("lock") = py::none(), py::arg("id_map") = py::none(),
-        py::arg("progress") = py::none(), py::arg("isa") = "");
+        py::arg("progress") = py::none(), py::arg("isa") = "", py::arg("ngrams") = py::none(),
+        py::arg("subword_offsets") = py::none(), py::arg("subword_ids") = py::none());
   m.def("search", &search, py::arg("queries"), py::arg("rows"), py::arg("k"),
         py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),
         py::arg("exclude") = py::none(), py::arg("threads") = 0, py::arg("isa") = "",
@@ -990,4 +1018,5 @@ PYBIND11_MODULE(_core, m) {
   bind_graph(m);
   bind_doc2vec(m);
   bind_contrastive(m);
+  bind_fasttext(m);
 }

@@ -6,8 +6,10 @@
 // same order whatever the policies:
 //   out.begin_sentence(rng, sen, n)          once per sentence
 //   out.prepare_next(rng, sen, i, n)         after the window size of i is drawn
+//   in.begin_sentence(sen, n)                once per sentence, before its windows
 //   in.gather(sen, lo, hi, i, rows, locks)   the window's inputs
 //   out.fill(sen[i], rows, labels)           the window's outputs
+//   in.end_sentence(sen, n)                  after the sentence's last window
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -30,6 +32,8 @@ struct WordInputs {
   size_t dim;
 
   uint64_t max_rows(int window) const { return 2 * static_cast<uint64_t>(window); }
+  void begin_sentence(const uint32_t*, int) {}
+  void end_sentence(const uint32_t*, int) {}
 
   int gather(const uint32_t* sen, int lo, int hi, int centre, float** rows, float* locks) const {
     int n = 0;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common.h"
+#include "fasttext.h"
 #include "parallel.h"
 #include "w2v_policies.h"
 
@@ -55,6 +56,7 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
       const int n = static_cast<int>(sen_.size());
       const uint32_t* sen = sen_.data();
       out_.begin_sentence(rng, sen, n);
+      in_.begin_sentence(sen, n);
       for (int i = 0; i < n; ++i) {
         const int reduced = static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
         const int span = cfg_.window - reduced;
@@ -78,6 +80,7 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
         stats.predictions += static_cast<uint64_t>(cfg_.skipgram ? ni * no : no);
         ++stats.trained_words;
       }
+      in_.end_sentence(sen, n);
       const uint64_t len = e - b;
       local_words += len;
       unreported += len;
@@ -146,6 +149,25 @@ W2VStats run_trainers(int threads, const std::vector<uint64_t>& cut, Make make, 
   return out;
 }
 
+// fastText: the inputs are bags of word and n-gram rows (fasttext.h).
+W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStream& stream,
+                         const simd::Kernels& k, W2VProgress& progress, uint64_t total,
+                         const std::vector<uint64_t>& cut, const std::function<bool()>& poll) {
+  DV_CHECK(model.lock == nullptr, "row locks are not supported with subword bags");
+  const BagInputs inputs(model.win, *model.bags, c.dim, c.window);
+  if (c.hs) {
+    using T = WindowTrainer<BagInputs, HuffmanOutputs>;
+    return run_trainers(c.threads, cut, [&] {
+      return T(c, model, stream, k, progress, total, inputs, HuffmanOutputs(model.wout, c.dim, *model.tree));
+    }, progress, poll);
+  }
+  using T = WindowTrainer<BagInputs, NegativeOutputs>;
+  return run_trainers(c.threads, cut, [&] {
+    return T(c, model, stream, k, progress, total, inputs,
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative));
+  }, progress, poll);
+}
+
 }  // namespace
 
 W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VStream& stream,
@@ -175,6 +197,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   W2VConfig c = cfg;
   c.threads = threads;
   progress.alpha.store(cfg.alpha_begin);
+  if (model.bags) return train_with_bags(c, model, stream, k, progress, total, cut, poll);
   const WordInputs inputs{model.win, model.lock, c.dim};
   if (cfg.hs) {
     using T = WindowTrainer<WordInputs, HuffmanOutputs>;

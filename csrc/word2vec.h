@@ -15,6 +15,8 @@
 
 namespace dv {
 
+struct SubwordBags;  // fasttext.h
+
 // Hyperparameters of one training call. Bound to Python by field name
 // (`_core.W2VConfig`), so that two of them cannot be swapped silently.
 struct W2VConfig {
@@ -40,6 +42,7 @@ struct W2VModel {
   const float* keep_prob = nullptr;   // per row: subsampling, or nullptr for none
   const NoiseSampler* noise = nullptr;  // negative sampling
   const HuffmanTree* tree = nullptr;    // hierarchical softmax
+  const SubwordBags* bags = nullptr;    // fastText: each word's n-gram rows, or nullptr
 };
 
 // An id stream (validated when its Corpus was built or opened) and the

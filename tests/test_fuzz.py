@@ -222,3 +222,36 @@ def test_vector_files_replaced_by_special_files(workdir, fmt, kind):
     _make_special(target, kind)
     with no_hang(), pytest.raises(ValueError, match="not a regular file"):
         Embeddings.load_word2vec_format(target, binary=fmt == "word2vec-bin", no_header=fmt == "glove")
+
+
+# ---------------------------------------------------------------- fastText .bin
+def test_fasttext_bin(workdir):
+    from densevec.fasttext import load_fasttext
+    from ft_bin import bin_bytes
+
+    rng = np.random.default_rng(0)
+    words = ["</s>", "the", "été", "日本", "cat"]
+    bucket, dim = 30, 3
+    matrix = rng.standard_normal((len(words) + bucket, dim)).astype(np.float32)
+    good = bin_bytes(words, [9, 5, 4, 3, 2], matrix, np.zeros((len(words), dim), np.float32),
+                     minn=2, maxn=4, bucket=bucket)
+    target = workdir / "m.bin"
+    target.write_bytes(good)
+    assert load_fasttext(target).index_to_word == words
+
+    def load():
+        emb = load_fasttext(target)
+        for mmap in (True, False):
+            assert load_fasttext(target, mmap=mmap).vectors.shape == emb.vectors.shape
+        for w in ["cats", "日本語", "x"]:  # out of the vocabulary: composed from n-gram rows
+            assert emb.get_vector(w, strict=False).shape == (emb.dim,)
+        return emb
+
+    @FUZZ
+    @given(damaged(good, len(good) - matrix.nbytes - 100))
+    @example(b"")
+    @example(good[:8] + b"\xff" * 60)
+    def run(data):
+        check_load(load, target, data, target.name)
+
+    run()

@@ -10,6 +10,7 @@ from densevec.corpus import Corpus, Vocab
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
 from densevec.doc2vec import Doc2Vec, Documents
+from densevec.fasttext import FastText, SubwordEmbeddings, load_fasttext
 from densevec.glove import Cooccurrence, GloVe, cooccurrence
 from densevec.node2vec import Node2Vec
 from densevec.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
@@ -17,8 +18,8 @@ from densevec.encode import TextEncoder
 from densevec.contrastive import Contrastive
 from densevec import datasets, evaluate
 
-_SUBMODULES = ("contrastive", "corpus", "datasets", "doc2vec", "encode", "evaluate", "glove", "graph", "node2vec",
-               "plot", "reduce", "retrieval", "vectors", "word2vec")
+_SUBMODULES = ("contrastive", "corpus", "datasets", "doc2vec", "encode", "evaluate", "fasttext", "glove", "graph",
+               "node2vec", "plot", "reduce", "retrieval", "vectors", "word2vec")
 
 
 def __getattr__(name: str):
@@ -51,5 +52,5 @@ _check_simd_env()
 __all__ = [
     "__version__", "Corpus", "Vocab", "Embeddings", "Word2Vec", "GloVe", "Cooccurrence",
     "cooccurrence", "datasets", "evaluate", "Phrases", "ENGLISH_CONNECTOR_WORDS", "Node2Vec",
-    "Doc2Vec", "Documents", "TextEncoder", "Contrastive",
+    "Doc2Vec", "Documents", "TextEncoder", "Contrastive", "FastText", "SubwordEmbeddings", "load_fasttext",
 ]

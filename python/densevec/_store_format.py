@@ -122,8 +122,13 @@ _F32 = np.dtype("<f4")
 def write_store(
     path: Path, vectors: np.ndarray, scales: np.ndarray | None, words: Sequence[str],
     counts: np.ndarray | None, meta: dict, overwrite: bool = False,
+    extra_arrays: dict[str, np.ndarray] | None = None, extra_doc: dict | None = None,
 ) -> Path:
     """Write a store directory (format version 2) atomically; see :meth:`Embeddings.save`.
+
+    ``extra_arrays`` (file name -> array) are written and checksummed beside
+    the others and ``extra_doc`` is merged into ``meta.json`` (a model's own
+    parts, e.g. FastText's n-gram matrix, read back by that model).
 
     Everything :func:`read_store` checks is checked first, so a store that
     would not load is never written (and never replaces a good one).
@@ -146,8 +151,9 @@ def write_store(
         "has_counts": counts is not None,
         "vocab": {"hash": HASH_NAME, "buckets": buckets, "bytes": int(blob.size)},
         "meta": meta,
+        **(extra_doc or {}),
     }
-    arrays = {"vectors.npy": vectors, BLOB: blob, OFFSETS: offsets, HASH: table}
+    arrays = {"vectors.npy": vectors, BLOB: blob, OFFSETS: offsets, HASH: table, **(extra_arrays or {})}
     if scales is not None:
         arrays["scales.npy"] = np.asarray(scales, dtype=np.float32)
     if counts is not None:

@@ -664,7 +664,11 @@ class Embeddings(KeyedQueries):
             checksums have none to check).
         """
         doc, vectors, scales, vocab = read_store(Path(path), mmap, verify)
-        return cls._from_storage(vectors, scales, vocab, doc["meta"])
+        emb = cls._from_storage(vectors, scales, vocab, doc["meta"])
+        if "subwords" in doc:  # a FastText store: the n-gram matrix beside the rows
+            from densevec.fasttext import SubwordEmbeddings
+            return SubwordEmbeddings._open(Path(path), doc, emb, mmap)
+        return emb
 
     # ----------------------------------------- word2vec, fastText and GloVe text
     def save_word2vec_format(self, path: PathLike, binary: bool = False, write_header: bool = True,

@@ -382,6 +382,7 @@ class Word2Vec(Trainer):
         lock = state.arrays.get("lock")
         keep, noise, tree = self._build_samplers()
         id_map = self._id_map(corpus)
+        bags = self._input_bags()
         threads = resolve_threads(self.threads)
         cfg = _core.W2VConfig()
         cfg.skipgram = self.mode == "skipgram"
@@ -400,7 +401,7 @@ class Word2Vec(Trainer):
             st = _core.train_word2vec(
                 config=cfg, win=win, wout=wout, ids=corpus.ids, offsets=corpus.offsets,
                 sent_begin=0, sent_end=corpus.n_sentences, keep_prob=keep, noise=noise, tree=tree,
-                lock=lock, id_map=id_map, progress=cb,
+                lock=lock, id_map=id_map, progress=cb, **bags,
             )
             if st["diverged"] or not math.isfinite(st["loss"]):
                 raise FloatingPointError(
@@ -444,6 +445,11 @@ class Word2Vec(Trainer):
         return report
 
     # ------------------------------------------------------------- helpers
+    def _input_bags(self) -> dict:
+        """Extra arguments of ``_core.train_word2vec`` that make each input a bag
+        of rows (FastText's n-grams); none for plain word2vec."""
+        return {}
+
     def _build_samplers(self) -> tuple:
         """(keep probabilities, noise sampler, Huffman tree) for the current
         vocabulary, built once per vocabulary."""
