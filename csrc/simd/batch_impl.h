@@ -6,7 +6,8 @@
 //
 // Included by scan_avx2.cpp and scan_avx512.cpp with a vector traits type V:
 //   V::W lanes; F / I float and int32 vectors; fzero, fload, fbcast, fma;
-//   izero, iload, ibcast32 (32 bits broadcast), madd16 (vpmaddwd), iadd;
+//   izero, iload, ibcast32 (32 bits broadcast), dot2 (acc + vpmaddwd, or
+//   one vpdpwssd with VNNI);
 //   split8(F, __m256[W / 8]) / isplit8(I, __m256i[W / 8]) (8-lane pieces).
 // Keys and the threshold test run on 8-lane AVX2 vectors (both files are
 // compiled with -mavx2), in the order of the scalar formula.
@@ -175,8 +176,8 @@ void filter_packed_i8_t(const int16_t* q, size_t nq, const int16_t* packed, size
 #pragma GCC unroll 16
         for (int s = 0; s < MQ; ++s) {
           const I x = V::ibcast32(qp[s] + 2 * j);
-          acc[s][0] = V::iadd(acc[s][0], V::madd16(x, va));
-          acc[s][1] = V::iadd(acc[s][1], V::madd16(x, vb));
+          acc[s][0] = V::dot2(acc[s][0], x, va);
+          acc[s][1] = V::dot2(acc[s][1], x, vb);
         }
       }
       // the emitting loop indexes by a run-time panel: a copy, so that acc

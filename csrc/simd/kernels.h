@@ -136,6 +136,12 @@ const ScanKernels& scan_kernels_serial();
 #if defined(DV_HAVE_X86_KERNELS)
 const ScanKernels& scan_kernels_avx2();
 const ScanKernels& scan_kernels_avx512();
+// The AVX-512 int8 batch kernel with VNNI (vpdpwssd), and whether this CPU
+// has it; scan_kernels_avx512 takes it where it does.
+void filter_packed_i8_avx512vnni(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                                 const I8Keys* keys, const float* thr, uint32_t* idx, float* key,
+                                 size_t stride, size_t* counts);
+bool avx512_vnni_supported();
 #endif
 
 // IEEE binary16 -> float, portable (the serial kernels' conversion).

@@ -433,8 +433,7 @@ struct V8 {
     std::memcpy(&v, p, sizeof v);
     return _mm256_set1_epi32(v);
   }
-  static I madd16(I a, I b) { return _mm256_madd_epi16(a, b); }
-  static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I dot2(I acc, I a, I b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
   static void split8(F v, __m256* out) { out[0] = v; }
   static void isplit8(I v, __m256i* out) { out[0] = v; }
 };

@@ -228,8 +228,7 @@ struct V16 {
     std::memcpy(&v, p, sizeof v);
     return _mm512_set1_epi32(v);
   }
-  static I madd16(I a, I b) { return _mm512_madd_epi16(a, b); }
-  static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I dot2(I acc, I a, I b) { return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b)); }
   static void split8(F v, __m256* out) {
     out[0] = _mm512_castps512_ps256(v), out[1] = _mm512_extractf32x8_ps(v, 1);
   }
@@ -260,7 +259,7 @@ const ScanKernels& scan_kernels_avx512() {
                              l2_rows_f32_avx512,     l2_rows_f16_avx512,       kPanel,
                              pack_f32_avx512,        pack_f16_avx512,          dot_packed_f32_avx512,
                              filter_rows_i8_avx512,  filter_packed_f32_avx512, pack_i8_avx512,
-                             filter_packed_i8_avx512};
+                             avx512_vnni_supported() ? filter_packed_i8_avx512vnni : filter_packed_i8_avx512};
   return k;
 }
 
