@@ -9,8 +9,12 @@ thousand random centres, on 1 and on 2 threads (each thread count in its own
 child process, so that faiss's OpenMP pool and OpenBLAS have that many
 threads). faiss takes its BLAS path: `faiss.cvar.distance_compute_blas_threshold`
 is lowered to 1, so every batch goes through sgemm in blocks and a separate
-top-k (OpenBLAS needs OPENBLAS_CORETYPE set on some virtual CPUs; it is passed
-through from the environment). The engines take turns: ROUNDS rounds, each
+top-k. OpenBLAS must know the CPU: on a virtual AMD EPYC (Zen 3, AVX2) the
+OpenBLAS in faiss-cpu 1.15 detects "Prescott" and runs a generic sgemm about 5x
+slower, and SkylakeX dies with an illegal instruction (no AVX-512), so the
+children get OPENBLAS_CORETYPE from --openblas-coretype (default: the
+environment's, else Haswell on a CPU without AVX-512, else OpenBLAS's own
+detection); the report says which. The engines take turns: ROUNDS rounds, each
 running every engine once with the order rotating, and the median per engine
 is reported, so that drift of a shared machine affects all alike and the
 ratios hold within a run. Also reported: agreement of densevec's float32
@@ -46,6 +50,15 @@ def clustered(n: int, d: int, m: int, seed: int = 0):
         x[a:b] += np.float32(0.5) * rng.standard_normal((b - a, d), dtype=np.float32)
         x[a:b] *= rng.uniform(0.5, 2.0, size=(b - a, 1)).astype(np.float32)
     return x[:n], np.ascontiguousarray(x[n:])
+
+
+def default_coretype() -> str:
+    """Haswell (AVX2 sgemm) where the CPU has no AVX-512, else '' (detection)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    return "" if "avx512f" in flags else "Haswell" if "avx2" in flags else ""
 
 
 def run_size(n: int, d: int, threads: int) -> dict:
@@ -98,6 +111,8 @@ def main() -> None:
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--sizes", default="1000000x100,1000000x300", help="rows x dim, comma separated")
     ap.add_argument("--threads", default="1,2", help="thread counts, comma separated")
+    ap.add_argument("--openblas-coretype", default=os.environ.get("OPENBLAS_CORETYPE") or default_coretype(),
+                    help="OPENBLAS_CORETYPE for faiss's sgemm ('' = OpenBLAS's own detection)")
     ap.add_argument("--out", default=None, help="write the report here (under benchmarks/results/)")
     args = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
@@ -108,6 +123,9 @@ def main() -> None:
     for threads in [int(t) for t in args.threads.split(",")]:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
+        env.pop("OPENBLAS_CORETYPE", None)
+        if args.openblas_coretype:
+            env["OPENBLAS_CORETYPE"] = args.openblas_coretype
         cmd = [sys.executable, __file__, "--child", str(threads), "--sizes", args.sizes]
         out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
         runs += json.loads(out.strip().splitlines()[-1])
@@ -125,7 +143,7 @@ def main() -> None:
         "",
         f"Machine: {_common.machine_line()}; densevec SIMD: {_core.simd_active()}; faiss {faiss.__version__} "
         f"on its BLAS path (distance_compute_blas_threshold = 1), OPENBLAS_CORETYPE="
-        f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}.",
+        f"{args.openblas_coretype or '(unset: OpenBLAS detection)'}.",
         f"Queries per second, median of {ROUNDS} rounds, the engines taking turns in one run.",
         "",
         _common.markdown_table(
