@@ -5,15 +5,24 @@
 //
 // Work split: few queries (fewer than threads) split the rows across threads,
 // each with its own heaps, merged at the end; otherwise the queries are split.
-// Each thread takes its queries in blocks of kQueryBlock and streams the rows
-// in chunks of about kChunkBytes, scoring the whole query block against a
-// chunk while it is in cache, so rows are read from memory once per block.
-// Batches of at least kPackedMinQueries float32/float16 dot or cosine queries
-// pack each chunk into column-major panels and score four queries at a time
-// with a kernel bound by FMA throughput (a GEMM-like path). Which kernel runs
-// depends only on the number of queries, never on threads, so results do not
-// depend on threads; a query's scores in such a batch can differ in the last
-// bits from the same query searched alone (different summation order).
+// Each thread takes its queries in blocks and streams the rows in chunks,
+// scoring the whole query block against a chunk while it is in cache, so rows
+// are read from memory once per block.
+//
+// Batches (at least kBatchMinQueries queries; any row type and metric except
+// l2 without a scale, which is computed directly) take a GEMM-like path: each
+// tile of about kBatchTileBytes of rows is packed once (column-major panels;
+// float16 converted to float32, int8 widened to int16 column pairs), then a
+// register-blocked kernel scores several queries against two panels at a time
+// and tests each query's keys against its top-k threshold in registers
+// (filter_packed_f32 / filter_packed_i8), so only the rare rows that may enter
+// a top-k leave the kernel and no score matrix is written. float32/float16
+// scores are summed in dot_packed_f32's order (bit-identical to it); int8 dot
+// products are exact and their keys bit-identical to the single-query scan's.
+// Which kernel runs depends only on the number of queries, never on threads,
+// so results do not depend on threads; a float query's scores in a batch can
+// differ in the last bits from the same query searched alone (different
+// summation order).
 #include "search.h"
 
 #include <algorithm>
@@ -29,9 +38,11 @@ namespace dv {
 namespace {
 
 constexpr size_t kQueryBlock = 256;
-constexpr size_t kPackedMinQueries = 8;
 constexpr size_t kChunkBytes = 96 * 1024;
-constexpr size_t kPackedChunkBytes = 16 * 1024;
+constexpr size_t kBatchMinQueries = 8;
+constexpr size_t kBatchQueryBlock = 1024;    // rows packed once per block of queries
+constexpr size_t kBatchTileBytes = 48 * 1024;  // packed tile: stays in L2 while the block passes
+constexpr size_t kBatchCall = 12;            // queries per kernel call
 constexpr size_t kMinRowsPerThread = 16384;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -114,6 +125,8 @@ struct Queries {
   size_t m = 0, d = 0;
   std::vector<float> f, qscale, qq;
   std::vector<int8_t> i8;
+  std::vector<int16_t> i16;  // int8 batches: i8 widened, rows of d rounded up to even
+  size_t dp = 0;
 };
 
 Queries prepare_queries(const float* q, size_t m, size_t d, Metric metric, RowType type) {
@@ -143,7 +156,18 @@ Queries prepare_queries(const float* q, size_t m, size_t d, Metric metric, RowTy
     for (size_t j = 0; j < d; ++j)
       qi[j] = s > 0 ? static_cast<int8_t>(std::lrint(std::clamp(f[j] / s, -127.0f, 127.0f))) : 0;
   }
+  if (type == RowType::I8 && m >= kBatchMinQueries) {
+    out.dp = (d + 1) / 2 * 2;
+    out.i16.assign(m * out.dp, 0);
+    for (size_t i = 0; i < m; ++i)
+      for (size_t j = 0; j < d; ++j) out.i16[i * out.dp + j] = std::max<int16_t>(out.i8[i * d + j], -127);
+  }
   return out;
+}
+
+// Whether a search takes the batch path (see the top of this file).
+bool batch_path(size_t m, const SearchBase& b, Metric metric) {
+  return m >= kBatchMinQueries && !(metric == Metric::L2 && b.scale == nullptr);
 }
 
 // Scores chunks of rows for one thread and feeds them to heaps.
@@ -151,52 +175,103 @@ class Scanner {
  public:
   Scanner(const Queries& q, const SearchBase& b, Metric metric, const simd::ScanKernels& sk,
           const std::vector<int64_t>& exclude)
-      : q_(q), b_(b), metric_(metric), sk_(sk), exclude_(exclude),
-        packed_(q.m >= kPackedMinQueries && b.type != RowType::I8 && !direct_l2()),
-        chunk_(chunk_rows(b, packed_)), buf_(b.type == RowType::I8 ? 0 : 4 * chunk_),
-        hit_idx_(b.type == RowType::I8 ? chunk_ : 0), hit_key_(hit_idx_.size()),
-        pbuf_(packed_ ? sk.packed_size(chunk_, b.d) : 0) {}
+      : q_(q), b_(b), metric_(metric), sk_(sk), exclude_(exclude), batch_(batch_path(q.m, b, metric)),
+        chunk_(chunk_rows(b, batch_)), buf_(batch_ || b.type == RowType::I8 ? 0 : chunk_),
+        hit_idx_((batch_ ? kBatchCall : 1) * chunk_), hit_key_(hit_idx_.size()) {
+    if (batch_ && b.type == RowType::I8)
+      pi16_.resize(sk.packed_i8_size(chunk_, b.d));
+    else if (batch_)
+      pf32_.resize(sk.packed_size(chunk_, b.d));
+  }
 
   // Queries [q0, q1) against rows [r0, r1); heaps[i] belongs to query q0 + i.
   void scan(size_t q0, size_t q1, size_t r0, size_t r1, std::vector<TopK>& heaps) {
-    const size_t d = q_.d;
     for (size_t c0 = r0; c0 < r1; c0 += chunk_) {
       const size_t cnt = std::min(chunk_, r1 - c0);
-      if (b_.type == RowType::I8) {
+      if (batch_) {
+        scan_batch(q0, q1, c0, cnt, heaps);
+      } else if (b_.type == RowType::I8) {
         for (size_t qi = q0; qi < q1; ++qi) scan_i8(qi, c0, cnt, heaps[qi - q0]);
-        continue;
-      }
-      if (!packed_) {
+      } else {
         for (size_t qi = q0; qi < q1; ++qi) {
           raw(qi, c0, cnt, buf_.data());
           finish(qi, c0, cnt, buf_.data(), heaps[qi - q0]);
         }
-        continue;
-      }
-      pack(c0, cnt);
-      for (size_t qi = q0; qi < q1; qi += 4) {
-        const size_t nq = std::min<size_t>(4, q1 - qi);
-        sk_.dot_packed_f32(q_.f.data() + qi * d, nq, pbuf_.data(), cnt, d, buf_.data(), chunk_);
-        for (size_t j = 0; j < nq; ++j)
-          finish(qi + j, c0, cnt, buf_.data() + j * chunk_, heaps[qi + j - q0]);
       }
     }
   }
 
  private:
-  static size_t chunk_rows(const SearchBase& b, bool packed) {
-    if (packed)  // packed panels stay in L1 while every query of the block passes over them
-      return std::clamp<size_t>(kPackedChunkBytes / (4 * b.d), 16, 4096) / 16 * 16;
+  static size_t chunk_rows(const SearchBase& b, bool batch) {
+    if (batch) {
+      const size_t elem = b.type == RowType::I8 ? 2 : 4;  // packed element size
+      return std::clamp<size_t>(kBatchTileBytes / (elem * b.d), 32, 4096) / 32 * 32;
+    }
     const size_t elem = b.type == RowType::F32 ? 4 : b.type == RowType::F16 ? 2 : 1;
     return std::clamp<size_t>(kChunkBytes / (elem * b.d), 16, 4096) / 16 * 16;
   }
 
-  void pack(size_t c0, size_t cnt) {
+  // Queries [q0, q1) against the rows [c0, c0 + cnt) of one tile: pack the
+  // tile once, then kBatchCall queries per kernel call, each with its heap's
+  // threshold; the rows that pass are offered in order, skipping excluded ones
+  // (as in scan_i8, the result is that of push_scan).
+  void scan_batch(size_t q0, size_t q1, size_t c0, size_t cnt, std::vector<TopK>& heaps) {
     const size_t d = q_.d;
+    const bool i8 = b_.type == RowType::I8;
     if (b_.type == RowType::F32)
-      sk_.pack_f32(static_cast<const float*>(b_.rows) + c0 * d, cnt, d, pbuf_.data());
+      sk_.pack_f32(static_cast<const float*>(b_.rows) + c0 * d, cnt, d, pf32_.data());
+    else if (b_.type == RowType::F16)
+      sk_.pack_f16(static_cast<const uint16_t*>(b_.rows) + c0 * d, cnt, d, pf32_.data());
     else
-      sk_.pack_f16(static_cast<const uint16_t*>(b_.rows) + c0 * d, cnt, d, pbuf_.data());
+      sk_.pack_i8(static_cast<const int8_t*>(b_.rows) + c0 * d, cnt, d, pi16_.data());
+    simd::FKeys fk;
+    fk.kind = metric_ == Metric::Cosine ? simd::FKeys::Cosine
+              : metric_ == Metric::L2   ? simd::FKeys::L2
+                                        : simd::FKeys::Dot;
+    fk.scale = b_.scale ? b_.scale + c0 : nullptr;
+    fk.norms = b_.norms ? b_.norms + c0 : nullptr;
+    simd::I8Keys ik[kBatchCall];
+    float thr[kBatchCall];
+    size_t counts[kBatchCall];
+    for (size_t qi = q0; qi < q1; qi += kBatchCall) {
+      const size_t nq = std::min(kBatchCall, q1 - qi);
+      for (size_t j = 0; j < nq; ++j) thr[j] = heaps[qi + j - q0].threshold();
+      if (i8) {
+        for (size_t j = 0; j < nq; ++j) ik[j] = i8_keys(qi + j, c0);
+        sk_.filter_packed_i8(q_.i16.data() + qi * q_.dp, nq, pi16_.data(), cnt, d, ik, thr,
+                             hit_idx_.data(), hit_key_.data(), chunk_, counts);
+      } else {
+        fk.qq = q_.qq.data() + qi;
+        sk_.filter_packed_f32(q_.f.data() + qi * d, nq, pf32_.data(), cnt, d, fk, thr, hit_idx_.data(),
+                              hit_key_.data(), chunk_, counts);
+      }
+      for (size_t j = 0; j < nq; ++j)
+        offer_hits(heaps[qi + j - q0], c0, hit_idx_.data() + j * chunk_, hit_key_.data() + j * chunk_,
+                   counts[j]);
+    }
+  }
+
+  simd::I8Keys i8_keys(size_t qi, size_t c0) const {
+    simd::I8Keys keys;
+    keys.kind = metric_ == Metric::Cosine ? simd::I8Keys::Cosine
+                : metric_ == Metric::L2   ? simd::I8Keys::L2
+                                          : simd::I8Keys::Dot;
+    keys.qscale = q_.qscale[qi];
+    keys.scale = b_.scale + c0;
+    keys.norms = b_.norms ? b_.norms + c0 : nullptr;
+    keys.qq = q_.qq[qi];
+    return keys;
+  }
+
+  // Rows c0 + idx[h] (ascending) that passed a kernel's threshold test.
+  void offer_hits(TopK& heap, size_t c0, const uint32_t* idx, const float* key, size_t hits) {
+    auto ex = std::lower_bound(exclude_.begin(), exclude_.end(), int64_t(c0));
+    for (size_t h = 0; h < hits; ++h) {
+      const int64_t id = int64_t(c0) + idx[h];
+      while (ex != exclude_.end() && *ex < id) ++ex;
+      if (ex != exclude_.end() && *ex == id) continue;
+      heap.offer(key[h], id);
+    }
   }
 
   bool direct_l2() const { return metric_ == Metric::L2 && b_.scale == nullptr; }
@@ -221,24 +296,11 @@ class Scanner {
   // enters the heap passed the kernel's test: the result is that of push_scan.
   void scan_i8(size_t qi, size_t c0, size_t cnt, TopK& heap) {
     const size_t d = q_.d;
-    simd::I8Keys keys;
-    keys.kind = metric_ == Metric::Cosine ? simd::I8Keys::Cosine
-                : metric_ == Metric::L2   ? simd::I8Keys::L2
-                                          : simd::I8Keys::Dot;
-    keys.qscale = q_.qscale[qi];
-    keys.scale = b_.scale + c0;
-    keys.norms = b_.norms ? b_.norms + c0 : nullptr;
-    keys.qq = q_.qq[qi];
+    const simd::I8Keys keys = i8_keys(qi, c0);
     const int8_t* rows = static_cast<const int8_t*>(b_.rows) + c0 * d;
     const size_t hits = sk_.filter_rows_i8(q_.i8.data() + qi * d, rows, cnt, d, keys, heap.threshold(),
                                            hit_idx_.data(), hit_key_.data());
-    auto ex = std::lower_bound(exclude_.begin(), exclude_.end(), int64_t(c0));
-    for (size_t h = 0; h < hits; ++h) {
-      const int64_t id = int64_t(c0) + hit_idx_[h];
-      while (ex != exclude_.end() && *ex < id) ++ex;
-      if (ex != exclude_.end() && *ex == id) continue;
-      heap.offer(hit_key_[h], id);
-    }
+    offer_hits(heap, c0, hit_idx_.data(), hit_key_.data(), hits);
   }
 
   // Turns raw kernel output into keys (see search.h), then feeds the heap,
@@ -279,12 +341,13 @@ class Scanner {
   Metric metric_;
   const simd::ScanKernels& sk_;
   const std::vector<int64_t>& exclude_;
-  bool packed_;
+  bool batch_;
   size_t chunk_;
   std::vector<float> buf_;
   std::vector<uint32_t> hit_idx_;
   std::vector<float> hit_key_;
-  std::vector<float> pbuf_;
+  std::vector<float> pf32_;
+  std::vector<int16_t> pi16_;
 };
 
 // Runs fn(t) for t in [0, n) on n threads (the caller is thread 0); the first
@@ -359,8 +422,9 @@ void search(const float* queries, size_t m, const SearchBase& base, Metric metri
     parallel_for(t_n, [&](int t) {
       Scanner scanner(q, base, metric, sk, exclude);
       const size_t a = m * t / t_n, b = m * (t + 1) / t_n;
-      for (size_t q0 = a; q0 < b; q0 += kQueryBlock) {
-        const size_t q1 = std::min(b, q0 + kQueryBlock);
+      const size_t block = batch_path(m, base, metric) ? kBatchQueryBlock : kQueryBlock;
+      for (size_t q0 = a; q0 < b; q0 += block) {
+        const size_t q1 = std::min(b, q0 + block);
         std::vector<TopK> heaps(q1 - q0, TopK(k));
         scanner.scan(q0, q1, 0, base.n, heaps);
         for (size_t i = q0; i < q1; ++i)

@@ -60,6 +60,20 @@ struct I8Keys {
   float qq = 0.0f;               // L2: |q|^2
 };
 
+// Search keys of float32 / float16 rows from raw dot products (the formula
+// of csrc/search.cpp, in this order, float32, no fused multiply-add):
+//   key = dot;  if scale: key *= scale[i];  then
+//   Cosine (norms given): key = norms[i] != 0 ? key / norms[i] : 0
+//   L2 (norms required):  key = -max(qq - 2 * key + norms[i] * norms[i], 0)
+// (max(x, 0) keeps a NaN x). scale and norms start at the first row of the
+// call; qq[s] is |query s|^2 (L2 only, may be null otherwise).
+struct FKeys {
+  enum Kind { Dot, Cosine, L2 } kind = Dot;
+  const float* scale = nullptr;
+  const float* norms = nullptr;
+  const float* qq = nullptr;
+};
+
 // Scans of one query over n contiguous rows of dim d (row i starts at
 // rows + i * d; no alignment needed), for exact search (csrc/search.cpp).
 struct ScanKernels {
@@ -96,12 +110,38 @@ struct ScanKernels {
   // scores never leave registers.
   size_t (*filter_rows_i8)(const int8_t* q, const int8_t* rows, size_t n, size_t d,
                            const I8Keys& keys, float thr, uint32_t* idx, float* key);
+
+  // Batches fused with top-k selection. nq queries (any number) against n
+  // packed rows: for query s, every row i (ascending) whose key is not <=
+  // thr[s] is written to idx[s * stride + c], key[s * stride + c], and
+  // counts[s] is how many (at most n; stride >= n). float32 / float16: rows
+  // packed by pack_f32 / pack_f16, scores summed exactly as dot_packed_f32
+  // (bit-identical), keys as FKeys. int8: rows packed by pack_i8 into int16
+  // column pairs (packed_i8_size), queries q + s * dp as int16 (dp = d rounded
+  // up to even, zero padded; -127..127), exact int32 dot products, keys as
+  // keys[s] (I8Keys, bit-identical to filter_rows_i8; all of one kind).
+  void (*filter_packed_f32)(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                            const FKeys& keys, const float* thr, uint32_t* idx, float* key,
+                            size_t stride, size_t* counts);
+  void (*pack_i8)(const int8_t* rows, size_t n, size_t d, int16_t* packed);
+  void (*filter_packed_i8)(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                           const I8Keys* keys, const float* thr, uint32_t* idx, float* key,
+                           size_t stride, size_t* counts);
+  size_t packed_i8_size(size_t n, size_t d) const {
+    return (n + panel - 1) / panel * panel * ((d + 1) / 2 * 2);
+  }
 };
 
 const ScanKernels& scan_kernels_serial();
 #if defined(DV_HAVE_X86_KERNELS)
 const ScanKernels& scan_kernels_avx2();
 const ScanKernels& scan_kernels_avx512();
+// The AVX-512 int8 batch kernel with VNNI (vpdpwssd), and whether this CPU
+// has it; scan_kernels_avx512 takes it where it does.
+void filter_packed_i8_avx512vnni(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                                 const I8Keys* keys, const float* thr, uint32_t* idx, float* key,
+                                 size_t stride, size_t* counts);
+bool avx512_vnni_supported();
 #endif
 
 // IEEE binary16 -> float, portable (the serial kernels' conversion).

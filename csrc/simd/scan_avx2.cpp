@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "simd/avx2_common.h"
+#include "simd/batch_impl.h"
 #include "simd/i8_keys_avx2.h"
 #include "simd/kernels.h"
 #include "simd/pack_impl.h"
@@ -415,13 +416,51 @@ void dot_packed_f32_avx2(const float* q, size_t nq, const float* packed, size_t 
   }
 }
 
+// ---- batches fused with top-k (batch_impl.h): 8-lane vectors; 6 queries x
+// 2 panels = 12 accumulators, 2 row vectors and a broadcast in 16 ymm.
+struct V8 {
+  static constexpr size_t W = 8;
+  using F = __m256;
+  using I = __m256i;
+  static F fzero() { return _mm256_setzero_ps(); }
+  static F fload(const float* p) { return _mm256_loadu_ps(p); }
+  static F fbcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static F fma(F x, F r, F acc) { return _mm256_fmadd_ps(x, r, acc); }
+  static I izero() { return _mm256_setzero_si256(); }
+  static I iload(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static I ibcast32(const int16_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+  }
+  static I dot2(I acc, I a, I b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+  static void split8(F v, __m256* out) { out[0] = v; }
+  static void isplit8(I v, __m256i* out) { out[0] = v; }
+};
+constexpr int kBatchQ = 6;
+
+void filter_packed_f32_avx2(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                            const FKeys& keys, const float* thr, uint32_t* idx, float* key, size_t stride,
+                            size_t* counts) {
+  batch::filter_packed_f32<V8, kBatchQ>(q, nq, packed, n, d, keys, thr, idx, key, stride, counts);
+}
+void pack_i8_avx2(const int8_t* rows, size_t n, size_t d, int16_t* packed) {
+  batch::pack_i8_pairs<kPanel>(rows, n, d, packed);
+}
+void filter_packed_i8_avx2(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                           const I8Keys* keys, const float* thr, uint32_t* idx, float* key, size_t stride,
+                           size_t* counts) {
+  batch::filter_packed_i8<V8, kBatchQ>(q, nq, packed, n, d, keys, thr, idx, key, stride, counts);
+}
+
 }  // namespace
 
 const ScanKernels& scan_kernels_avx2() {
-  static const ScanKernels k{dot_rows_f32_avx2, dot_rows_f16_avx2, dot_rows_i8_avx2,
-                             l2_rows_f32_avx2,  l2_rows_f16_avx2,  kPanel,
-                             pack_f32_avx2,     pack_f16_avx2,     dot_packed_f32_avx2,
-                             filter_rows_i8_avx2};
+  static const ScanKernels k{dot_rows_f32_avx2,      dot_rows_f16_avx2, dot_rows_i8_avx2,
+                             l2_rows_f32_avx2,       l2_rows_f16_avx2,  kPanel,
+                             pack_f32_avx2,          pack_f16_avx2,     dot_packed_f32_avx2,
+                             filter_rows_i8_avx2,    filter_packed_f32_avx2, pack_i8_avx2,
+                             filter_packed_i8_avx2};
   return k;
 }
 

@@ -3,6 +3,9 @@
 // the last d % 16 columns (d % 32 for int8) use masked, zero-filled loads.
 #include "simd/avx512_common.h"  // first: it silences a GCC 12 header warning
 
+#include <cstring>
+
+#include "simd/batch_impl.h"
 #include "simd/i8_keys_avx2.h"
 #include "simd/kernels.h"
 #include "simd/pack_impl.h"
@@ -207,13 +210,56 @@ void dot_packed_f32_avx512(const float* q, size_t nq, const float* packed, size_
   }
 }
 
+// ---- batches fused with top-k (batch_impl.h): 16-lane vectors; 12 queries
+// x 2 panels = 24 accumulators in 32 zmm. Keys and the threshold test run on
+// the two 8-lane halves of each accumulator.
+struct V16 {
+  static constexpr size_t W = 16;
+  using F = __m512;
+  using I = __m512i;
+  static F fzero() { return _mm512_setzero_ps(); }
+  static F fload(const float* p) { return _mm512_loadu_ps(p); }
+  static F fbcast(const float* p) { return _mm512_set1_ps(*p); }
+  static F fma(F x, F r, F acc) { return _mm512_fmadd_ps(x, r, acc); }
+  static I izero() { return _mm512_setzero_si512(); }
+  static I iload(const int16_t* p) { return _mm512_loadu_si512(p); }
+  static I ibcast32(const int16_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+  }
+  static I dot2(I acc, I a, I b) { return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b)); }
+  static void split8(F v, __m256* out) {
+    out[0] = _mm512_castps512_ps256(v), out[1] = _mm512_extractf32x8_ps(v, 1);
+  }
+  static void isplit8(I v, __m256i* out) {
+    out[0] = _mm512_castsi512_si256(v), out[1] = _mm512_extracti64x4_epi64(v, 1);
+  }
+};
+constexpr int kBatchQ = 12;
+
+void filter_packed_f32_avx512(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                              const FKeys& keys, const float* thr, uint32_t* idx, float* key, size_t stride,
+                              size_t* counts) {
+  batch::filter_packed_f32<V16, kBatchQ>(q, nq, packed, n, d, keys, thr, idx, key, stride, counts);
+}
+void pack_i8_avx512(const int8_t* rows, size_t n, size_t d, int16_t* packed) {
+  batch::pack_i8_pairs<kPanel>(rows, n, d, packed);
+}
+void filter_packed_i8_avx512(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                             const I8Keys* keys, const float* thr, uint32_t* idx, float* key, size_t stride,
+                             size_t* counts) {
+  batch::filter_packed_i8<V16, kBatchQ>(q, nq, packed, n, d, keys, thr, idx, key, stride, counts);
+}
+
 }  // namespace
 
 const ScanKernels& scan_kernels_avx512() {
-  static const ScanKernels k{dot_rows_f32_avx512, dot_rows_f16_avx512, dot_rows_i8_avx512,
-                             l2_rows_f32_avx512,  l2_rows_f16_avx512,  kPanel,
-                             pack_f32_avx512,     pack_f16_avx512,     dot_packed_f32_avx512,
-                             filter_rows_i8_avx512};
+  static const ScanKernels k{dot_rows_f32_avx512,    dot_rows_f16_avx512,      dot_rows_i8_avx512,
+                             l2_rows_f32_avx512,     l2_rows_f16_avx512,       kPanel,
+                             pack_f32_avx512,        pack_f16_avx512,          dot_packed_f32_avx512,
+                             filter_rows_i8_avx512,  filter_packed_f32_avx512, pack_i8_avx512,
+                             avx512_vnni_supported() ? filter_packed_i8_avx512vnni : filter_packed_i8_avx512};
   return k;
 }
 

@@ -130,13 +130,75 @@ void dot_packed_f32_serial(const float* q, size_t nq, const float* packed, size_
   }
 }
 
+// The key formula of FKeys, step by step (as i8_key).
+inline float f_key(float dot, const FKeys& k, float qq, size_t i) {
+  float key = dot;
+  if (k.scale) key *= k.scale[i];
+  if (k.kind == FKeys::Cosine && k.norms) {
+    key = k.norms[i] != 0.0f ? key / k.norms[i] : 0.0f;
+  } else if (k.kind == FKeys::L2) {
+    const float t = qq - 2.0f * key + k.norms[i] * k.norms[i];
+    key = -(t < 0.0f ? 0.0f : t);
+  }
+  return key;
+}
+
+// Scores in the order of dot_packed_f32_serial, then keys and the test.
+void filter_packed_f32_serial(const float* q, size_t nq, const float* packed, size_t n, size_t d,
+                              const FKeys& keys, const float* thr, uint32_t* idx, float* key,
+                              size_t stride, size_t* counts) {
+  for (size_t s = 0; s < nq; ++s) {
+    const float* qs = q + s * d;
+    const float qq = keys.qq ? keys.qq[s] : 0.0f;
+    size_t c = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const float* col = packed + (i / kPanel) * d * kPanel + i % kPanel;
+      float dot = 0.0f;
+      for (size_t j = 0; j < d; ++j) dot += qs[j] * col[j * kPanel];
+      const float k = f_key(dot, keys, qq, i);
+      if (!(k <= thr[s])) idx[s * stride + c] = static_cast<uint32_t>(i), key[s * stride + c++] = k;
+    }
+    counts[s] = c;
+  }
+}
+
+void pack_i8_serial(const int8_t* rows, size_t n, size_t d, int16_t* packed) {
+  const size_t dp = (d + 1) / 2 * 2, panels = (n + kPanel - 1) / kPanel;
+  for (size_t p = 0; p < panels; ++p)
+    for (size_t r = 0; r < kPanel; ++r)
+      for (size_t j = 0; j < dp; ++j) {
+        const size_t i = p * kPanel + r;
+        const int32_t v = i < n && j < d ? clamp8(rows[i * d + j]) : 0;
+        packed[p * dp * kPanel + (j / 2) * 2 * kPanel + 2 * r + (j & 1)] = static_cast<int16_t>(v);
+      }
+}
+
+void filter_packed_i8_serial(const int16_t* q, size_t nq, const int16_t* packed, size_t n, size_t d,
+                             const I8Keys* keys, const float* thr, uint32_t* idx, float* key,
+                             size_t stride, size_t* counts) {
+  const size_t dp = (d + 1) / 2 * 2;
+  for (size_t s = 0; s < nq; ++s) {
+    const int16_t* qs = q + s * dp;
+    size_t c = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const int16_t* col = packed + (i / kPanel) * dp * kPanel + 2 * (i % kPanel);
+      int32_t dot = 0;
+      for (size_t j = 0; j < dp; ++j) dot += int32_t(qs[j]) * col[(j / 2) * 2 * kPanel + (j & 1)];
+      const float k = i8_key(dot, keys[s], i);
+      if (!(k <= thr[s])) idx[s * stride + c] = static_cast<uint32_t>(i), key[s * stride + c++] = k;
+    }
+    counts[s] = c;
+  }
+}
+
 }  // namespace
 
 const ScanKernels& scan_kernels_serial() {
-  static const ScanKernels k{dot_rows_f32_serial, dot_rows_f16_serial,   dot_rows_i8_serial,
-                             l2_rows_f32_serial,  l2_rows_f16_serial,    kPanel,
-                             pack_f32_serial,     pack_f16_serial,       dot_packed_f32_serial,
-                             filter_rows_i8_serial};
+  static const ScanKernels k{dot_rows_f32_serial,     dot_rows_f16_serial,      dot_rows_i8_serial,
+                             l2_rows_f32_serial,      l2_rows_f16_serial,       kPanel,
+                             pack_f32_serial,         pack_f16_serial,          dot_packed_f32_serial,
+                             filter_rows_i8_serial,   filter_packed_f32_serial, pack_i8_serial,
+                             filter_packed_i8_serial};
   return k;
 }
 
