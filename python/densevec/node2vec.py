@@ -175,6 +175,9 @@ class Node2Vec(Word2Vec):
                       Vocab(g.names, np.zeros(len(g), np.uint64)), g.fingerprint)
         return super().build_vocab(stub, update=update, allow_mixed=allow_mixed)  # type: ignore[return-value]
 
+    def _update_min_count(self) -> int:
+        return 0  # every node of the graph joins (its walk counts come with training)
+
     def train(  # type: ignore[override]
         self,
         graph: GraphLike,

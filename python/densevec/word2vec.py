@@ -277,7 +277,7 @@ class Word2Vec(Trainer):
         rows = self._rows_of(words)
         known = rows >= 0
         # new words must reach min_count in this corpus; known words stay whatever their count
-        new = np.flatnonzero(~known & (counts >= self.min_count))
+        new = np.flatnonzero(~known & (counts >= self._update_min_count()))
         merged = state.counts.copy()
         np.add.at(merged, rows[known], counts[known])
         n_old, dim = len(state.words), self.dim
@@ -293,6 +293,10 @@ class Word2Vec(Trainer):
                                                    np.ones(len(new), dtype=np.float32)])
         state.words = state.words + [words[i] for i in new]
         state.counts = np.concatenate([merged, counts[new]]).astype(np.uint64)
+
+    def _update_min_count(self) -> int:
+        """The count a new word needs in the corpus to join on ``build_vocab(update=True)``."""
+        return self.min_count
 
     def warm_start(self, vectors: Embeddings, freeze: bool = False) -> int:
         """Initialise the input rows of the words shared with ``vectors``.
