@@ -133,6 +133,10 @@ def test_cli_train_node2vec(tmp_path, capsys):
     emb = dv.Embeddings.load(out)
     assert emb.meta["algorithm"] == "node2vec"
     assert centroid_accuracy(emb, [str(i) for i in range(34)]) >= 0.8
+    # without --dim the CLI takes the class default (128), not word2vec's 100
+    assert cli.main(["train", "--model", "node2vec", str(edges), "-o", str(tmp_path / "d.dv"), "-q",
+                     "--walk-length", "5", "--walks-per-node", "1", "--threads", "1"]) == 0
+    assert dv.Embeddings.load(tmp_path / "d.dv").dim == Node2Vec().dim == 128
     bad = tmp_path / "bad.txt"
     bad.write_text("a b\nc\n")
     assert cli.main(["train", "--model", "node2vec", str(bad), "-o", str(tmp_path / "x.dv")]) == 2

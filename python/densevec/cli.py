@@ -340,6 +340,10 @@ def _model_options(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.dim is None:  # each model's class default
+        args.dim = 128 if args.model == "node2vec" else 100
+    if args.min_count is None:
+        args.min_count = 1 if args.model == "contrastive" else 5
     if args.model == "contrastive":
         from densevec._cli_text import train_contrastive
 
@@ -925,7 +929,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "document per line, tagged by its line number from 0")
     train.add_argument("--loss", choices=("ns", "hs"), default=None,
                        help="word2vec: negative sampling (ns, the default) or hierarchical softmax")
-    train.add_argument("--dim", type=bounded["int32"], default=100)
+    train.add_argument("--dim", type=bounded["int32"], default=None,
+                       help="vector size (default 100; 128 for node2vec, as Node2Vec)")
     train.add_argument("--window", type=bounded["int32"], default=None,
                        help="context window (default 5 for word2vec, 10 for GloVe)")
     train.add_argument("--negative", type=bounded["int32_0"], default=None,
@@ -942,7 +947,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="GloVe: memory for co-occurrence counting, spills to disk beyond it (default 4)")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help="passes (default 5 for word2vec, 15 for GloVe)")
-    train.add_argument("--min-count", type=_positive_int, default=5)
+    train.add_argument("--min-count", type=_positive_int, default=None,
+                       help="drop rarer words (default 5; 1 for contrastive, as Contrastive)")
     train.add_argument("--threads", type=bounded["threads"], default=0, help="0 = all cores")
     train.add_argument("--seed", type=bounded["seed"], default=1)
     train.add_argument("--no-cache", action="store_true", help="do not cache the encoded corpus")
