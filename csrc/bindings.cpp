@@ -20,6 +20,7 @@
 #include "glove.h"
 #include "parallel.h"
 #include "phrases.h"
+#include "py_poller.h"
 #include "sampling.h"
 #include "search.h"
 #include "simd/kernels.h"
@@ -32,6 +33,8 @@ using dv::ValueError;
 void bind_contrastive(py::module_& m);  // csrc/contrastive_bind.cpp
 
 namespace {
+
+using dv::pybind::Poller;
 
 const char* dtype_name(const py::dtype& dt) {
   static std::string s;
@@ -69,54 +72,6 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
   return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
 }
 
-// Polls from the calling thread while workers run: re-takes the GIL, lets
-// Python handle signals (Ctrl-C) and calls the user's progress callback.
-// A KeyboardInterrupt or a callback exception stops the workers and is
-// re-raised once they have joined.
-class Poller {
- public:
-  explicit Poller(py::object callback) : callback_(std::move(callback)) {}
-  template <class Report>
-  std::function<bool()> make(Report report) {
-    return [this, report]() {
-      py::gil_scoped_acquire gil;
-      if (error_) return false;
-      try {
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (!callback_.is_none()) report(callback_);
-      } catch (py::error_already_set& e) {
-        error_ = std::make_unique<py::error_already_set>(std::move(e));
-        return false;
-      }
-      return true;
-    };
-  }
-  // Runs work() with the GIL released. When it throws after this poller has
-  // caught an exception (Ctrl-C: the workers stopped and the C++ side gave
-  // up, e.g. "interrupted"), the poller's exception is raised instead, so an
-  // interrupt always surfaces as KeyboardInterrupt. Call with the GIL held.
-  template <class Work>
-  auto call(Work work) -> decltype(work()) {
-    try {
-      py::gil_scoped_release release;
-      return work();
-    } catch (...) {
-      rethrow();
-      throw;
-    }
-  }
-  // Call with the GIL held, after the workers have joined.
-  void rethrow() {
-    if (error_) {
-      std::unique_ptr<py::error_already_set> e = std::move(error_);
-      throw py::error_already_set(std::move(*e));
-    }
-  }
-
- private:
-  py::object callback_;
-  std::unique_ptr<py::error_already_set> error_;
-};
 
 dv::ScanOptions scan_options(uint64_t max_token_bytes, uint64_t range_bytes, int threads) {
   DV_CHECK(max_token_bytes > 0, "max_token_bytes must be positive");

@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "common.h"
+#include "py_poller.h"
 #include "contrastive.h"
 #include "simd/kernels.h"
 
 namespace py = pybind11;
 
 namespace {
+
+using dv::pybind::Poller;
 
 template <class T>
 const T* array_of(const py::array& a, const char* name, int ndim) {
@@ -25,36 +28,6 @@ const T* array_of(const py::array& a, const char* name, int ndim) {
   return static_cast<const T*>(a.data());
 }
 
-// Polls from the calling thread: Ctrl-C (and a progress callback's exception)
-// stops the workers and is re-raised once they have joined.
-class Interrupts {
- public:
-  explicit Interrupts(py::object progress = py::none()) : progress_(std::move(progress)) {}
-  std::function<bool()> poll(const std::atomic<uint64_t>* done = nullptr) {
-    return [this, done] {
-      py::gil_scoped_acquire gil;
-      if (error_) return false;
-      try {
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (done && !progress_.is_none()) progress_(done->load());
-      } catch (py::error_already_set& e) {
-        error_ = std::make_unique<py::error_already_set>(std::move(e));
-        return false;
-      }
-      return true;
-    };
-  }
-  void rethrow() {
-    if (error_) {
-      std::unique_ptr<py::error_already_set> e = std::move(error_);
-      throw py::error_already_set(std::move(*e));
-    }
-  }
-
- private:
-  py::object progress_;
-  std::unique_ptr<py::error_already_set> error_;
-};
 
 void append_utf8(std::string& bytes, const py::handle& s, size_t i, const char* what) {
   Py_ssize_t len = 0;
@@ -143,13 +116,10 @@ py::tuple encode_texts(const dv::TokenTable& table, const py::array& vectors, co
   py::array_t<float> out({static_cast<py::ssize_t>(batch.size()), static_cast<py::ssize_t>(dim)});
   float* o = out.mutable_data();
   std::atomic<bool> stop{false};
-  Interrupts intr;
-  auto poll = intr.poll();
-  dv::EncodeStats st;
-  {
-    py::gil_scoped_release release;
-    st = dv::encode_texts(batch, table, v, dim, opt, o, dv::simd::active_kernels(), stop, poll);
-  }
+  Poller intr{py::none()};
+  auto poll = intr.make([](py::object&) {});
+  dv::EncodeStats st =
+      intr.call([&] { return dv::encode_texts(batch, table, v, dim, opt, o, dv::simd::active_kernels(), stop, poll); });
   intr.rethrow();
   return py::make_tuple(out, stats_dict(st, batch.size()));
 }
@@ -236,14 +206,12 @@ py::dict contrastive_epoch(const dv::ContrastiveConfig& cfg, py::array weights, 
   }
   std::atomic<uint64_t> done{0};
   std::atomic<bool> stop{false};
-  Interrupts intr(progress);
-  auto poll = intr.poll(&done);
-  dv::ContrastiveStats st;
-  {
-    py::gil_scoped_release release;
-    st = dv::contrastive_epoch(cfg, m, a, p, has_neg ? &neg : nullptr, ord, n,
-                               dv::simd::active_kernels(), done, stop, poll);
-  }
+  Poller intr(progress);
+  auto poll = intr.make([&](py::object& cb) { cb(done.load()); });
+  dv::ContrastiveStats st = intr.call([&] {
+    return dv::contrastive_epoch(cfg, m, a, p, has_neg ? &neg : nullptr, ord, n, dv::simd::active_kernels(),
+                                 done, stop, poll);
+  });
   intr.rethrow();
   py::dict out;
   out["loss"] = st.batches ? st.loss / static_cast<double>(st.batches) : 0.0;

@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "common.h"
+#include "py_poller.h"
 #include "graph.h"
 
 namespace py = pybind11;
 
 namespace {
+
+using dv::pybind::Poller;
 
 template <class T>
 py::array_t<T> vector_to_numpy(std::vector<T>&& v) {
@@ -37,32 +40,6 @@ const T* array_data(const py::array& a, const char* name) {
   return static_cast<const T*>(a.data());
 }
 
-// Polls for Ctrl-C and the progress callback from the calling thread; an
-// exception there stops the workers and is raised once they have joined.
-struct WalkPoller {
-  py::object callback;
-  std::unique_ptr<py::error_already_set> error;
-  std::function<bool()> make(const std::function<void(py::object&)>& report) {
-    return [this, report] {
-      py::gil_scoped_acquire gil;
-      if (error) return false;
-      try {
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (!callback.is_none()) report(callback);
-      } catch (py::error_already_set& e) {
-        error = std::make_unique<py::error_already_set>(std::move(e));
-        return false;
-      }
-      return true;
-    };
-  }
-  void rethrow() {
-    if (error) {
-      std::unique_ptr<py::error_already_set> e = std::move(error);
-      throw py::error_already_set(std::move(*e));
-    }
-  }
-};
 
 py::dict read_edge_list(const std::string& path) {
   std::atomic<bool> stop{false};
@@ -116,16 +93,9 @@ py::tuple random_walks(const std::shared_ptr<dv::Graph>& g, uint32_t walk_length
   cfg.round = round;
   cfg.threads = threads;
   std::atomic<uint64_t> done{0};
-  WalkPoller poller{progress, nullptr};
+  Poller poller(progress);
   auto poll = poller.make([&](py::object& cb) { cb(done.load()); });
-  dv::Walks walks;
-  try {
-    py::gil_scoped_release release;
-    walks = dv::random_walks(*g, cfg, done, poll);
-  } catch (...) {
-    poller.rethrow();
-    throw;
-  }
+  dv::Walks walks = poller.call([&] { return dv::random_walks(*g, cfg, done, poll); });
   poller.rethrow();
   return py::make_tuple(vector_to_numpy(std::move(walks.ids)), vector_to_numpy(std::move(walks.offsets)));
 }
