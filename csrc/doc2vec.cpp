@@ -114,11 +114,13 @@ W2VStats train_docs(const W2VConfig& c, const W2VModel& model, const W2VStream& 
 // document row takes the summed gradient; no model row is written.
 //
 // A document is short and its windows cheap, so what costs is waiting for
-// memory: the noise words' rows are anywhere in the output matrix. Each epoch
-// therefore draws all its random numbers first (in the order the training
-// loop draws them: the noise words of position 0, then per position i its
-// window size and the noise words of i + 1), and the windows prefetch the
-// output rows of the window kAhead positions on.
+// memory: the noise words' rows are anywhere in the output matrix. So the
+// random numbers of all epochs are drawn first, in the order the training
+// loop draws them (per epoch: the subsampling; the noise words of position 0;
+// then per position i its window size and the noise words of i + 1); they
+// are all the loop draws, so the vectors are those of drawing as it goes.
+// Then the windows run, each prefetching the output rows of the window
+// kAhead on (across epochs).
 class DocInferer {
  public:
   DocInferer(const D2VConfig& c, int epochs, const W2VModel& m, const simd::Kernels& kern)
@@ -129,8 +131,8 @@ class DocInferer {
     locks_.resize(max_in);
     out_rows_.resize(max_out);
     labels_.resize(max_out);
+    grads_.resize(max_out);
     h_.resize(cfg_.dim);
-    e_.resize(cfg_.dim);
   }
 
   void run(const uint32_t* ids, uint64_t b, uint64_t e, uint64_t index, float* vec) {
@@ -141,21 +143,23 @@ class DocInferer {
     }
     Rng rng(mix_seed(cfg_.seed ^ kInferSalt, index, 0));
     for (size_t j = 0; j < d; ++j) vec[j] = (rng.uniform() - 0.5f) / static_cast<float>(d);
+    draw(ids, b, e, rng);
+    const size_t total = start_[epochs_];
+    for (size_t w = 0; w < std::min<size_t>(total, kAhead); ++w) prefetch_outputs(w);
     const simd::SigmoidTable& sig = simd::sigmoid_table();
     for (int ep = 0; ep < epochs_; ++ep) {
       const float frac = epochs_ > 1 ? static_cast<float>(ep) / static_cast<float>(epochs_ - 1) : 0.0f;
       const float alpha = cfg_.alpha_begin + frac * (cfg_.alpha_end - cfg_.alpha_begin);
-      read_rows(ids, b, e, nullptr, model_.keep_prob, rng, sen_);
-      const int n = static_cast<int>(sen_.size());
-      const uint32_t* sen = sen_.data();
-      draw(rng, n);
-      for (int i = 0; i < std::min(n, kAhead); ++i) prefetch_outputs(i);
+      const size_t first = start_[ep];
+      const int n = static_cast<int>(start_[ep + 1] - first);
+      const uint32_t* sen = sen_.data() + first;
       for (int i = 0; i < n; ++i) {
-        if (i + kAhead < n) prefetch_outputs(i + kAhead);
+        const size_t w = first + size_t(i);
+        if (w + kAhead < total) prefetch_outputs(w + kAhead);
         const float* x = vec;
         if (cfg_.dm) {
-          const int lo = std::max(0, i - span_[i]);
-          const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span_[i]));
+          const int lo = std::max(0, i - span_[w]);
+          const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span_[w]));
           int ni = words_.gather(sen, lo, hi, i, rows_.data(), locks_.data());
           rows_[ni++] = vec;
           const float coef = 1.0f / static_cast<float>(ni);
@@ -163,76 +167,85 @@ class DocInferer {
           for (int c = 0; c < ni; ++c) k_.axpy_f32(coef, rows_[c], h_.data(), d);
           x = h_.data();
         }
-        const int no = outputs(i);
-        std::fill(e_.begin(), e_.end(), 0.0f);
+        // Every output's gradient from the unchanged x, then the updates.
+        const int no = outputs(w);
         double loss = 0;
         for (int o = 0; o < no; ++o) {
           const float f = k_.dot_f32(x, out_rows_[o], d);
-          const float g = (labels_[o] - simd::sigmoid_and_loss(sig, f, labels_[o], &loss)) * alpha;
-          k_.axpy_f32(g, out_rows_[o], e_.data(), d);
+          grads_[o] = (labels_[o] - simd::sigmoid_and_loss(sig, f, labels_[o], &loss)) * alpha;
         }
-        k_.axpy_f32(1.0f, e_.data(), vec, d);
+        for (int o = 0; o < no; ++o) k_.axpy_f32(grads_[o], out_rows_[o], vec, d);
       }
     }
   }
 
  private:
-  static constexpr int kAhead = 4;  // windows between a prefetch and its use
+  static constexpr size_t kAhead = 4;  // windows between a prefetch and its use
 
-  // This epoch's window sizes (PV-DM) and noise words, drawn in the training loop's order.
-  void draw(Rng& rng, int n) {
+  // Every epoch's words (after subsampling), window sizes (PV-DM) and noise
+  // words; epoch ep's windows are [start_[ep], start_[ep + 1]).
+  void draw(const uint32_t* ids, uint64_t b, uint64_t e, Rng& rng) {
     const bool ns = !cfg_.hs;
-    if (cfg_.dm) span_.resize(n);
-    if (ns) {
-      noise_.resize(size_t(n) * cfg_.negative);
-      n_noise_.resize(n);
-      if (n > 0) n_noise_[0] = draw_noise(rng, 0);
-    }
-    for (int i = 0; i < n; ++i) {
-      if (cfg_.dm) span_[i] = cfg_.window - static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
-      if (ns && i + 1 < n) n_noise_[i + 1] = draw_noise(rng, i + 1);
+    sen_.clear();
+    start_.assign(1, 0);
+    for (int ep = 0; ep < epochs_; ++ep) {
+      read_rows(ids, b, e, nullptr, model_.keep_prob, rng, epoch_sen_);
+      const size_t first = sen_.size(), n = epoch_sen_.size();
+      sen_.insert(sen_.end(), epoch_sen_.begin(), epoch_sen_.end());
+      if (cfg_.dm) span_.resize(first + n);
+      if (ns) {
+        n_noise_.resize(first + n);
+        noise_.resize((first + n) * size_t(cfg_.negative));
+        if (n > 0) n_noise_[first] = draw_noise(rng, first);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (cfg_.dm)
+          span_[first + i] = cfg_.window - static_cast<int>(rng.below(static_cast<uint32_t>(cfg_.window)));
+        if (ns && i + 1 < n) n_noise_[first + i + 1] = draw_noise(rng, first + i + 1);
+      }
+      start_.push_back(sen_.size());
     }
   }
 
-  // Noise words of position i (those equal to its word are dropped).
-  int draw_noise(Rng& rng, int i) {
-    uint32_t* out = noise_.data() + size_t(i) * cfg_.negative;
+  // Noise words of window w (those equal to its word are dropped).
+  int draw_noise(Rng& rng, size_t w) {
+    uint32_t* out = noise_.data() + w * size_t(cfg_.negative);
     int m = 0;
     for (int q = 0; q < cfg_.negative; ++q) {
-      const uint32_t w = model_.noise->draw(rng.next());
-      if (w != sen_[i]) out[m++] = w;
+      const uint32_t r = model_.noise->draw(rng.next());
+      if (r != sen_[w]) out[m++] = r;
     }
     return m;
   }
 
-  // The output rows and labels of position i's window, into out_rows_ and labels_.
-  int outputs(int i) {
+  // The output rows and labels of window w, into out_rows_ and labels_.
+  int outputs(size_t w) {
     const size_t d = cfg_.dim;
     int n = 0;
     if (cfg_.hs) {
       const HuffmanTree& tree = *model_.tree;
-      for (uint64_t p = tree.begin(sen_[i]); p < tree.end(sen_[i]); ++p) {
+      for (uint64_t p = tree.begin(sen_[w]); p < tree.end(sen_[w]); ++p) {
         out_rows_[n] = model_.wout + size_t(tree.point(p)) * d;
         labels_[n++] = 1.0f - static_cast<float>(tree.code(p));
       }
       return n;
     }
-    out_rows_[n] = model_.wout + size_t(sen_[i]) * d;
+    out_rows_[n] = model_.wout + size_t(sen_[w]) * d;
     labels_[n++] = 1.0f;
-    const uint32_t* noise = noise_.data() + size_t(i) * cfg_.negative;
-    for (int q = 0; q < n_noise_[i]; ++q) {
+    const uint32_t* noise = noise_.data() + w * size_t(cfg_.negative);
+    for (int q = 0; q < n_noise_[w]; ++q) {
       out_rows_[n] = model_.wout + size_t(noise[q]) * d;
       labels_[n++] = 0.0f;
     }
     return n;
   }
 
-  void prefetch_outputs(int i) const {
+  void prefetch_outputs(size_t w) const {
     if (cfg_.hs) return;  // the tree's upper nodes, shared by every word, stay cached
     const size_t d = cfg_.dim;
-    prefetch_row(model_.wout + size_t(sen_[i]) * d, d);
-    const uint32_t* noise = noise_.data() + size_t(i) * cfg_.negative;
-    for (int q = 0; q < n_noise_[i]; ++q) prefetch_row(model_.wout + size_t(noise[q]) * d, d);
+    prefetch_row(model_.wout + size_t(sen_[w]) * d, d);
+    const uint32_t* noise = noise_.data() + w * size_t(cfg_.negative);
+    for (int q = 0; q < n_noise_[w]; ++q) prefetch_row(model_.wout + size_t(noise[q]) * d, d);
   }
 
   const D2VConfig& cfg_;
@@ -240,10 +253,11 @@ class DocInferer {
   const W2VModel& model_;
   const simd::Kernels& k_;
   WordInputs words_;  // PV-DM's context words
-  std::vector<uint32_t> sen_, noise_;
+  std::vector<uint32_t> sen_, epoch_sen_, noise_;
+  std::vector<size_t> start_;
   std::vector<int> span_, n_noise_;
   std::vector<float*> rows_, out_rows_;
-  std::vector<float> locks_, labels_, h_, e_;
+  std::vector<float> locks_, labels_, grads_, h_;
 };
 
 template <class Make>
