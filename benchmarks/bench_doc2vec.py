@@ -17,8 +17,9 @@ is the child's): densevec (``Documents.from_file`` + ``Doc2Vec``), gensim in
 memory), alternated within one run. Same hyperparameters: dim 100, window 5,
 negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 1e-4. Reported:
 
-* peak RSS: the child's, after training and inference (the text read for
-  inference and evaluation included, the same for all);
+* peak RSS: the child's own high-water mark (``VmHWM``, not ``ru_maxrss``,
+  which a child inherits from its parent), after training and inference (the
+  text read for inference and evaluation included, the same for all);
 * prep s: densevec's encoding / gensim's ``build_vocab``; train s: training only;
 * docs/s and words/s: documents x epochs and whitespace tokens x epochs over train s;
 * inference: ``--infer-docs`` documents of the set, densevec's batched
@@ -68,6 +69,22 @@ def build_data(parts: Path, n: int, seed: int, min_tokens: int, out_dir: Path) -
     lab.write_text(json.dumps([labels[i] for i in take]))
     tokens = sum(len(texts[i].split()) for i in take)
     return docs, lab, {"sources": len(files), "eligible": len(texts), "docs": len(take), "tokens": tokens}
+
+
+def own_peak_rss_mib() -> float:
+    """This process's own peak RSS in MiB: ``VmHWM`` of /proc/self/status.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no use in a child: Linux carries
+    the parent's peak over ``exec``, so every child reported the parent's
+    (the whole parts/ text it had read)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
 
 
 def child(cfg: dict) -> None:
@@ -129,7 +146,7 @@ def child(cfg: dict) -> None:
         for d in infer_docs:
             model.infer_vector(d)
         infer = time.perf_counter() - t0
-    rss = _common.peak_rss_mib()  # training and inference, before the evaluation's own memory
+    rss = own_peak_rss_mib()  # training and inference, before the evaluation's own memory
     rep = evaluate.documents(np.asarray(vecs), labels[:n_eval], folds=5, k=10)
     out.update(prep_s=prep, train_s=train, docs_per_s=len(lines) * epochs / train,
                words_per_s=tokens * epochs / train, infer_docs_per_s=len(infer_docs) / infer,
