@@ -45,20 +45,11 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   DV_CHECK(cfg.hs ? model.tree != nullptr : model.noise != nullptr,
            (cfg.hs ? "hierarchical softmax needs a Huffman tree" : "negative sampling needs a noise sampler"));
   DV_CHECK(stream.sent_begin <= stream.sent_end, "bad sentence range");
-  const uint64_t first_tok = stream.offsets[stream.sent_begin];
-  const uint64_t total = stream.offsets[stream.sent_end] - first_tok;
+  const uint64_t total = stream.offsets[stream.sent_end] - stream.offsets[stream.sent_begin];
   int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
   threads = static_cast<int>(
       std::max<uint64_t>(1, std::min<uint64_t>(threads, stream.sent_end - stream.sent_begin)));
-
-  // Slice boundaries: equal token counts, cut at sentence ends.
-  std::vector<uint64_t> cut(threads + 1, stream.sent_end);
-  cut[0] = stream.sent_begin;
-  for (int t = 1; t < threads; ++t) {
-    const uint64_t target = first_tok + total * static_cast<uint64_t>(t) / static_cast<uint64_t>(threads);
-    const uint64_t* pos = std::lower_bound(stream.offsets + stream.sent_begin, stream.offsets + stream.sent_end, target);
-    cut[t] = std::max<uint64_t>(cut[t - 1], static_cast<uint64_t>(pos - stream.offsets));
-  }
+  const std::vector<uint64_t> cut = slice_cuts(stream, threads);  // equal token counts, cut at sentence ends
   W2VConfig c = cfg;
   c.threads = threads;
   progress.alpha.store(cfg.alpha_begin);
