@@ -139,7 +139,7 @@ class Contrastive(Trainer):
         The default 0.1 (and ``learning_rate`` 0.15) is what sparse AdaGrad
         fine-tuning does best with on the WordNet reverse dictionary's *dev*
         split (1 epoch, batch 256: recall@10 0.214 against 0.201 at
-        ``t=0.05``, mean of 3 seeds); sentence-transformers' AdamW does best
+        ``t=0.05``, learning rate 0.1; mean of 3 seeds); sentence-transformers' AdamW does best
         at its own default ``scale=20`` (``t=0.05``) there (see
         ``benchmarks/results/contrastive.md``).
     batch_size : int
