@@ -126,16 +126,17 @@ def part_sim(a, tmp: Path) -> dict:
     def save():
         (RESULTS / "distributed-sim.json").write_text(json.dumps(
             {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
-             "threads": a.threads, "runs": runs}, indent=1))
+             "threads": a.threads, "runs": runs,
+             "command": "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}, indent=1))
 
     for k in a.ks:
-        run(k, "delta", a.syncs, "densevec")
+        run(k, a.merge, a.syncs, "densevec")
         if k > 1:
             run(k, "average", 1, "naive")
     kmax = max(a.ks)
-    run(kmax, "touched", a.syncs, "variant")
-    run(kmax, "average", a.syncs, "variant")
-    run(kmax, "delta", 1, "variant")
+    for merge in [m for m in dd.MERGES if m != a.merge]:
+        run(kmax, merge, a.syncs, "variant")
+    run(kmax, a.merge, max(1, a.syncs // 4), "variant")
     return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
             "threads": a.threads, "runs": runs}
 
@@ -151,7 +152,7 @@ def part_train(a, tmp: Path) -> dict:
         m = model(a)
         m.threads = 1
         t0 = time.perf_counter()
-        emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs)
+        emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs, merge=a.merge)
         out["dask"] = {"seconds": time.perf_counter() - t0, **quality(emb)}
     print(out, flush=True)
     t0 = time.perf_counter()
@@ -159,7 +160,7 @@ def part_train(a, tmp: Path) -> dict:
     emb = m.fit(corpus, progress=False)
     out["local"] = {"seconds": time.perf_counter() - t0, "threads": a.threads, **quality(emb)}
     print(out, flush=True)
-    return {"tokens": corpus.n_tokens, "syncs": a.syncs, **out}
+    return {"tokens": corpus.n_tokens, "syncs": a.syncs, "merge": a.merge, **out}
 
 
 def report(a) -> str:
@@ -191,7 +192,7 @@ def report(a) -> str:
         lines += ["## Accuracy against simulated workers", "",
                   f"`distributed.simulate` on the first {s['tokens']:,} tokens of big.txt ({s['vocab']:,} words), "
                   f"skip-gram NS, dim {s['dim']}, {s['epochs']} epochs, {s['threads']} threads per simulated "
-                  "worker. densevec: deltas added, "
+                  f"worker. densevec: merge `{runs[0]['merge']}` (see `distributed._merge`), "
                   f"{runs[0]['syncs']} merges per epoch. Naive: copies averaged at the end of every epoch "
                   "(Spark MLlib's scheme). Analogy: questions-words % (restrict_vocab 30000); WS353: Spearman.", ""]
         one = next(r for r in runs if r["k"] == 1)
@@ -226,7 +227,10 @@ def report(a) -> str:
                                             if sim2 else [])
                                          + [[f"local, {t['local']['threads']} threads", t["local"]["analogy"],
                                              t["local"]["ws353"], t["local"]["seconds"]]]), ""]
-    lines += ["Command: `python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]) + "`", ""]
+    lines += ["Commands (each under `flock /tmp/dv-bench.lock timeout 720` for the timed part, "
+              "`nice -n 19` for the quality parts):", ""]
+    lines += [f"* {p}: `{parts[p].get('command', '?')}`" for p in parts]
+    lines += [""]
     return "\n".join(lines)
 
 
@@ -245,7 +249,7 @@ def plot(runs: list) -> str | None:
             pts = sorted([(1, one[metric])] + [(r["k"], r[metric]) for r in runs
                                                 if r["label"] == label and r["k"] > 1])
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style,
-                    label="densevec (deltas, merged often)" if label == "densevec" else "naive end-of-epoch average")
+                    label="densevec (merged often)" if label == "densevec" else "naive end-of-epoch average")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("workers k")
         ax.set_ylabel(name)
@@ -268,6 +272,7 @@ def main() -> None:
     p.add_argument("--sim-lines", type=int, default=500_000)
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--syncs", type=int, default=20)
+    p.add_argument("--merge", default="touched", help="densevec's merge (the others are run as variants)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--out", default=str(RESULTS / "distributed.md"))
@@ -275,6 +280,7 @@ def main() -> None:
     if a.part != "report":
         with tempfile.TemporaryDirectory(dir=os.environ.get("DENSEVEC_BENCH_TMP")) as tmp:
             result = {"count": part_count, "sim": part_sim, "train": part_train}[a.part](a, Path(tmp))
+        result["command"] = "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])
         (RESULTS / f"distributed-{a.part}.json").write_text(json.dumps(result, indent=1))
     _common.emit(report(a), a.out)
 

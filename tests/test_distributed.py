@@ -119,6 +119,26 @@ def test_cooccurrence_equals_local_counting(client, sharded, tmp_path, symmetric
     assert other.nnz != local.nnz
 
 
+def test_merging_sorted_runs_sums_shared_keys():
+    """The row-range merge folds sorted partial runs pairwise: equal to a dict sum, for an odd
+    number of runs, overlapping and disjoint keys, and empty runs."""
+    rng = np.random.default_rng(3)
+    runs = [np.unique(rng.integers(0, 200, size=n)).astype(np.uint64) for n in (50, 0, 120, 7, 90)]
+    runs = [(k, rng.random(k.size)) for k in runs]
+    expect: dict = {}
+    for keys, values in runs:
+        for key, v in zip(keys.tolist(), values.tolist()):
+            expect[key] = expect.get(key, 0.0) + v
+    while len(runs) > 1:
+        runs = [dd._merge_two(*runs[i], *runs[i + 1]) if i + 1 < len(runs) else runs[i]
+                for i in range(0, len(runs), 2)]
+    keys, values = runs[0]
+    assert keys.tolist() == sorted(expect)
+    np.testing.assert_allclose(values, [expect[k] for k in sorted(expect)])
+    k, v = dd._merge_two(np.array([1, 5], np.uint64), np.ones(2), np.array([5], np.uint64), np.ones(1))
+    assert k.tolist() == [1, 5] and v.tolist() == [1.0, 2.0]  # negative control of the dict path
+
+
 @pytest.fixture(scope="module")
 def planted():
     return dv.Corpus.from_sentences(planted_sentences(), min_count=1)
