@@ -87,6 +87,9 @@ def part_count(a, tmp: Path) -> dict:
     same_pairs = bool(len(ra) == len(rb) and np.array_equal(ra["row"], rb["row"])
                       and np.array_equal(ra["col"], rb["col"]))
     rel = float(np.max(np.abs(ra["value"] - rb["value"]) / rb["value"])) if same_pairs else float("nan")
+    if not (same_corpus and same_pairs and rel < 1e-5):
+        raise AssertionError(f"distributed results differ from the local ones: corpus equal {same_corpus}, "
+                             f"pairs equal {same_pairs}, largest relative value difference {rel:.3g}")
     return {"files": a.files, "threads_local": a.threads, "window": a.window, "rows": rows,
             "equal_corpus": bool(same_corpus), "equal_pairs": same_pairs, "max_rel_value_diff": rel}
 
@@ -116,9 +119,12 @@ def part_sim(a, tmp: Path) -> dict:
 
     def run(k, merge, syncs, label):
         t0 = time.perf_counter()
-        emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
-        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0,
-             **quality(emb)}
+        try:
+            emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
+            q = quality(emb)
+        except FloatingPointError:  # diverged: reported as such, the other runs go on
+            q = {"analogy": float("nan"), "ws353": float("nan"), "diverged": True}
+        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0, **q}
         runs.append(r)
         print(r, flush=True)
         save()  # a run cut short by a time limit keeps what it measured
@@ -227,6 +233,9 @@ def report(a) -> str:
                                             if sim2 else [])
                                          + [[f"local, {t['local']['threads']} threads", t["local"]["analogy"],
                                              t["local"]["ws353"], t["local"]["seconds"]]]), ""]
+    notes = RESULTS / "distributed-notes.md"  # hand-written findings, kept across reruns
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     lines += ["Commands (each under `flock /tmp/dv-bench.lock timeout 720` for the timed part, "
               "`nice -n 19` for the quality parts):", ""]
     lines += [f"* {p}: `{parts[p].get('command', '?')}`" for p in parts]
