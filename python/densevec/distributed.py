@@ -422,12 +422,13 @@ def _group_corpus(refs: list) -> Corpus:
     parts = [_part(ref) for ref in refs]
     if len(parts) == 1:
         return parts[0]
-    ids = np.concatenate([np.asarray(p.ids) for p in parts])
-    offsets, base = [np.zeros(1, np.uint64)], np.uint64(0)
-    for p in parts:
+    ids, offsets, base = [], [np.zeros(1, np.uint64)], np.uint64(0)
+    for p in parts:  # a part's offsets may start inside a larger stream (a view)
         o = np.asarray(p.offsets, dtype=np.uint64)
+        ids.append(np.asarray(p.ids)[int(o[0]):int(o[-1])])
         offsets.append(o[1:] - o[0] + base)
         base += o[-1] - o[0]
+    ids = np.concatenate(ids)
     return Corpus.from_ids(ids, np.concatenate(offsets), parts[0].vocab)
 
 
