@@ -115,7 +115,10 @@ def part_sim(a, tmp: Path) -> dict:
     from densevec import distributed as dd
 
     corpus = sim_corpus(a, tmp)
-    runs = []
+    saved = RESULTS / "distributed-sim.json"
+    runs = json.loads(saved.read_text())["runs"] if a.add_merge and saved.exists() else []
+    commands = ((json.loads(saved.read_text()).get("command", "") + "; ") if a.add_merge and saved.exists()
+                else "")
 
     def run(k, merge, syncs, label):
         t0 = time.perf_counter()
@@ -133,8 +136,12 @@ def part_sim(a, tmp: Path) -> dict:
         (RESULTS / "distributed-sim.json").write_text(json.dumps(
             {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
              "threads": a.threads, "runs": runs,
-             "command": "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}, indent=1))
+             "command": commands + "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}, indent=1))
 
+    if a.add_merge:  # one more merge beside the runs already saved
+        for k in a.ks:
+            run(k, a.add_merge, a.syncs, a.add_merge)
+        return json.loads(saved.read_text())
     for k in a.ks:
         run(k, a.merge, a.syncs, "densevec")
         if k > 1:
@@ -211,6 +218,11 @@ def report(a) -> str:
                           n["ws353"] if n else float("nan")])
         lines += [_common.markdown_table(["k", "densevec analogy", "Δ vs k=1", "densevec WS353",
                                           "naive analogy", "Δ vs k=1", "naive WS353"], table), ""]
+        for extra in sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"}):
+            rows_x = [[r["k"], r["syncs"], r["analogy"], r["analogy"] - one["analogy"], r["ws353"]]
+                      for r in sorted(runs, key=lambda r: r["k"]) if r["label"] == extra]
+            lines += [f"Merge `{extra}` (added run; at k <= 2 it is the same computation as `delta`):", "",
+                      _common.markdown_table(["k", "merges/epoch", "analogy", "Δ vs k=1", "WS353"], rows_x), ""]
         var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
                for r in runs if r["label"] != "naive" and r["k"] == max(x["k"] for x in runs)]
         lines += ["Merge variants at the largest k:", "",
@@ -281,7 +293,9 @@ def main() -> None:
     p.add_argument("--sim-lines", type=int, default=500_000)
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--syncs", type=int, default=20)
-    p.add_argument("--merge", default="touched", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--merge", default="capped", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--add-merge", default=None,
+                   help="sim: only run this merge for --ks, added to the saved runs (a column of its own)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--out", default=str(RESULTS / "distributed.md"))
@@ -289,7 +303,7 @@ def main() -> None:
     if a.part != "report":
         with tempfile.TemporaryDirectory(dir=os.environ.get("DENSEVEC_BENCH_TMP")) as tmp:
             result = {"count": part_count, "sim": part_sim, "train": part_train}[a.part](a, Path(tmp))
-        result["command"] = "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])
+        result.setdefault("command", "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]))
         (RESULTS / f"distributed-{a.part}.json").write_text(json.dumps(result, indent=1))
     _common.emit(report(a), a.out)
 

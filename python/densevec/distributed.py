@@ -620,7 +620,8 @@ def cooccurrence(
 
 
 # ====================================================================== data-parallel word2vec
-MERGES = ("delta", "touched", "average")
+MERGES = ("delta", "capped", "touched", "average")
+_CAP_WORKERS = 2  # "capped": a row moves at most this many workers' mean change
 _SAMPLERS: dict[str, tuple] = {}
 
 
@@ -691,22 +692,27 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
 
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
-    update). ``"touched"``: average each row's changes over the workers that
+    update). ``"capped"``: add the changes, but a row that more than two
+    workers changed moves twice their mean (the sum of k copies trained from
+    the same weights overshoots the frequent words' rows, which converge
+    within every round; with at most two workers it is ``"delta"``).
+    ``"touched"``: average each row's changes over the workers that
     changed it. ``"average"``: the mean of the copies (naive averaging, as
     Spark MLlib does: a row one worker of k changed moves 1/k of its update).
     """
     k = len(results)
     for name, arr in arrays.items():
-        if merge == "touched":
+        if merge in ("touched", "capped"):
             touched = np.zeros(arr.shape[0], dtype=np.int64)
             for r in results:
                 touched[r[name][0]] += 1
+            divisor = (touched if merge == "touched" else np.maximum(touched / _CAP_WORKERS, 1.0)).astype(np.float32)
         for r in results:
             rows, delta = r[name]
             if merge == "delta":
                 arr[rows] += delta
-            elif merge == "touched":
-                arr[rows] += delta / touched[rows, None].astype(np.float32)
+            elif merge in ("touched", "capped"):
+                arr[rows] += delta / divisor[rows, None]
             else:
                 arr[rows] += delta / np.float32(k)
 
@@ -813,7 +819,7 @@ def train(
     corpus: Union[Corpus, ShardedCorpus],
     epochs: Optional[int] = None,
     syncs_per_epoch: int = 20,
-    merge: Literal["delta", "touched", "average"] = "delta",
+    merge: Literal["delta", "capped", "touched", "average"] = "capped",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),
@@ -842,10 +848,14 @@ def train(
     syncs_per_epoch : int
         Merges per epoch: more keeps the copies closer (accuracy), fewer
         sends the weights less often.
-    merge : {"delta", "touched", "average"}
-        How the copies are merged, see :func:`_merge`; ``"delta"`` (the
-        default) adds every worker's change. ``"average"`` is naive
-        averaging (Spark MLlib's), kept for comparison.
+    merge : {"delta", "capped", "touched", "average"}
+        How the copies are merged, see :func:`_merge`. ``"capped"`` (the
+        default) adds the workers' changes but moves a row at most twice their
+        mean: the same as ``"delta"`` (every change added) with up to 2
+        workers, and far better with more (``"delta"`` collapses or diverges
+        at 4 and 8, see ``benchmarks/results/distributed.md``), though not yet
+        as accurate as one process there. ``"average"`` is naive averaging
+        (Spark MLlib's), kept for comparison.
     allow_mixed : bool
         Allow a corpus other than the one the model was set up on.
     callbacks : sequence of callables
@@ -887,7 +897,7 @@ def simulate(
     workers: int,
     epochs: Optional[int] = None,
     syncs_per_epoch: int = 20,
-    merge: Literal["delta", "touched", "average"] = "delta",
+    merge: Literal["delta", "capped", "touched", "average"] = "capped",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),
