@@ -266,11 +266,16 @@ def plot(runs: list) -> str | None:
     one = next(r for r in runs if r["k"] == 1)
     for i, (metric, name) in enumerate((("analogy", "questions-words accuracy (%)"), ("ws353", "WordSim353 ρ"))):
         ax = fig.add_subplot(1, 2, i + 1)
-        for label, style in (("densevec", "o-"), ("naive", "s--")):
-            pts = sorted([(1, one[metric])] + [(r["k"], r[metric]) for r in runs
-                                                if r["label"] == label and r["k"] > 1])
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style,
-                    label="densevec (merged often)" if label == "densevec" else "naive end-of-epoch average")
+        two = next((r for r in runs if r["label"] == "densevec" and r["k"] == 2), None)
+        extras = sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"})
+        for label, style in [("densevec", "o-"), ("naive", "s--")] + [(x, "^-") for x in extras]:
+            pts = [(1, one[metric])] + [(r["k"], r[metric]) for r in runs if r["label"] == label and r["k"] > 1]
+            if label in extras and two is not None:  # at k <= 2 the same computation as delta
+                pts.append((2, two[metric]))
+            pts.sort()
+            legend = {"densevec": f"densevec `{one['merge']}` (merged often)",
+                    "naive": "naive end-of-epoch average"}.get(label, f"densevec `{label}`")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=legend)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("workers k")
         ax.set_ylabel(name)
