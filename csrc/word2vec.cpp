@@ -157,7 +157,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
                          const simd::Kernels& k, W2VProgress& progress, uint64_t total,
                          const std::vector<uint64_t>& cut, const std::function<bool()>& poll) {
   DV_CHECK(model.lock == nullptr, "row locks are not supported with subword bags");
-  const BagInputs inputs(model.win, *model.bags, c.dim, c.window);
+  const BagInputs inputs(model.win, *model.bags, c.dim, c.window, k);
   if (c.hs) {
     using T = WindowTrainer<BagInputs, HuffmanOutputs>;
     return run_trainers(c.threads, cut, [&] {
