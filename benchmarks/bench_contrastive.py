@@ -120,8 +120,8 @@ def child(part: str, a: dict) -> dict:
     if part in ("mean", "sif", "contrastive"):
         vectors = dv.Embeddings.load(a["store"], mmap=False)
         if part == "contrastive":
-            model = dv.Contrastive(init=vectors, epochs=a["epochs"], batch_size=a["batch"],
-                                   temperature=0.05, learning_rate=a["lr"], threads=a["threads"], seed=a["seed"])
+            model = dv.Contrastive(init=vectors, epochs=a["epochs"], batch_size=a["batch"], temperature=a["temperature"],
+                                   learning_rate=a["lr"], threads=a["threads"], seed=a["seed"])
             model.fit(pairs, progress=False)
             secs = sum(h["seconds"] for h in model.history)
             out.update(train_seconds=secs, pairs_per_s=sum(h["pairs"] for h in model.history) / secs,
@@ -196,7 +196,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lr", type=float, default=0.1, help="densevec AdaGrad learning rate")
+    ap.add_argument("--lr", type=float, default=None, help="densevec AdaGrad learning rate (default: Contrastive's)")
+    ap.add_argument("--temperature", type=float, default=None, help="densevec temperature (default: Contrastive's)")
     ap.add_argument("--st-lr", type=float, default=0.01, help="sentence-transformers AdamW learning rate")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
@@ -206,6 +207,12 @@ def main() -> None:
     ap.add_argument("--train-pairs", type=int, default=0, help="a seeded sample of the train pairs (0: all)")
     ap.add_argument("--test-queries", type=int, default=0, help="a seeded sample of the test queries (0: all)")
     ap.add_argument("--limit", type=int, default=0, help="smoke run: this many test queries (x10 pairs)")
+    ap.add_argument("--raw", default=None,
+                    help="append each part's JSON line to this file as it finishes (a run split over several "
+                         "lock holds: run the parts with --raw, then --report-from the same file)")
+    ap.add_argument("--report-from", default=None,
+                    help="run nothing: build the report from the JSON lines of earlier --raw runs")
+    ap.add_argument("--note", default="", help="a line on the conditions of the run, printed under the table")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--args", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -216,7 +223,15 @@ def main() -> None:
     store = word_vectors(args.threads)
     pairs, test = load_data(args.train_pairs, args.test_queries)
     setup = time.perf_counter() - t0
+    if args.lr is None or args.temperature is None:
+        import inspect
+
+        import densevec as dv
+        defaults = inspect.signature(dv.Contrastive).parameters
+        args.lr = args.lr or defaults["learning_rate"].default
+        args.temperature = args.temperature or defaults["temperature"].default
     common = dict(store=str(store), epochs=args.epochs, batch=args.batch, threads=args.threads, lr=args.lr,
+                  temperature=args.temperature,
                   st_lr=args.st_lr, seed=args.seed, minilm_speed_texts=args.minilm_speed_texts,
                   limit=args.limit, train_pairs=args.train_pairs, test_queries=args.test_queries)
     parts = args.parts.split(",")
@@ -225,12 +240,24 @@ def main() -> None:
     order += trained * args.reps
     order += [p for p in parts if p == "minilm"]
     results: dict = {}
+    if args.report_from:
+        order = []
+        for line in Path(args.report_from).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                res = json.loads(line)
+                results.setdefault(res["part"], []).append(res)
     for part in order:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")  # no hub download
-        res, wall, peak = _common.run_child([__file__, "--child", part, "--args", json.dumps(common)], env=env)
+        rep = len(results.get(part, []))  # rep r of a trained system runs with seed + r (both systems)
+        a = dict(common, seed=args.seed + rep)
+        res, wall, peak = _common.run_child([__file__, "--child", part, "--args", json.dumps(a)], env=env)
+        res["seed"] = a["seed"]
         res["wall"] = wall
         results.setdefault(part, []).append(res)
         print(json.dumps(res), file=sys.stderr, flush=True)
+        if args.raw:
+            with open(args.raw, "a", encoding="utf-8") as f:
+                f.write(json.dumps(res) + "\n")
     names = {"mean": "(a) densevec encode, mean", "sif": "(a) densevec encode, SIF",
              "contrastive": "(b) densevec Contrastive fine-tune", "st": "(c) sentence-transformers Static+MNRL",
              "minilm": "(d) all-MiniLM-L6-v2 (no training)"}
@@ -239,7 +266,11 @@ def main() -> None:
         runs = results[part]
         r = runs[-1]
         pps = [x.get("pairs_per_s") for x in runs if x.get("pairs_per_s")]
-        rows.append([names[part], r["recall@1"], r["recall@10"], r["mrr"], r["ndcg@10"],
+
+        def q(key: str) -> str:  # the mean over the reps (seeds), with its range
+            v = [x[key] for x in runs]
+            return f"{sum(v) / len(v):.4f}" + (f" ({min(v):.4f}–{max(v):.4f})" if len(v) > 1 else "")
+        rows.append([names[part], q("recall@1"), q("recall@10"), q("mrr"), q("ndcg@10"),
                      (f"{min(pps):,.0f}–{max(pps):,.0f}" if len(pps) > 1 else f"{pps[0]:,.0f}") if pps else "–",
                      r["texts_per_s_1"], r["texts_per_s_2"], r["peak_rss_mib"]])
     headers = ["system", "recall@1", "recall@10", "MRR", "nDCG@10", "train pairs/s", "encode texts/s (1 thr)",
@@ -249,12 +280,18 @@ def main() -> None:
              + ("(seeded samples) " if args.train_pairs or args.test_queries else "") +
              f"against {len(test['candidates']):,} candidate lemmas; dim 100, batch {args.batch}, "
              f"{args.epochs} epoch(s), {args.threads} training threads; densevec lr {args.lr} (AdaGrad), "
-             f"sentence-transformers lr {args.st_lr} (AdamW); setup {setup:.0f} s.\n",
+             f"temperature {args.temperature}; sentence-transformers lr {args.st_lr} (AdamW), "
+             f"scale 20 (temperature 0.05, its default); setup {setup:.0f} s.\n",
              _common.markdown_table(headers, rows), ""]
+    if args.note:
+        lines += [args.note, ""]
     if "contrastive" in results and "st" in results:
         ratio = [b["pairs_per_s"] / s["pairs_per_s"] for b, s in zip(results["contrastive"], results["st"])]
         lines.append(f"Training pairs/s, densevec / sentence-transformers per alternation: "
                      + ", ".join(f"{x:.1f}x" for x in ratio))
+        lines.append("recall@10 / MRR per seed, densevec vs sentence-transformers: " + "; ".join(
+            f"seed {b['seed']}: {b['recall@10']:.4f} / {b['mrr']:.4f} vs {s['recall@10']:.4f} / {s['mrr']:.4f}"
+            for b, s in zip(results["contrastive"], results["st"])))
     if "mean" in results and "minilm" in results:
         m, d = results["mean"][-1], results["minilm"][-1]
         lines.append(f"Encoding texts/s, densevec mean / MiniLM: {m['texts_per_s_1'] / d['texts_per_s_1']:.0f}x "

@@ -87,6 +87,9 @@ def part_count(a, tmp: Path) -> dict:
     same_pairs = bool(len(ra) == len(rb) and np.array_equal(ra["row"], rb["row"])
                       and np.array_equal(ra["col"], rb["col"]))
     rel = float(np.max(np.abs(ra["value"] - rb["value"]) / rb["value"])) if same_pairs else float("nan")
+    if not (same_corpus and same_pairs and rel < 1e-5):
+        raise AssertionError(f"distributed results differ from the local ones: corpus equal {same_corpus}, "
+                             f"pairs equal {same_pairs}, largest relative value difference {rel:.3g}")
     return {"files": a.files, "threads_local": a.threads, "window": a.window, "rows": rows,
             "equal_corpus": bool(same_corpus), "equal_pairs": same_pairs, "max_rel_value_diff": rel}
 
@@ -112,13 +115,19 @@ def part_sim(a, tmp: Path) -> dict:
     from densevec import distributed as dd
 
     corpus = sim_corpus(a, tmp)
-    runs = []
+    saved = RESULTS / "distributed-sim.json"
+    runs = json.loads(saved.read_text())["runs"] if a.add_merge and saved.exists() else []
+    commands = ((json.loads(saved.read_text()).get("command", "") + "; ") if a.add_merge and saved.exists()
+                else "")
 
     def run(k, merge, syncs, label):
         t0 = time.perf_counter()
-        emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
-        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0,
-             **quality(emb)}
+        try:
+            emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
+            q = quality(emb)
+        except FloatingPointError:  # diverged: reported as such, the other runs go on
+            q = {"analogy": float("nan"), "ws353": float("nan"), "diverged": True}
+        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0, **q}
         runs.append(r)
         print(r, flush=True)
         save()  # a run cut short by a time limit keeps what it measured
@@ -126,16 +135,21 @@ def part_sim(a, tmp: Path) -> dict:
     def save():
         (RESULTS / "distributed-sim.json").write_text(json.dumps(
             {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
-             "threads": a.threads, "runs": runs}, indent=1))
+             "threads": a.threads, "runs": runs,
+             "command": commands + "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}, indent=1))
 
+    if a.add_merge:  # one more merge beside the runs already saved
+        for k in a.ks:
+            run(k, a.add_merge, a.syncs, a.add_merge)
+        return json.loads(saved.read_text())
     for k in a.ks:
-        run(k, "delta", a.syncs, "densevec")
+        run(k, a.merge, a.syncs, "densevec")
         if k > 1:
             run(k, "average", 1, "naive")
     kmax = max(a.ks)
-    run(kmax, "touched", a.syncs, "variant")
-    run(kmax, "average", a.syncs, "variant")
-    run(kmax, "delta", 1, "variant")
+    for merge in [m for m in dd.MERGES if m != a.merge]:
+        run(kmax, merge, a.syncs, "variant")
+    run(kmax, a.merge, max(1, a.syncs // 4), "variant")
     return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
             "threads": a.threads, "runs": runs}
 
@@ -151,7 +165,7 @@ def part_train(a, tmp: Path) -> dict:
         m = model(a)
         m.threads = 1
         t0 = time.perf_counter()
-        emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs)
+        emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs, merge=a.merge)
         out["dask"] = {"seconds": time.perf_counter() - t0, **quality(emb)}
     print(out, flush=True)
     t0 = time.perf_counter()
@@ -159,7 +173,7 @@ def part_train(a, tmp: Path) -> dict:
     emb = m.fit(corpus, progress=False)
     out["local"] = {"seconds": time.perf_counter() - t0, "threads": a.threads, **quality(emb)}
     print(out, flush=True)
-    return {"tokens": corpus.n_tokens, "syncs": a.syncs, **out}
+    return {"tokens": corpus.n_tokens, "syncs": a.syncs, "merge": a.merge, **out}
 
 
 def report(a) -> str:
@@ -191,7 +205,7 @@ def report(a) -> str:
         lines += ["## Accuracy against simulated workers", "",
                   f"`distributed.simulate` on the first {s['tokens']:,} tokens of big.txt ({s['vocab']:,} words), "
                   f"skip-gram NS, dim {s['dim']}, {s['epochs']} epochs, {s['threads']} threads per simulated "
-                  "worker. densevec: deltas added, "
+                  f"worker. densevec: merge `{runs[0]['merge']}` (see `distributed._merge`), "
                   f"{runs[0]['syncs']} merges per epoch. Naive: copies averaged at the end of every epoch "
                   "(Spark MLlib's scheme). Analogy: questions-words % (restrict_vocab 30000); WS353: Spearman.", ""]
         one = next(r for r in runs if r["k"] == 1)
@@ -204,6 +218,11 @@ def report(a) -> str:
                           n["ws353"] if n else float("nan")])
         lines += [_common.markdown_table(["k", "densevec analogy", "Δ vs k=1", "densevec WS353",
                                           "naive analogy", "Δ vs k=1", "naive WS353"], table), ""]
+        for extra in sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"}):
+            rows_x = [[r["k"], r["syncs"], r["analogy"], r["analogy"] - one["analogy"], r["ws353"]]
+                      for r in sorted(runs, key=lambda r: r["k"]) if r["label"] == extra]
+            lines += [f"Merge `{extra}` (added run; at k <= 2 it is the same computation as `delta`):", "",
+                      _common.markdown_table(["k", "merges/epoch", "analogy", "Δ vs k=1", "WS353"], rows_x), ""]
         var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
                for r in runs if r["label"] != "naive" and r["k"] == max(x["k"] for x in runs)]
         lines += ["Merge variants at the largest k:", "",
@@ -226,7 +245,13 @@ def report(a) -> str:
                                             if sim2 else [])
                                          + [[f"local, {t['local']['threads']} threads", t["local"]["analogy"],
                                              t["local"]["ws353"], t["local"]["seconds"]]]), ""]
-    lines += ["Command: `python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]) + "`", ""]
+    notes = RESULTS / "distributed-notes.md"  # hand-written findings, kept across reruns
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
+    lines += ["Commands (each under `flock /tmp/dv-bench.lock timeout 720` for the timed part, "
+              "`nice -n 19` for the quality parts):", ""]
+    lines += [f"* {p}: `{parts[p].get('command', '?')}`" for p in parts]
+    lines += [""]
     return "\n".join(lines)
 
 
@@ -241,11 +266,16 @@ def plot(runs: list) -> str | None:
     one = next(r for r in runs if r["k"] == 1)
     for i, (metric, name) in enumerate((("analogy", "questions-words accuracy (%)"), ("ws353", "WordSim353 ρ"))):
         ax = fig.add_subplot(1, 2, i + 1)
-        for label, style in (("densevec", "o-"), ("naive", "s--")):
-            pts = sorted([(1, one[metric])] + [(r["k"], r[metric]) for r in runs
-                                                if r["label"] == label and r["k"] > 1])
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style,
-                    label="densevec (deltas, merged often)" if label == "densevec" else "naive end-of-epoch average")
+        two = next((r for r in runs if r["label"] == "densevec" and r["k"] == 2), None)
+        extras = sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"})
+        for label, style in [("densevec", "o-"), ("naive", "s--")] + [(x, "^-") for x in extras]:
+            pts = [(1, one[metric])] + [(r["k"], r[metric]) for r in runs if r["label"] == label and r["k"] > 1]
+            if label in extras and two is not None:  # at k <= 2 the same computation as delta
+                pts.append((2, two[metric]))
+            pts.sort()
+            legend = {"densevec": f"densevec `{one['merge']}` (merged often)",
+                    "naive": "naive end-of-epoch average"}.get(label, f"densevec `{label}`")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=legend)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("workers k")
         ax.set_ylabel(name)
@@ -268,6 +298,9 @@ def main() -> None:
     p.add_argument("--sim-lines", type=int, default=500_000)
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--syncs", type=int, default=20)
+    p.add_argument("--merge", default="capped", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--add-merge", default=None,
+                   help="sim: only run this merge for --ks, added to the saved runs (a column of its own)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--out", default=str(RESULTS / "distributed.md"))
@@ -275,6 +308,7 @@ def main() -> None:
     if a.part != "report":
         with tempfile.TemporaryDirectory(dir=os.environ.get("DENSEVEC_BENCH_TMP")) as tmp:
             result = {"count": part_count, "sim": part_sim, "train": part_train}[a.part](a, Path(tmp))
+        result.setdefault("command", "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]))
         (RESULTS / f"distributed-{a.part}.json").write_text(json.dumps(result, indent=1))
     _common.emit(report(a), a.out)
 

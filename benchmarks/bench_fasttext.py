@@ -198,14 +198,17 @@ def store_section(tmp: Path, rows: int, dim: int, opens: int = 20) -> list[str]:
     e = dv.Embeddings.load(path)
     # a store checks its vocabulary's hash index at the first miss (O(vocabulary), once): not the n-grams' cost
     assert "notaword" not in e
-    before = rss_parts()
+    import resource
+
+    before, f0 = rss_parts(), resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     v = e["unseenwordish"]
     lookup = time.perf_counter() - t0
-    after = rss_parts()
+    after, f1 = rss_parts(), resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     e["anotherunseenword"]
     warm = time.perf_counter() - t0
+    f2 = resource.getrusage(resource.RUSAGE_SELF)
     n = len(e._ngram_ids("unseenwordish"))
     assert v.shape == (dim,)
     size = (path / "ngrams.npy").stat().st_size
@@ -214,7 +217,9 @@ def store_section(tmp: Path, rows: int, dim: int, opens: int = 20) -> list[str]:
             f"over {opens} opens (page cache warm). One out-of-vocabulary lookup ({n} n-grams): "
             f"{1e3 * lookup:.2f} ms (the next: {1e3 * warm:.2f} ms), RSS +{after['RssFile'] - before['RssFile']:.2f} MiB file-backed, "
             f"+{after['RssAnon'] - before['RssAnon']:.2f} MiB anonymous "
-            f"({n} rows of {4 * dim} bytes: at most {n} pages of 4 KiB = {n * 4 / 1024:.2f} MiB).", ""]
+            f"({n} rows of {4 * dim} bytes: at most {n} pages of 4 KiB = {n * 4 / 1024:.2f} MiB); "
+            f"page faults: {f1.ru_minflt - f0.ru_minflt} minor, {f1.ru_majflt - f0.ru_majflt} major "
+            f"(the next lookup: {f2.ru_minflt - f1.ru_minflt} minor).", ""]
 
 
 def main() -> None:
@@ -224,6 +229,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--quality-tokens", type=int, default=6_000_000)
     ap.add_argument("--quality-epochs", type=int, default=2, help="0 skips quality and OOV runs")
+    ap.add_argument("--quality-modes", nargs="+", default=["skipgram"], choices=["skipgram", "cbow"],
+                    help="modes judged for quality (the out-of-vocabulary score: skip-gram only)")
     ap.add_argument("--oov-words", type=int, default=300)
     ap.add_argument("--tools", nargs="*", default=["densevec", "gensim", "fasttext"])
     ap.add_argument("--skip-speed", action="store_true")
@@ -278,24 +285,27 @@ def main() -> None:
             held = tmp / "held.txt"
             delete_words(qfile, held, set(oov))
             (tmp / "oov.txt").write_text("\n".join(oov), encoding="utf-8")
-            qrows = []
-            for tool in args.tools:
-                full, _, _ = _common.run_child([me, tool, "skipgram", "2", str(args.quality_epochs), str(qfile),
-                                                str(tmp / f"q-{tool}"), "-"])
-                fw = (tmp / f"q-{tool}.words").read_text(encoding="utf-8").split("\n")
-                fv = np.load(tmp / f"q-{tool}.npy")
-                q = quality(fw, fv)
-                _common.run_child([me, tool, "skipgram", "2", str(args.quality_epochs), str(held),
-                                   str(tmp / f"h-{tool}"), str(tmp / "oov.txt")])
-                hw = (tmp / f"h-{tool}.words").read_text(encoding="utf-8").split("\n")
-                ov, ctrl = neighbour_overlap(fw, fv, hw, np.load(tmp / f"h-{tool}.npy"), oov,
-                                             np.load(tmp / f"h-{tool}.oov.npy"))
-                print(f"quality {tool}: {q}, OOV overlap@10 {ov:.3f} (random {ctrl:.3f})", flush=True)
-                qrows.append([tool, q["analogy"], q["syntactic"], q["ws353"], ov, ctrl, full["seconds"]])
-            lines += [f"### Quality: skip-gram, first {n:,} tokens, {args.quality_epochs} epochs, 2 threads", "",
-                      _common.markdown_table(["tool", "analogy %", "syntactic %", "WS353 ρ",
-                                              f"OOV overlap@10 ({len(oov)} words)", "random control",
-                                              "train s"], qrows), ""]
+            for mode in args.quality_modes:
+                qrows = []
+                for tool in args.tools:
+                    full, _, _ = _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(qfile),
+                                                    str(tmp / f"q-{tool}"), "-"])
+                    fw = (tmp / f"q-{tool}.words").read_text(encoding="utf-8").split("\n")
+                    fv = np.load(tmp / f"q-{tool}.npy")
+                    q = quality(fw, fv)
+                    ov = ctrl = float("nan")
+                    if mode == "skipgram":
+                        _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(held),
+                                           str(tmp / f"h-{tool}"), str(tmp / "oov.txt")])
+                        hw = (tmp / f"h-{tool}.words").read_text(encoding="utf-8").split("\n")
+                        ov, ctrl = neighbour_overlap(fw, fv, hw, np.load(tmp / f"h-{tool}.npy"), oov,
+                                                     np.load(tmp / f"h-{tool}.oov.npy"))
+                    print(f"quality {mode} {tool}: {q}, OOV overlap@10 {ov:.3f} (random {ctrl:.3f})", flush=True)
+                    qrows.append([tool, q["analogy"], q["syntactic"], q["ws353"], ov, ctrl, full["seconds"]])
+                lines += [f"### Quality: {mode}, first {n:,} tokens, {args.quality_epochs} epochs, 2 threads", "",
+                          _common.markdown_table(["tool", "analogy %", "syntactic %", "WS353 ρ",
+                                                  f"OOV overlap@10 ({len(oov)} words)", "random control",
+                                                  "train s"], qrows), ""]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _common.emit("\n".join(lines) + "\n", args.out)

@@ -1,6 +1,7 @@
 """Store open time, lookup time, first cosine query and memory: densevec against gensim's KeyedVectors.
 
     python benchmarks/bench_store.py [--rows 1000000] [--dim 300] [--out FILE]
+    python benchmarks/bench_store.py --fasttext-rows 2000000 [--dim 100] [--out FILE]
 
 Writes a random rows x dim float32 store with densevec and the same vectors with
 gensim's KeyedVectors.save, then, each in a fresh child process: opens it
@@ -8,6 +9,11 @@ gensim's KeyedVectors.save, then, each in a fresh child process: opens it
 reports the open time and the RSS growth, then looks up 1000 random words
 (emb[word] / kv[word]: the vector as float32) and reports the mean time per
 lookup and RSS again.
+
+With ``--fasttext-rows N``, instead: a FastText store (``SubwordEmbeddings``)
+whose n-gram matrix has N rows: its open time and what one out-of-vocabulary
+lookup costs (time, RSS and page faults: only the rows of the word's n-grams
+should be read), as ``bench_fasttext.py`` measures it.
 
 Then, again in fresh child processes (the two tools alternating), the first
 ``most_similar(word, topn=10)`` after opening: its time, the time of a second
@@ -143,6 +149,8 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--query-repeat", type=int, default=3)
+    ap.add_argument("--fasttext-rows", type=int, default=0,
+                    help="measure a FastText store with this many n-gram rows instead")
     ap.add_argument("--out", default=None)
     ap.add_argument("_child", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -154,6 +162,16 @@ def main() -> None:
         return
     import densevec as dv
 
+    if args.fasttext_rows:
+        import bench_fasttext
+
+        tmp = Path(tempfile.mkdtemp(prefix="dv-bench-store-"))
+        try:
+            lines = bench_fasttext.store_section(tmp, args.fasttext_rows, args.dim)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _common.emit("\n".join([f"Machine: {_common.machine_line()}.", "", *lines]), args.out)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="dv-bench-store-"))
     try:
         rng = np.random.default_rng(0)

@@ -17,3 +17,9 @@ python benchmarks/compare_word2vec.py --corpus "$CORPUS" --mode cbow --loss hs -
 python benchmarks/bench_glove.py --corpus "$CORPUS" --out benchmarks/results/glove.md
 python benchmarks/bench_search.py
 python benchmarks/bench_store.py --out benchmarks/results/store.md
+if python -c "import dask.distributed" 2>/dev/null; then  # the densevec[dask] extra
+  for part in count sim train; do
+    python benchmarks/bench_distributed.py --part "$part" --corpus "$CORPUS" --sim-lines 150000 --merge delta \
+      --out benchmarks/results/distributed.md
+  done
+fi

@@ -262,23 +262,28 @@ double w2v_window(py::array win, py::array wout, const py::array& in_ids,
   const size_t d = static_cast<size_t>(win.shape(1));
   DV_CHECK(static_cast<size_t>(wout.shape(1)) == d, "win and wout differ in dim");
   const uint32_t* ii = in_data<uint32_t>(in_ids, "in_ids");
-  const uint32_t* oi = in_data<uint32_t>(out_ids, "out_ids");
-  const float* lab = in_data<float>(labels, "labels");
-  const int ni = static_cast<int>(in_ids.size()), no = static_cast<int>(out_ids.size());
+  // out_ids of shape (n_in, n_out): every input predicts its own rows (sg)
+  const bool own = out_ids.ndim() == 2;
+  const uint32_t* oi = in_data<uint32_t>(out_ids, "out_ids", own ? 2 : 1);
+  const float* lab = in_data<float>(labels, "labels", own ? 2 : 1);
+  const int ni = static_cast<int>(in_ids.size());
+  DV_CHECK(!own || (skipgram && out_ids.shape(0) == ni), "2-d out_ids need skipgram and one row per input");
+  const int no = static_cast<int>(own ? out_ids.shape(1) : out_ids.size());
   DV_CHECK(ni > 0 && no > 0, "need at least one input and one output row");
   DV_CHECK(labels.size() == out_ids.size(), "one label per output row");
-  std::vector<float*> ir(ni), orow(no);
+  std::vector<float*> ir(ni), orow(out_ids.size());
   for (int c = 0; c < ni; ++c) {
     DV_CHECK(ii[c] < static_cast<uint64_t>(win.shape(0)), "in_ids out of range");
     ir[c] = wi + size_t(ii[c]) * d;
   }
-  for (int o = 0; o < no; ++o) {
+  for (size_t o = 0; o < orow.size(); ++o) {
     DV_CHECK(oi[o] < static_cast<uint64_t>(wout.shape(0)), "out_ids out of range");
     orow[o] = wo + size_t(oi[o]) * d;
   }
   std::vector<float> scratch(size_t(ni) * d + size_t(ni) * no + std::max(ni, no) + 2 * d);
   dv::simd::W2VWindow w{ir.data(), ni, orow.data(), lab, no, d, alpha, scratch.data(),
                         &dv::simd::sigmoid_table()};
+  if (own) w.out_stride = no;
   py::array lk;
   if (!in_lock.is_none()) {
     lk = in_lock.cast<py::array>();
@@ -899,6 +904,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("skipgram", &dv::W2VConfig::skipgram)
       .def_readwrite("hs", &dv::W2VConfig::hs)
       .def_readwrite("negative", &dv::W2VConfig::negative)
+      .def_readwrite("share_negatives", &dv::W2VConfig::share_negatives)
       .def_readwrite("window", &dv::W2VConfig::window)
       .def_readwrite("cbow_mean", &dv::W2VConfig::cbow_mean)
       .def_readwrite("alpha_begin", &dv::W2VConfig::alpha_begin)

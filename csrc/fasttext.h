@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "simd/kernels.h"
 #include "w2v_policies.h"
 
 namespace dv {
@@ -57,11 +58,12 @@ struct SubwordBags {
 // the slot's total change is added to the word row and to every n-gram row
 // (fastText and gensim add the full gradient to each; the mean then moves by
 // exactly that change). The slots and their starting values are the only
-// extra memory: 2 * (2 * window + 1) * dim floats.
+// extra memory: 2 * (2 * window + 1) * dim floats. Rows are added with the
+// kernels' axpy at a = +-1 (exact: the same sums as a plain loop, any ISA).
 class BagInputs {
  public:
-  BagInputs(float* win, const SubwordBags& bags, size_t dim, int window)
-      : win_(win), bags_(bags), dim_(dim), window_(window) {}
+  BagInputs(float* win, const SubwordBags& bags, size_t dim, int window, const simd::Kernels& k)
+      : win_(win), bags_(bags), dim_(dim), window_(window), axpy_(k.axpy_f32) {}
 
   uint64_t max_rows(int window) const { return 2 * static_cast<uint64_t>(window); }
 
@@ -104,37 +106,31 @@ class BagInputs {
     const uint32_t w = sen[pos];
     float* c = slot(cur_, pos);
     const float* src = win_ + size_t(w) * dim_;
-    for (size_t k = 0; k < dim_; ++k) c[k] = src[k];
+    std::copy(src, src + dim_, c);
     const uint64_t b = bags_.offsets[w], e = bags_.offsets[w + 1];
-    for (uint64_t q = b; q < e; ++q) {
-      const float* g = bags_.rows + size_t(bags_.ids[q]) * dim_;
-      for (size_t k = 0; k < dim_; ++k) c[k] += g[k];
-    }
+    for (uint64_t q = b; q < e; ++q) axpy_(1.0f, bags_.rows + size_t(bags_.ids[q]) * dim_, c, dim_);
     if (e > b) {
       const float scale = 1.0f / static_cast<float>(e - b + 1);
       for (size_t k = 0; k < dim_; ++k) c[k] *= scale;
     }
-    float* s = slot(start_, pos);
-    for (size_t k = 0; k < dim_; ++k) s[k] = c[k];
+    std::copy(c, c + dim_, slot(start_, pos));
   }
 
   void flush(const uint32_t* sen, int pos) {
     const uint32_t w = sen[pos];
     float* c = slot(cur_, pos);
     const float* s = slot(start_, pos);
-    for (size_t k = 0; k < dim_; ++k) c[k] -= s[k];  // the slot's total change
-    float* dst = win_ + size_t(w) * dim_;
-    for (size_t k = 0; k < dim_; ++k) dst[k] += c[k];
-    for (uint64_t q = bags_.offsets[w]; q < bags_.offsets[w + 1]; ++q) {
-      float* g = bags_.rows + size_t(bags_.ids[q]) * dim_;
-      for (size_t k = 0; k < dim_; ++k) g[k] += c[k];
-    }
+    axpy_(-1.0f, s, c, dim_);  // the slot's total change
+    axpy_(1.0f, c, win_ + size_t(w) * dim_, dim_);
+    for (uint64_t q = bags_.offsets[w]; q < bags_.offsets[w + 1]; ++q)
+      axpy_(1.0f, c, bags_.rows + size_t(bags_.ids[q]) * dim_, dim_);
   }
 
   float* win_;
   SubwordBags bags_;
   size_t dim_;
   int window_;
+  void (*axpy_)(float a, const float* x, float* y, size_t n);
   int slots_ = 1;
   int flushed_ = 0, composed_ = 0;  // positions [flushed_, composed_) hold bags
   std::vector<float> cur_, start_;

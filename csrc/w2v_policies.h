@@ -54,27 +54,57 @@ struct WordInputs {
 };
 
 // Negative sampling: the centre word with label 1, then `negative` noise words
-// with label 0 (noise words equal to the centre are skipped). The noise words
-// of position i + 1 are drawn while position i trains, so that their rows can
-// be prefetched.
+// with label 0 (noise words equal to the centre are skipped).
+//
+// Shared (per_input = false): one set of noise words per window, predicted by
+// every input of the window. The noise words of position i + 1 are drawn
+// while position i trains, so that their rows can be prefetched.
+//
+// Per input (per_input = true, skip-gram only): every input of the window gets
+// its own `negative` noise words, as word2vec.c and gensim draw them; the
+// window's rows are laid out input by input, `stride()` apart, and a noise
+// word equal to the centre becomes an unused slot (label -1).
 class NegativeOutputs {
  public:
-  NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative)
-      : wout_(wout), dim_(dim), noise_(noise), negative_(negative),
+  NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative, bool per_input = false)
+      : wout_(wout), dim_(dim), noise_(noise), negative_(negative), per_input_(per_input),
         cur_(std::max(negative, 1)), next_(std::max(negative, 1)) {}
 
   int max_rows() const { return negative_ + 1; }
+  // Distance between two inputs' outputs in the window's rows; 0: shared.
+  int stride() const { return per_input_ ? negative_ + 1 : 0; }
 
   void begin_sentence(Rng& rng, const uint32_t* sen, int n) {
+    if (per_input_) return;
     n_cur_ = n == 0 ? 0 : draw(rng, sen[0], cur_);
   }
 
   void prepare_next(Rng& rng, const uint32_t* sen, int i, int n) {
     n_next_ = 0;
     if (i + 1 >= n) return;
-    n_next_ = draw(rng, sen[i + 1], next_);
     prefetch_row(wout_ + size_t(sen[i + 1]) * dim_, dim_);
+    if (per_input_) return;
+    n_next_ = draw(rng, sen[i + 1], next_);
     for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next_[q]) * dim_, dim_);
+  }
+
+  // The window's rows when every one of its n_in inputs has its own.
+  int fill(Rng& rng, uint32_t centre, float** rows, float* labels, int n_in) {
+    if (!per_input_) return fill(centre, rows, labels);
+    float* const c_row = wout_ + size_t(centre) * dim_;
+    const int s = negative_ + 1;
+    for (int c = 0; c < n_in; ++c) {
+      float** r = rows + size_t(c) * s;
+      float* l = labels + size_t(c) * s;
+      r[0] = c_row;
+      l[0] = 1.0f;
+      for (int q = 1; q < s; ++q) {
+        const uint32_t w = noise_.draw(rng.next());
+        r[q] = w == centre ? c_row : wout_ + size_t(w) * dim_;
+        l[q] = w == centre ? -1.0f : 0.0f;
+      }
+    }
+    return s;
   }
 
   int fill(uint32_t centre, float** rows, float* labels) {
@@ -104,6 +134,7 @@ class NegativeOutputs {
   size_t dim_;
   const NoiseSampler& noise_;
   int negative_;
+  bool per_input_;
   std::vector<uint32_t> cur_, next_;
   int n_cur_ = 0, n_next_ = 0;
 };
@@ -116,8 +147,13 @@ class HuffmanOutputs {
       : wout_(wout), dim_(dim), tree_(tree) {}
 
   int max_rows() const { return tree_.max_depth(); }
+  int stride() const { return 0; }
   void begin_sentence(Rng&, const uint32_t*, int) {}
   void prepare_next(Rng&, const uint32_t*, int, int) {}
+
+  int fill(Rng&, uint32_t centre, float** rows, float* labels, int) const {
+    return fill(centre, rows, labels);
+  }
 
   int fill(uint32_t centre, float** rows, float* labels) const {
     int n = 0;

@@ -96,14 +96,16 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
       longest = std::max<uint64_t>(longest, stream_.offsets[s + 1] - stream_.offsets[s]);
     const int max_in = static_cast<int>(in_.max_rows(static_cast<int>(std::min<uint64_t>(cfg_.window, longest))));
     const int max_out = std::max(out_.max_rows(), 1);
+    const int stride = cfg_.skipgram ? out_.stride() : 0;  // 0: one set of outputs per window
+    const size_t out_slots = size_t(max_out) * (stride ? size_t(max_in) : 1);
     in_rows_.resize(max_in);
     in_locks_.resize(max_in);
-    out_rows_.resize(max_out);
-    labels_.resize(max_out);
+    out_rows_.resize(out_slots);
+    labels_.resize(out_slots);
     scratch_.resize(size_t(max_in) * d + size_t(max_in) * max_out + std::max(max_in, max_out) + 2 * d);
     simd::W2VWindow win{in_rows_.data(), 0, out_rows_.data(), labels_.data(), 0, d, 0.0f,
                         scratch_.data(), &simd::sigmoid_table(),
-                        model_.lock ? in_locks_.data() : nullptr};
+                        model_.lock ? in_locks_.data() : nullptr, stride};
 
     uint64_t local_words = 0, unreported = 0;
     float alpha = cfg_.alpha_begin;
@@ -129,7 +131,8 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
         out_.prepare_next(rng, sen, i, n);
         if (i + 1 < n) in_.prefetch(sen[std::min<int64_t>(n - 1, int64_t{i} + 1 + cfg_.window)]);
         const int ni = in_.gather(sen, lo, hi, i, in_rows_.data(), in_locks_.data());
-        const int no = out_.fill(sen[i], out_rows_.data(), labels_.data());
+        const int no = stride ? out_.fill(rng, sen[i], out_rows_.data(), labels_.data(), ni)
+                              : out_.fill(sen[i], out_rows_.data(), labels_.data());
         if (ni == 0) continue;
         win.n_in = ni;
         win.n_out = no;

@@ -19,7 +19,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
                          const simd::Kernels& k, W2VProgress& progress, uint64_t total,
                          const std::vector<uint64_t>& cut, const std::function<bool()>& poll) {
   DV_CHECK(model.lock == nullptr, "row locks are not supported with subword bags");
-  const BagInputs inputs(model.win, *model.bags, c.dim, c.window);
+  const BagInputs inputs(model.win, *model.bags, c.dim, c.window, k);
   if (c.hs) {
     using T = WindowTrainer<BagInputs, HuffmanOutputs>;
     return run_trainers(c.threads, cut, [&] {
@@ -29,7 +29,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
   using T = WindowTrainer<BagInputs, NegativeOutputs>;
   return run_trainers(c.threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, !c.share_negatives));
   }, progress, poll);
 }
 
@@ -50,6 +50,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   threads = static_cast<int>(
       std::max<uint64_t>(1, std::min<uint64_t>(threads, stream.sent_end - stream.sent_begin)));
   const std::vector<uint64_t> cut = slice_cuts(stream, threads);  // equal token counts, cut at sentence ends
+
   W2VConfig c = cfg;
   c.threads = threads;
   progress.alpha.store(cfg.alpha_begin);
@@ -64,7 +65,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   using T = WindowTrainer<WordInputs, NegativeOutputs>;
   return run_trainers(threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, !c.share_negatives));
   }, progress, poll);
 }
 

@@ -23,6 +23,9 @@ struct W2VConfig {
   bool skipgram = true;
   bool hs = false;         // hierarchical softmax instead of negative sampling
   int negative = 5;
+  // Skip-gram: one set of noise words for all the context words of a window
+  // (true), or fresh ones for every context word as word2vec.c draws them.
+  bool share_negatives = true;
   int window = 5;
   bool cbow_mean = true;
   size_t dim = 100;

@@ -119,6 +119,26 @@ def test_cooccurrence_equals_local_counting(client, sharded, tmp_path, symmetric
     assert other.nnz != local.nnz
 
 
+def test_merging_sorted_runs_sums_shared_keys():
+    """The row-range merge folds sorted partial runs pairwise: equal to a dict sum, for an odd
+    number of runs, overlapping and disjoint keys, and empty runs."""
+    rng = np.random.default_rng(3)
+    runs = [np.unique(rng.integers(0, 200, size=n)).astype(np.uint64) for n in (50, 0, 120, 7, 90)]
+    runs = [(k, rng.random(k.size)) for k in runs]
+    expect: dict = {}
+    for keys, values in runs:
+        for key, v in zip(keys.tolist(), values.tolist()):
+            expect[key] = expect.get(key, 0.0) + v
+    while len(runs) > 1:
+        runs = [dd._merge_two(*runs[i], *runs[i + 1]) if i + 1 < len(runs) else runs[i]
+                for i in range(0, len(runs), 2)]
+    keys, values = runs[0]
+    assert keys.tolist() == sorted(expect)
+    np.testing.assert_allclose(values, [expect[k] for k in sorted(expect)])
+    k, v = dd._merge_two(np.array([1, 5], np.uint64), np.ones(2), np.array([5], np.uint64), np.ones(1))
+    assert k.tolist() == [1, 5] and v.tolist() == [1.0, 2.0]  # negative control of the dict path
+
+
 @pytest.fixture(scope="module")
 def planted():
     return dv.Corpus.from_sentences(planted_sentences(), min_count=1)
@@ -132,7 +152,7 @@ def test_train_learns_planted_groups(client, planted):
     assert len(model.history) == 5 and model.history[-1]["workers"] == 2
     assert sum(h["words"] for h in model.history) == 5 * planted.n_tokens
     assert model.history[-1]["alpha_end"] == pytest.approx(model.min_alpha)
-    assert emb.meta["distributed"]["merge"] == "delta"
+    assert emb.meta["distributed"]["merge"] == "capped"
     # the same algorithm simulated in one process gives the same vectors
     sim = dd.simulate(dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3), planted, workers=2, syncs_per_epoch=4)
     np.testing.assert_array_equal(sim.vectors, emb.vectors)
@@ -163,6 +183,25 @@ def test_delta_merge_beats_naive_averaging(planted):
     one, delta, average = run(1, "delta"), run(4, "delta"), run(4, "average")
     assert delta > 0.9 * one
     assert average < 0.5 * delta
+
+
+@pytest.mark.parametrize("merge,expect", [("delta", [4.0, 1.0]), ("capped", [2.0, 1.0]),
+                                          ("touched", [1.0, 1.0]), ("average", [1.0, 0.25])])
+def test_merge_rules_on_a_shared_and_a_private_row(merge, expect):
+    """Four workers each move row 0 by 1; one of them also moves row 1 by 1."""
+    results = [{"input": (np.array([0, 1]) if w == 0 else np.array([0]),
+                          np.ones((2 if w == 0 else 1, 1), np.float32))} for w in range(4)]
+    arrays = {"input": np.zeros((3, 1), np.float32)}
+    dd._merge(arrays, results, merge)
+    assert arrays["input"][:, 0].tolist() == expect + [0.0]
+
+
+def test_capped_merge_is_delta_with_two_workers(planted):
+    def run(merge):
+        model = dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3)
+        return dd.simulate(model, planted, workers=2, syncs_per_epoch=3, merge=merge).vectors
+
+    np.testing.assert_array_equal(run("capped"), run("delta"))
 
 
 def test_lost_worker_mid_job_reruns_its_task(client, planted, monkeypatch):

@@ -191,6 +191,32 @@ def test_determinism_and_seed(morph_corpus):
     assert not np.array_equal(np.asarray(a.vectors), np.asarray(c.vectors))
 
 
+class _Scattered(dv.FastText):
+    """Trains on the n-gram matrix in place (the layout before the compact copy)."""
+
+    def _input_bags(self):
+        offsets, ids = self._subword_table()
+        return {"ngrams": self._writable_ngrams(), "subword_offsets": offsets, "subword_ids": ids}
+
+
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+def test_compact_training_copy_changes_no_result(morph_corpus, mode):
+    seen = []
+    a = small(epochs=2, mode=mode)
+    ea = a.fit(morph_corpus, progress=False,
+               callbacks=[lambda m, r: seen.append(np.array(m.state.arrays["ngrams"]))])
+    eb = _Scattered(**a.get_params()).fit(morph_corpus, progress=False)
+    np.testing.assert_array_equal(ea.ngrams, eb.ngrams)
+    np.testing.assert_array_equal(np.asarray(ea.vectors), np.asarray(eb.vectors))
+    # callbacks see each epoch's n-gram rows (written back before them)
+    assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])
+    np.testing.assert_array_equal(seen[1], ea.ngrams)
+    rows, local = a._training_layout()
+    offsets, ids = a._subword_table()
+    np.testing.assert_array_equal(rows[local], ids)  # a renumbering of the same rows
+    assert len(rows) == len(np.unique(ids))
+
+
 def test_threads_train_too(morph_corpus):
     emb = small(threads=2).fit(morph_corpus, progress=False)
     top = [w for w, _ in emb.most_similar(STEMS[0] + "ness", topn=3)]

@@ -85,6 +85,58 @@ def test_window_update_matches_reference(isa, dim, mode, n_out):
     assert np.array_equal(got_in[untouched], win[untouched])
 
 
+def reference_own_outputs(win, wout, in_ids, out_ids, labels, alpha):
+    """Skip-gram where input c predicts its own rows out_ids[c] (word2vec.c's
+    fresh negatives per context word), in word2vec.c's order: context c's
+    output rows are updated before context c + 1 reads them; the input rows
+    take their summed gradients at the end. A label below 0 is an unused slot."""
+    win, wout = win.astype(np.float64), wout.astype(np.float64)
+    loss = 0.0
+    grads = np.zeros((len(in_ids), win.shape[1]))
+    for c, i in enumerate(in_ids):
+        x = win[i]
+        used = labels[c] >= 0
+        rows, lab = out_ids[c][used], labels[c][used].astype(np.float64)
+        f = wout[rows] @ x
+        g = (lab - sigmoid(f)) * alpha
+        loss += np.sum(np.log1p(np.exp(-np.where(lab > 0.5, f, -f))))
+        grads[c] = g @ wout[rows]
+        for r, gr in zip(rows, g):  # one by one: a noise word may repeat
+            wout[r] += gr * x
+    for c, i in enumerate(in_ids):
+        win[i] += grads[c]
+    return win, wout, loss
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dim", [1, 17, 100])
+def test_own_outputs_window_matches_reference(isa, dim):
+    rng = np.random.default_rng(dim)
+    vocab, n_in, n_out = 30, 6, 6
+    scale = 1.5 / np.sqrt(dim)
+    win = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    in_ids = rng.choice(vocab, size=n_in, replace=False).astype(np.uint32)
+    # the centre first, then noise words that may repeat within and across contexts
+    out_ids = rng.integers(0, 8, size=(n_in, n_out)).astype(np.uint32)
+    out_ids[:, 0] = 3
+    labels = np.zeros((n_in, n_out), dtype=np.float32)
+    labels[:, 0] = 1.0
+    labels[out_ids == 3] = -1.0  # a noise word equal to the centre: unused slot
+    labels[:, 0] = 1.0
+    want_in, want_out, want_loss = reference_own_outputs(win, wout, in_ids, out_ids, labels, 0.05)
+    got_in, got_out = win.copy(), wout.copy()
+    loss = _core.testing.w2v_window(got_in, got_out, in_ids, out_ids, labels, 0.05, True, True, isa)
+    np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
+    assert loss == pytest.approx(want_loss, rel=1e-4)
+    # negative control: the shared-outputs update of the same rows differs
+    shared_in = win.copy()
+    _core.testing.w2v_window(shared_in, wout.copy(), in_ids, out_ids[0], np.maximum(labels[0], 0), 0.05, True,
+                             True, isa)
+    assert not np.allclose(shared_in, want_in, rtol=1e-4, atol=2e-6)
+
+
 @pytest.mark.parametrize("isa", ISAS[1:])
 def test_simd_levels_agree_with_serial(isa):
     rng = np.random.default_rng(7)

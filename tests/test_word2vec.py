@@ -35,6 +35,22 @@ def test_every_mode_learns_planted_groups(planted_corpus, mode, loss):
     assert losses[-1] < losses[0]
 
 
+def test_fresh_negatives_per_context_learn_and_differ(planted_corpus):
+    """share_negatives=False (word2vec.c's sampling) learns the planted groups,
+    is reproducible with one thread, and is a different computation from the
+    shared default (the same seed gives other vectors)."""
+    def run(share, seed=5):
+        return Word2Vec(dim=32, window=4, negative=5, sample=0, epochs=8, threads=1, seed=seed,
+                        share_negatives=share).fit(planted_corpus, progress=False)
+
+    fresh = run(False)
+    margin, precision = group_separation(fresh)
+    assert margin > 0.3 and precision >= 0.9, (margin, precision)
+    assert np.array_equal(fresh.vectors, run(False).vectors)
+    assert not np.array_equal(fresh.vectors, run(True).vectors)
+    assert Word2Vec(share_negatives=False).get_params()["share_negatives"] is False
+
+
 def test_threads_one_is_bit_reproducible(planted_corpus):
     def run(seed):
         return Word2Vec(dim=16, epochs=2, threads=1, seed=seed).fit(planted_corpus, progress=False)

@@ -44,6 +44,11 @@ struct W2VWindow {
   // Per input row, a factor on its update (gensim's lockf): 0 freezes the row
   // (it is not written at all), 1 trains it. nullptr: every row trains.
   const float* in_lock = nullptr;
+  // 0: every input row predicts the same n_out rows (one shared set per
+  // window). Otherwise input c predicts its own n_out rows and labels, at
+  // out_rows + c * out_stride and labels + c * out_stride (sg only); a label
+  // below 0 marks an unused slot, which takes no update and adds no loss.
+  int out_stride = 0;
 };
 
 // Search keys of int8 rows (see csrc/search.h), computed in float32 in this

@@ -41,8 +41,38 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
   return x;  // NaN
 }
 
+// Skip-gram with its own output rows per input (W2VWindow::out_stride > 0):
+// word2vec.c's fresh negatives for every context word, and its order: each
+// context word's outputs are updated before the next context word reads
+// them. The input rows take their gradients at the end of the window.
+template <class Ops>
+double sg_window_own_outputs(const W2VWindow& w) {
+  const int ni = w.n_in, no = w.n_out;
+  const size_t d = w.dim, stride = static_cast<size_t>(w.out_stride);
+  float* grad = w.scratch;              // ni x d: accumulated input gradients
+  float* g = grad + size_t(ni) * d;     // no: scaled errors of one input
+  double loss = 0;
+  for (int c = 0; c < ni; ++c) {
+    const float* lab = w.labels + c * stride;
+    float* const* rows = w.out_rows + c * stride;
+    const float* in = w.in_rows[c];
+    Ops::dot_many(in, rows, no, g, d);
+    for (int o = 0; o < no; ++o)
+      g[o] = lab[o] < 0.0f ? 0.0f : (lab[o] - sigmoid_and_loss(*w.sig, g[o], lab[o], &loss)) * w.alpha;
+    Ops::combo(rows, g, no, grad + size_t(c) * d, d, false);
+    for (int o = 0; o < no; ++o)
+      if (g[o] != 0.0f) Ops::axpy(g[o], in, rows[o], d);
+  }
+  for (int c = 0; c < ni; ++c) {
+    const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
+    if (lock != 0.0f) Ops::axpy(lock, grad + size_t(c) * d, w.in_rows[c], d);
+  }
+  return loss;
+}
+
 template <class Ops>
 double sg_window_impl(const W2VWindow& w) {
+  if (w.out_stride > 0) return sg_window_own_outputs<Ops>(w);
   const int ni = w.n_in, no = w.n_out;
   const size_t d = w.dim;
   float* grad = w.scratch;              // ni x d: accumulated input gradients

@@ -19,7 +19,7 @@ def add_train_options(train: argparse.ArgumentParser, positive_int: Any, positiv
     """The options of ``train --model contrastive``."""
     group = train.add_argument_group("contrastive (--model contrastive; CORPUS is a pairs TSV file)")
     group.add_argument("--init", default=None, help="store of token vectors to fine-tune")
-    group.add_argument("--temperature", type=positive_float, default=0.05, help="InfoNCE temperature")
+    group.add_argument("--temperature", type=positive_float, default=0.1, help="InfoNCE temperature")
     group.add_argument("--batch-size", type=positive_int, default=256, help="pairs per batch")
     group.add_argument("--symmetric", action="store_true", help="also train positives -> anchors")
     group.add_argument("--freeze", action="store_true", help="with --init: keep its rows fixed")
@@ -35,7 +35,7 @@ def train_contrastive(args: argparse.Namespace) -> int:
     try:
         model = Contrastive(dim=None if init is not None and args.dim == 100 else args.dim, init=init,
                             temperature=args.temperature, batch_size=args.batch_size,
-                            epochs=args.epochs or 1, learning_rate=args.learning_rate or 0.05,
+                            epochs=args.epochs or 1, learning_rate=args.learning_rate or 0.15,
                             symmetric=args.symmetric, min_count=args.min_count, freeze=args.freeze,
                             threads=args.threads, seed=args.seed)
         if not Path(args.corpus).is_file():

@@ -940,7 +940,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--alpha", type=_positive_float, default=None,
                        help="word2vec: initial learning rate (default 0.025 skip-gram, 0.05 CBOW)")
     train.add_argument("--learning-rate", type=_positive_float, default=None,
-                       help="GloVe: AdaGrad learning rate (default 0.05)")
+                       help="GloVe / contrastive: AdaGrad learning rate (default 0.05 / 0.15)")
     train.add_argument("--x-max", type=_positive_float, default=None,
                        help="GloVe: counts above this get full weight (default 100)")
     train.add_argument("--memory-gb", type=_positive_float, default=None,

