@@ -54,7 +54,8 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
         c = dv.Corpus.from_file(corpus, min_count=P["min_count"])
         model = dv.FastText(dim=P["dim"], mode=mode, window=P["window"], negative=P["negative"],
                             sample=P["sample"], epochs=epochs, threads=threads, min_n=P["min_n"],
-                            max_n=P["max_n"], bucket=P["bucket"])
+                            max_n=P["max_n"], bucket=P["bucket"],
+                            **json.loads(os.environ.get("DV_BENCH_FT_EXTRA", "{}")))
         model.build_vocab(c)
         t0 = time.perf_counter()
         emb = model.train(c, progress=False)
@@ -235,6 +236,8 @@ def main() -> None:
     ap.add_argument("--tools", nargs="*", default=["densevec", "gensim", "fasttext"])
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--store-rows", type=int, default=2_000_000, help="0 skips the store measurement")
+    ap.add_argument("--dv", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="extra densevec FastText arguments (JSON values), e.g. min_alpha=0.0042")
     ap.add_argument("--out", default=None)
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -242,6 +245,15 @@ def main() -> None:
         worker(args._worker[0], args._worker[1], int(args._worker[2]), int(args._worker[3]), *args._worker[4:])
         return
 
+    if args.dv:  # reaches the densevec workers through their environment
+        extra = {}
+        for kv in args.dv:
+            k, _, v = kv.partition("=")
+            try:
+                extra[k] = json.loads(v)
+            except json.JSONDecodeError:
+                extra[k] = v
+        os.environ["DV_BENCH_FT_EXTRA"] = json.dumps(extra)
     me = os.path.abspath(__file__)
     tmp = Path(tempfile.mkdtemp(prefix="dv-bench-ft-"))
     lines = [f"## fastText subwords: {Path(args.corpus).name}, dim {P['dim']}, window {P['window']}, "

@@ -146,6 +146,23 @@ def test_max_n_zero_is_word2vec_bit_for_bit():
         assert not np.array_equal(np.asarray(a.vectors), np.asarray(c.vectors))
 
 
+def test_fresh_negatives_with_bags_match_word2vec_and_still_learn(morph_corpus):
+    """share_negatives=False reaches the bag trainer: with max_n=0 it is
+    Word2Vec(share_negatives=False) bit for bit, and with n-grams it still puts
+    an unseen inflection next to its stem."""
+    corpus = dv.Corpus.from_sentences(planted_sentences(600, seed=2), min_count=1)
+    kw = dict(dim=12, epochs=2, window=3, threads=1, seed=9, share_negatives=False)
+    a = dv.Word2Vec(**kw).fit(corpus, progress=False)
+    b = dv.FastText(max_n=0, **kw).fit(corpus, progress=False)
+    np.testing.assert_array_equal(np.asarray(a.vectors), np.asarray(b.vectors))
+    shared = dv.FastText(max_n=0, **{**kw, "share_negatives": True}).fit(corpus, progress=False)
+    assert not np.array_equal(np.asarray(a.vectors), np.asarray(shared.vectors))
+    emb = small(share_negatives=False).fit(morph_corpus, progress=False)
+    stem = STEMS[0]
+    top = [w for w, _ in emb.most_similar(stem + "ness", topn=3)]
+    assert sum(w.startswith(stem) for w in top) >= 2, top
+
+
 def test_unseen_inflection_lands_in_its_group(morph_emb):
     assert isinstance(morph_emb, dv.SubwordEmbeddings)
     hits = 0

@@ -117,6 +117,9 @@ class FastText(Word2Vec):
         uses no n-grams (plain word2vec).
     bucket : int
         Rows of the hashed n-gram matrix (fastText's and gensim's default 2,000,000).
+    share_negatives : bool
+        As :class:`densevec.Word2Vec`: False draws fresh noise words for every
+        context word, as fastText and gensim do.
 
     Examples
     --------
@@ -147,11 +150,13 @@ class FastText(Word2Vec):
         min_n: int = 3,
         max_n: int = 6,
         bucket: int = 2_000_000,
+        share_negatives: bool = True,
     ):
         check_hyperparameter_not_data("FastText", dim)
         super().__init__(dim=dim, mode=mode, loss=loss, window=window, negative=negative, sample=sample,
                          alpha=alpha, min_alpha=min_alpha, epochs=epochs, min_count=min_count,
-                         threads=threads, seed=seed, cbow_mean=cbow_mean, ns_exponent=ns_exponent)
+                         threads=threads, seed=seed, cbow_mean=cbow_mean, ns_exponent=ns_exponent,
+                         share_negatives=share_negatives)
         self.min_n, self.max_n, self.bucket = _check_ngram_params(min_n, max_n, bucket)
         self._bags: Optional[tuple[np.ndarray, np.ndarray]] = None
         self._layout: Optional[tuple[np.ndarray, np.ndarray]] = None

@@ -16,10 +16,19 @@ Semantics follow word2vec.c (and gensim), with these documented choices:
   against the *same* ``negative`` noise words, and the update is computed as
   small dense matrix products (Ji et al., "Parallelizing Word2Vec in Shared and
   Distributed Memory"). word2vec.c draws fresh negatives for every
-  (context, centre) pair; quality is the same at a fraction of the memory
-  traffic. Noise words equal to the centre word are skipped.
+  (context, centre) pair; ``share_negatives=False`` does the same (in
+  word2vec.c's update order), at more memory traffic. Noise words equal to the
+  centre word are skipped. On the first 10M tokens of big.txt (3 epochs, 3
+  seeds) fresh negatives gained 0.4 points of questions-words, within the
+  seed-to-seed spread (``benchmarks/results/parity.md``).
 * **Learning rate** falls linearly from ``alpha`` to ``min_alpha`` over all
-  epochs, updated every 10,000 words per thread.
+  epochs, updated every 10,000 words per thread. gensim's ``corpus_file`` mode
+  with ``workers=k`` decays less: each worker measures its progress against the
+  whole epoch while reading 1/k of it, so every epoch ends at the rate planned
+  for 1/k of the way through it, and the last one near
+  ``alpha * (1 - 1/k) / epochs``. That higher rate is worth about a point of
+  analogy accuracy on small corpora with few epochs; to compare with it, set
+  ``min_alpha`` to that value (``alpha / 6`` for 2 workers and 3 epochs).
 * **Initialisation**: input vectors uniform in ``[-0.5/dim, 0.5/dim)``, output
   vectors zero, as word2vec.c.
 * **Loss**: reported per epoch as the mean, over trained centre words, of the
