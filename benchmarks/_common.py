@@ -50,6 +50,24 @@ def run_child(args: Sequence[str], env: Optional[dict] = None) -> tuple[dict, fl
     return result, wall, float(result.get("peak_rss_mib", float("nan")))
 
 
+def add_extra_args(ap, what: str) -> None:
+    """`--dv KEY=VALUE ...`: extra densevec constructor arguments (a variant under study)."""
+    ap.add_argument("--dv", nargs="*", default=[], metavar="KEY=VALUE",
+                    help=f"extra densevec {what} arguments, JSON values (e.g. min_alpha=0.0042)")
+
+
+def parse_extra_args(pairs: Sequence[str]) -> dict:
+    """{key: value} of `--dv` pairs; a value that is not JSON stays a string."""
+    extra = {}
+    for kv in pairs:
+        k, _, v = kv.partition("=")
+        try:
+            extra[k] = json.loads(v)
+        except json.JSONDecodeError:
+            extra[k] = v
+    return extra
+
+
 def peak_rss_mib() -> float:
     """Peak RSS of this process or of any child it waited for (Linux: KiB)."""
     import resource

@@ -236,8 +236,7 @@ def main() -> None:
     ap.add_argument("--tools", nargs="*", default=["densevec", "gensim", "fasttext"])
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--store-rows", type=int, default=2_000_000, help="0 skips the store measurement")
-    ap.add_argument("--dv", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="extra densevec FastText arguments (JSON values), e.g. min_alpha=0.0042")
+    _common.add_extra_args(ap, "FastText")
     ap.add_argument("--out", default=None)
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -246,14 +245,7 @@ def main() -> None:
         return
 
     if args.dv:  # reaches the densevec workers through their environment
-        extra = {}
-        for kv in args.dv:
-            k, _, v = kv.partition("=")
-            try:
-                extra[k] = json.loads(v)
-            except json.JSONDecodeError:
-                extra[k] = v
-        os.environ["DV_BENCH_FT_EXTRA"] = json.dumps(extra)
+        os.environ["DV_BENCH_FT_EXTRA"] = json.dumps(_common.parse_extra_args(args.dv))
     me = os.path.abspath(__file__)
     tmp = Path(tempfile.mkdtemp(prefix="dv-bench-ft-"))
     lines = [f"## fastText subwords: {Path(args.corpus).name}, dim {P['dim']}, window {P['window']}, "

@@ -97,8 +97,7 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", choices=["skipgram", "cbow"], default=["skipgram", "cbow"])
     ap.add_argument("--tools", nargs="+", choices=["densevec", "gensim", "gensim-iter"], default=["densevec", "gensim"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--dv", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="extra densevec Word2Vec arguments (JSON values)")
+    _common.add_extra_args(ap, "Word2Vec")
     ap.add_argument("--out", default=None)
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -106,13 +105,7 @@ def main() -> None:
         _, tool, mode, seed, threads, epochs, corpus, extra = args._worker
         worker(tool, mode, int(seed), int(threads), int(epochs), corpus, extra)
         return
-    extra = {}
-    for kv in args.dv:
-        k, _, v = kv.partition("=")
-        try:
-            extra[k] = json.loads(v)
-        except json.JSONDecodeError:
-            extra[k] = v
+    extra = _common.parse_extra_args(args.dv)
     me = os.path.abspath(__file__)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = args.corpus
