@@ -22,6 +22,9 @@ Same parameters for all: dim 128, walk length 80, 10 walks per node, window
 defaults are the same). PecanPy runs its fastest mode for the graph:
 ``FirstOrderUnweighted`` for p = q = 1, ``PreComp`` otherwise (small sparse
 graphs); its walk time includes numba's compilation, as in real use.
+``--phase quality`` (niced, no lock) trains and scores densevec alone over
+seeds and ``share_negatives`` values (``--pq``, ``--seeds``, ``--shares``);
+``--share-negatives`` sets it for densevec in ``--phase run``.
 ``--walk-memory`` also measures the peak RSS of walk generation alone
 (densevec; PecanPy SparseOTF and PreComp) for p, q != 1.
 """
@@ -66,7 +69,8 @@ def child(args: argparse.Namespace) -> None:
                 dv.Corpus.from_ids(ids, off, g.names)
                 out["from_ids_s"] = time.perf_counter() - t1
         else:
-            model = Node2Vec(p=p, q=q, threads=threads, seed=1, **PARAMS)
+            extra = {} if args.share_negatives is None else {"share_negatives": bool(args.share_negatives)}
+            model = Node2Vec(p=p, q=q, threads=threads, seed=args.seed, **PARAMS, **extra)
             emb = model.fit(g, progress=False)
             names = list(g.names)
             X = np.stack([emb[n] for n in names])
@@ -153,7 +157,7 @@ def run_phase(args: argparse.Namespace) -> None:
     here = os.path.abspath(__file__)
     plan = []
     for gname in args.graphs:
-        for p, q in SETTINGS:
+        for p, q in [tuple(x) for x in args.pq] or SETTINGS:
             for threads in args.threads:
                 for method in args.methods:
                     if method != "densevec" and gname == "karate" and threads != max(args.threads):
@@ -170,6 +174,8 @@ def run_phase(args: argparse.Namespace) -> None:
         cmd = [here, "--child", method, "--edges", graphs[gname]["train"], "--p", str(p), "--q", str(q),
                "--threads", str(threads), "--emb", str(work / tag),
                "--walks-per-node", str(args.wordnet_walks if gname == "wordnet" else 10)]
+        if method == "densevec" and args.share_negatives is not None:
+            cmd += ["--share-negatives", str(args.share_negatives)]
         res, wall, rss = _common.run_child(cmd)
         res.update(graph=gname, method=method, p=p, q=q, threads=threads, wall_s=wall, tag=tag)
         runs.append(res)
@@ -189,6 +195,35 @@ def run_phase(args: argparse.Namespace) -> None:
     (work / "runs.json").write_text(json.dumps({"graphs": graphs, "runs": runs, "walk_memory": mem,
                                                 "wordnet_walks": args.wordnet_walks,
                                                 "machine": _common.machine_line()}, indent=1))
+
+
+# ------------------------------------------------------------- quality phase
+def quality_phase(args: argparse.Namespace) -> None:
+    """densevec only, quality only (run it niced, no lock): every (p, q) of
+    --pq x seed x share_negatives on the graphs, each scored as in --phase eval;
+    prints one JSON line per run and writes ``quality.json`` into --work."""
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    graphs = prepare(work)
+    here = os.path.abspath(__file__)
+    settings = [tuple(x) for x in args.pq] or SETTINGS
+    rows = []
+    for gname in args.graphs:
+        for p, q in settings:
+            for seed in args.seeds:
+                for share in args.shares:
+                    tag = f"q-{gname}-densevec-p{p}-q{q}-t{args.threads[0]}-s{seed}-share{share}"
+                    cmd = [here, "--child", "densevec", "--edges", graphs[gname]["train"], "--p", str(p),
+                           "--q", str(q), "--threads", str(args.threads[0]), "--emb", str(work / tag),
+                           "--seed", str(seed), "--share-negatives", str(share),
+                           "--walks-per-node", str(args.wordnet_walks if gname == "wordnet" else 10)]
+                    res, wall, _ = _common.run_child(cmd)
+                    res.update(graph=gname, method="densevec", p=p, q=q, threads=args.threads[0], seed=seed,
+                               share_negatives=share, wall_s=wall, tag=tag)
+                    res.update(score(work, res, args.sample))
+                    rows.append(res)
+                    print(json.dumps(res), flush=True)
+    (work / "quality.json").write_text(json.dumps(rows, indent=1))
 
 
 # ---------------------------------------------------------------- eval phase
@@ -276,7 +311,7 @@ def report(doc: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phase", choices=("run", "eval"))
+    ap.add_argument("--phase", choices=("run", "eval", "quality"))
     ap.add_argument("--work", default="/tmp/dv-graph-bench")
     ap.add_argument("--out", default=None)
     ap.add_argument("--graphs", nargs="+", default=["karate", "wordnet"])
@@ -292,6 +327,13 @@ def main() -> None:
     ap.add_argument("--score-log", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--scored-only", action="store_true", help="report only the quality of runs already scored")
     ap.add_argument("--sample", type=int, default=5000, help="labelled nodes for node classification")
+    ap.add_argument("--share-negatives", type=int, choices=(0, 1), default=None,
+                    help="densevec's Node2Vec(share_negatives=...) (default: the model's default)")
+    ap.add_argument("--pq", nargs=2, type=float, default=[], action="append",
+                    help="a (p q) setting to run (repeatable; default: all three)")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2], help="--phase quality: seeds")
+    ap.add_argument("--shares", nargs="+", type=int, choices=(0, 1), default=[1, 0],
+                    help="--phase quality: share_negatives values")
     # child
     ap.add_argument("--child", choices=("densevec", "pecanpy", "node2vec"))
     ap.add_argument("--edges")
@@ -301,6 +343,7 @@ def main() -> None:
     ap.add_argument("--emb", default="")
     ap.add_argument("--walks-only", action="store_true")
     ap.add_argument("--from-ids", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     args.node2vec_wordnet = [x for x in args.node2vec_wordnet if x]
     args.pecanpy_1thread = [x for x in args.pecanpy_1thread if x]
@@ -310,6 +353,8 @@ def main() -> None:
         run_phase(args)
     elif args.phase == "eval":
         eval_phase(args)
+    elif args.phase == "quality":
+        quality_phase(args)
     else:
         ap.error("give --phase run or --phase eval")
 

@@ -57,6 +57,26 @@ def test_karate_factions_separate(karate, p, q):
     assert np.mean(accs) >= 0.85, accs
 
 
+@pytest.mark.parametrize("p,q", [(1.0, 1.0), (1.0, 0.5)])
+def test_karate_factions_separate_fresh_negatives(karate, p, q, tmp_path):
+    """share_negatives=False (fresh noise nodes per context node, as gensim)
+    reaches the trainer, still separates the factions, and round-trips."""
+    accs = []
+    for seed in (1, 2):
+        model = Node2Vec(p=p, q=q, seed=seed, share_negatives=False, **SMALL)
+        emb = model.fit(karate, progress=False)
+        accs.append(centroid_accuracy(emb, karate.names))
+        shared = Node2Vec(p=p, q=q, seed=seed, share_negatives=True, **SMALL).fit(karate, progress=False)
+        assert not np.array_equal(emb.vectors, shared.vectors)   # the setting changes the training
+        again = Node2Vec(**model.get_params()).fit(karate, progress=False)
+        np.testing.assert_array_equal(again.vectors, emb.vectors)  # threads=1: bit-identical
+    assert np.mean(accs) >= 0.85, accs
+    assert model.get_params()["share_negatives"] is False and emb.meta["params"]["share_negatives"] is False
+    model.save(tmp_path / "m")
+    loaded = Node2Vec.load(tmp_path / "m")
+    assert loaded.get_params() == model.get_params() and loaded.share_negatives is False
+
+
 def test_networkx_input_and_neighbours():
     nx = pytest.importorskip("networkx")
     G = nx.karate_club_graph()
