@@ -68,13 +68,33 @@ def parse_extra_args(pairs: Sequence[str]) -> dict:
     return extra
 
 
+def own_peak_rss_mib() -> float:
+    """This process's own peak RSS in MiB: ``VmHWM`` of /proc/self/status, or
+    NaN where there is none.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no use in a child: Linux carries
+    the parent's peak over ``exec``, so a child of a large parent reports at
+    least the parent's RSS."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def peak_rss_mib() -> float:
-    """Peak RSS of this process or of any child it waited for (Linux: KiB)."""
+    """Peak RSS in MiB of this process (its own high-water mark) or of any
+    child it waited for (a tool run as a command), whichever is larger."""
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024.0
+    own = own_peak_rss_mib()
+    if own != own:  # no /proc: ru_maxrss, with the caveat above
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return max(own, kids)
 
 
 def evaluate_quality(words: list[str], vectors: np.ndarray) -> dict:

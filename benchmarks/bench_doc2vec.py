@@ -71,22 +71,6 @@ def build_data(parts: Path, n: int, seed: int, min_tokens: int, out_dir: Path) -
     return docs, lab, {"sources": len(files), "eligible": len(texts), "docs": len(take), "tokens": tokens}
 
 
-def own_peak_rss_mib() -> float:
-    """This process's own peak RSS in MiB: ``VmHWM`` of /proc/self/status.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is no use in a child: Linux carries
-    the parent's peak over ``exec``, so every child reported the parent's
-    (the whole parts/ text it had read)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
-
-
 def child(cfg: dict) -> None:
     import numpy as np
 
@@ -146,7 +130,7 @@ def child(cfg: dict) -> None:
         for d in infer_docs:
             model.infer_vector(d)
         infer = time.perf_counter() - t0
-    rss = own_peak_rss_mib()  # training and inference, before the evaluation's own memory
+    rss = _common.own_peak_rss_mib()  # training and inference, before the evaluation's own memory
     rep = evaluate.documents(np.asarray(vecs), labels[:n_eval], folds=5, k=10)
     out.update(prep_s=prep, train_s=train, docs_per_s=len(lines) * epochs / train,
                words_per_s=tokens * epochs / train, infer_docs_per_s=len(infer_docs) / infer,
