@@ -282,21 +282,12 @@ bool run_inferers(const D2VConfig& cfg, Make make, const uint32_t* ids, const ui
   return !stop.load();
 }
 
-void check_config(const D2VConfig& cfg, const W2VModel& model) {
-  DV_CHECK(cfg.dim > 0, "dim must be positive");
-  DV_CHECK(cfg.window > 0, "window must be positive");
-  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive when hs is off");
-  DV_CHECK(model.rows > 0, "empty vocabulary");
-  DV_CHECK(cfg.hs ? model.tree != nullptr : model.noise != nullptr,
-           (cfg.hs ? "hierarchical softmax needs a Huffman tree" : "negative sampling needs a noise sampler"));
-}
-
 }  // namespace
 
 W2VStats train_doc2vec(const D2VConfig& cfg, const W2VModel& model, const W2VStream& stream,
                        const D2VDocs& docs, const simd::Kernels& k, W2VProgress& progress,
                        const std::function<bool()>& poll) {
-  check_config(cfg, model);
+  check_window_config(cfg, model);
   DV_CHECK(docs.doc_rows > 0, "no document rows");
   DV_CHECK(docs.max_tags >= 1, "max_tags must be positive");
   DV_CHECK(stream.sent_begin <= stream.sent_end, "bad sentence range");
@@ -316,7 +307,7 @@ bool infer_doc2vec(const D2VConfig& cfg, int epochs, const W2VModel& model, cons
                    const uint64_t* offsets, uint64_t n_docs, uint64_t first_index, float* out,
                    const simd::Kernels& k, std::atomic<bool>& stop,
                    const std::function<bool()>& poll) {
-  check_config(cfg, model);
+  check_window_config(cfg, model);
   DV_CHECK(epochs > 0, "epochs must be positive");
   if (n_docs == 0) return true;
   return run_inferers(cfg, [&] { return DocInferer(cfg, epochs, model, k); }, ids, offsets, n_docs,

@@ -38,12 +38,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
 W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VStream& stream,
                         const simd::Kernels& k, W2VProgress& progress,
                         const std::function<bool()>& poll) {
-  DV_CHECK(cfg.dim > 0, "dim must be positive");
-  DV_CHECK(cfg.window > 0, "window must be positive");
-  DV_CHECK(cfg.hs || cfg.negative > 0, "negative must be positive when hs is off");
-  DV_CHECK(model.rows > 0, "empty vocabulary");
-  DV_CHECK(cfg.hs ? model.tree != nullptr : model.noise != nullptr,
-           (cfg.hs ? "hierarchical softmax needs a Huffman tree" : "negative sampling needs a noise sampler"));
+  check_window_config(cfg, model);
   DV_CHECK(stream.sent_begin <= stream.sent_end, "bad sentence range");
   const uint64_t total = stream.offsets[stream.sent_end] - stream.offsets[stream.sent_begin];
   int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
