@@ -8,7 +8,7 @@
 //   out.prepare_next(rng, sen, i, n)         after the window size of i is drawn
 //   in.begin_sentence(sen, n)                once per sentence, before its windows
 //   in.gather(sen, lo, hi, i, rows, locks)   the window's inputs
-//   out.fill(sen[i], rows, labels)           the window's outputs
+//   out.fill(rng, sen[i], rows, labels, ni)  the window's outputs (ni: its inputs)
 //   in.end_sentence(sen, n)                  after the sentence's last window
 #pragma once
 #include <algorithm>
@@ -88,7 +88,7 @@ class NegativeOutputs {
     for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next_[q]) * dim_, dim_);
   }
 
-  // The window's rows when every one of its n_in inputs has its own.
+  // The window's rows: the shared set, or (per input) one set for each of its n_in inputs.
   int fill(Rng& rng, uint32_t centre, float** rows, float* labels, int n_in) {
     if (!per_input_) return fill(centre, rows, labels);
     float* const c_row = wout_ + size_t(centre) * dim_;

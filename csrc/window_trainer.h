@@ -108,7 +108,7 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
       longest = std::max<uint64_t>(longest, stream_.offsets[s + 1] - stream_.offsets[s]);
     const int max_in = static_cast<int>(in_.max_rows(static_cast<int>(std::min<uint64_t>(cfg_.window, longest))));
     const int max_out = std::max(out_.max_rows(), 1);
-    const int stride = cfg_.skipgram ? out_.stride() : 0;  // 0: one set of outputs per window
+    const int stride = out_.stride();  // 0: one set of outputs per window
     const size_t out_slots = size_t(max_out) * (stride ? size_t(max_in) : 1);
     in_rows_.resize(max_in);
     in_locks_.resize(max_in);
@@ -143,8 +143,7 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
         out_.prepare_next(rng, sen, i, n);
         if (i + 1 < n) in_.prefetch(sen[std::min<int64_t>(n - 1, int64_t{i} + 1 + cfg_.window)]);
         const int ni = in_.gather(sen, lo, hi, i, in_rows_.data(), in_locks_.data());
-        const int no = stride ? out_.fill(rng, sen[i], out_rows_.data(), labels_.data(), ni)
-                              : out_.fill(sen[i], out_rows_.data(), labels_.data());
+        const int no = out_.fill(rng, sen[i], out_rows_.data(), labels_.data(), ni);
         if (ni == 0) continue;
         win.n_in = ni;
         win.n_out = no;

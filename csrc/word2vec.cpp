@@ -14,6 +14,10 @@ namespace dv {
 
 namespace {
 
+// Fresh noise words per context word: a skip-gram choice (a CBOW window has
+// one input, its context mean, so it always draws one set).
+bool own_negatives(const W2VConfig& c) { return c.skipgram && !c.share_negatives; }
+
 // fastText: the inputs are bags of word and n-gram rows (fasttext.h).
 W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStream& stream,
                          const simd::Kernels& k, W2VProgress& progress, uint64_t total,
@@ -29,7 +33,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
   using T = WindowTrainer<BagInputs, NegativeOutputs>;
   return run_trainers(c.threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, !c.share_negatives));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c)));
   }, progress, poll);
 }
 
@@ -60,7 +64,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   using T = WindowTrainer<WordInputs, NegativeOutputs>;
   return run_trainers(threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, !c.share_negatives));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c)));
   }, progress, poll);
 }
 

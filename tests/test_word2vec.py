@@ -51,6 +51,20 @@ def test_fresh_negatives_per_context_learn_and_differ(planted_corpus):
     assert Word2Vec(share_negatives=False).get_params()["share_negatives"] is False
 
 
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_share_negatives_is_ignored_outside_skipgram_ns(planted_corpus, loss):
+    """CBOW draws one set of noise words per window either way (it has one
+    input, the context mean), and hierarchical softmax draws none: the
+    setting must change nothing there, bit for bit."""
+    def run(mode, share):
+        return Word2Vec(dim=16, mode=mode, loss=loss, window=3, sample=0, epochs=2, threads=1, seed=4,
+                        share_negatives=share).fit(planted_corpus, progress=False).vectors
+
+    assert np.array_equal(run("cbow", False), run("cbow", True))
+    if loss == "hs":
+        assert np.array_equal(run("skipgram", False), run("skipgram", True))
+
+
 def test_threads_one_is_bit_reproducible(planted_corpus):
     def run(seed):
         return Word2Vec(dim=16, epochs=2, threads=1, seed=seed).fit(planted_corpus, progress=False)

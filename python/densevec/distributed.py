@@ -56,6 +56,7 @@ from densevec._fs import PathLike
 from densevec._validate import INT64_MAX, check_int
 from densevec.corpus import FORMAT_VERSION, Corpus, Vocab, _check_sources, _source_identity
 from densevec.corpus import _write_stream_dir, _write_vocab
+from densevec.word2vec import w2v_config
 
 __all__ = ["ShardedCorpus", "encode", "cooccurrence", "train", "simulate"]
 
@@ -651,12 +652,7 @@ def _train_pieces(win0: np.ndarray, wout0: np.ndarray, spec: dict, pieces: list,
     params = spec["params"]
     keep, noise, tree = _worker_samplers(spec)
     win, wout = win0.copy(), wout0.copy()
-    cfg = _core.W2VConfig()
-    cfg.skipgram = params["mode"] == "skipgram"
-    cfg.hs = params["loss"] == "hs"
-    cfg.negative = params["negative"]
-    cfg.window = params["window"]
-    cfg.cbow_mean = params["cbow_mean"]
+    cfg = w2v_config(params)
     cfg.threads = spec["threads"]
     cfg.epoch = epoch
     parts = [_part(ref) for ref, _, _, _ in pieces]

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, Sequence, Union
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -66,6 +66,21 @@ from densevec.vectors import Embeddings
 
 _NO_ROW = 0xFFFFFFFF
 CorpusLike = Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]]
+
+
+def w2v_config(params: Mapping[str, Any]) -> _core.W2VConfig:
+    """The C++ window trainer's configuration from a Word2Vec's parameters
+    (``mode``, ``loss``, ``negative``, ``window``, ``cbow_mean`` and
+    ``share_negatives``, as attributes or ``get_params`` give them); the
+    caller sets seed, threads, epoch and learning rates."""
+    cfg = _core.W2VConfig()
+    cfg.skipgram = params["mode"] == "skipgram"
+    cfg.hs = params["loss"] == "hs"
+    cfg.negative = params["negative"]
+    cfg.window = params["window"]
+    cfg.cbow_mean = params["cbow_mean"]
+    cfg.share_negatives = params.get("share_negatives", True)
+    return cfg
 
 
 class Word2Vec(Trainer):
@@ -405,13 +420,7 @@ class Word2Vec(Trainer):
         id_map = self._id_map(corpus)
         bags = self._input_bags()
         threads = resolve_threads(self.threads)
-        cfg = _core.W2VConfig()
-        cfg.skipgram = self.mode == "skipgram"
-        cfg.hs = self.loss == "hs"
-        cfg.negative = self.negative
-        cfg.window = self.window
-        cfg.cbow_mean = self.cbow_mean
-        cfg.share_negatives = getattr(self, "share_negatives", True)
+        cfg = w2v_config(vars(self))
         cfg.seed = self.seed
         cfg.threads = threads
         first_global = int(state.info.get("epochs_trained", 0))
