@@ -151,7 +151,7 @@ def test_train_learns_planted_groups(client, planted):
     assert margin > 0.4 and precision == 1.0
     assert len(model.history) == 5 and model.history[-1]["workers"] == 2
     assert sum(h["words"] for h in model.history) == 5 * planted.n_tokens
-    assert model.history[-1]["alpha_end"] == pytest.approx(model.min_alpha)
+    assert model.history[-1]["alpha_end"] == pytest.approx(model.final_alpha)
     assert emb.meta["distributed"]["merge"] == "capped"
     # the same algorithm simulated in one process gives the same vectors
     sim = dd.simulate(dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3), planted, workers=2, syncs_per_epoch=4)

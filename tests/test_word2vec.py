@@ -87,6 +87,34 @@ def test_history_and_meta(planted_corpus):
     assert model.output_vectors_.shape == emb.vectors.shape
 
 
+def test_default_schedule_ends_at_alpha_over_twice_the_epochs(planted_corpus, tmp_path):
+    """min_alpha=None ends the schedule at alpha / (2 * epochs) (gensim's
+    corpus_file end rate with 2 workers); an explicit min_alpha is kept."""
+    model = Word2Vec(dim=8, alpha=0.04, epochs=4, threads=1)
+    assert model.min_alpha is None and model.final_alpha == pytest.approx(0.005)
+    model.fit(planted_corpus, progress=False)
+    assert [h["alpha_end"] for h in model.history] == pytest.approx([0.04 - 0.035 * e / 4 for e in (1, 2, 3, 4)])
+    explicit = Word2Vec(dim=8, alpha=0.04, min_alpha=1e-4, epochs=4, threads=1)
+    explicit.fit(planted_corpus, progress=False)
+    assert explicit.history[-1]["alpha_end"] == pytest.approx(1e-4)
+    model.save(tmp_path / "m")
+    loaded = Word2Vec.load(tmp_path / "m")
+    assert loaded.min_alpha is None and loaded.final_alpha == model.final_alpha
+
+
+def test_initial_rows_span_gensims_range_and_double_word2vec_c(planted_corpus):
+    """Input rows start uniform in [-1/dim, 1/dim) (gensim 4), exactly twice
+    the rows word2vec.c's range gives from the same random numbers."""
+    from densevec.train._base import uniform_rows
+
+    dim = 10
+    wide = Word2Vec(dim=dim, seed=5).build_vocab(planted_corpus).state.arrays["input"]
+    assert np.abs(wide).max() < 1 / dim and np.abs(wide).max() > 0.9 / dim
+    narrow = uniform_rows(np.random.default_rng(5), wide.shape, dim)
+    assert np.abs(narrow).max() < 0.5 / dim
+    assert np.array_equal(wide, 2 * narrow)
+
+
 def test_subsampling_drops_frequent_words(planted_corpus):
     model = Word2Vec(dim=8, epochs=1, threads=1, sample=1e-4)
     model.fit(planted_corpus, progress=False)

@@ -764,7 +764,7 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     slice_tokens = [sum(int(parts[i].offsets[slices[i][j][1]]) - int(parts[i].offsets[slices[i][j][0]])
                         for i in range(len(parts))) for j in range(syncs_per_epoch)]
     total = corpus.n_tokens * planned
-    a0, a1 = model.alpha, model.min_alpha
+    a0, a1 = model.alpha, model.final_alpha
     history = []
     done = 0
     for epoch in range(planned):
@@ -829,7 +829,7 @@ def train(
     of its parts, returns the rows it changed and how, and the changes are
     merged into the weights sent out for the next round. The learning rate
     falls linearly with the global word count (all workers' tokens), from
-    ``model.alpha`` to ``model.min_alpha``, as in one process.
+    ``model.alpha`` to ``model.final_alpha``, as in one process.
 
     Parameters
     ----------

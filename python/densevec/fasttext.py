@@ -129,6 +129,7 @@ class FastText(Word2Vec):
     """
 
     algorithm = "fasttext"
+    _init_span = 1.0  # word2vec.c's range, with which its quality was measured
     _display_name = "fastText"
 
     def __init__(

@@ -110,6 +110,7 @@ class Node2Vec(Word2Vec):
     """
 
     algorithm = "node2vec"
+    _init_span = 1.0  # word2vec.c's range, with which its quality was measured
     _display_name = "node2vec"
     _unit = "node"
 

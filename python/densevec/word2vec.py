@@ -22,15 +22,18 @@ Semantics follow word2vec.c (and gensim), with these documented choices:
   seeds) fresh negatives gained 0.4 points of questions-words, within the
   seed-to-seed spread (``benchmarks/results/parity.md``).
 * **Learning rate** falls linearly from ``alpha`` to ``min_alpha`` over all
-  epochs, updated every 10,000 words per thread. gensim's ``corpus_file`` mode
-  with ``workers=k`` decays less: each worker measures its progress against the
+  epochs, updated every 10,000 words per thread. By default ``min_alpha`` is
+  ``alpha / (2 * epochs)``, the rate gensim's ``corpus_file`` mode with 2
+  workers ends at: each of its k workers measures its progress against the
   whole epoch while reading 1/k of it, so every epoch ends at the rate planned
   for 1/k of the way through it, and the last one near
-  ``alpha * (1 - 1/k) / epochs``. That higher rate is worth about a point of
-  analogy accuracy on small corpora with few epochs; to compare with it, set
-  ``min_alpha`` to that value (``alpha / 6`` for 2 workers and 3 epochs).
-* **Initialisation**: input vectors uniform in ``[-0.5/dim, 0.5/dim)``, output
-  vectors zero, as word2vec.c.
+  ``alpha * (1 - 1/k) / epochs``. That higher end rate is worth 0.7-1.4 points
+  of analogy accuracy on 10M tokens with 3 epochs, and is level on 30M tokens
+  with 5 epochs (``benchmarks/results/parity.md``). word2vec.c and gensim's
+  iterable mode decay to ``1e-4``; pass ``min_alpha=1e-4`` for their schedule.
+* **Initialisation**: input vectors uniform in ``[-1/dim, 1/dim)`` as gensim
+  4 (twice word2vec.c's range; worth about half a point for CBOW), output
+  vectors zero.
 * **Loss**: reported per epoch as the mean, over trained centre words, of the
   summed binary cross-entropy ``-log sigmoid(+-x)`` of all predictions made for
   that word (``loss_per_word``), and per prediction (``loss_per_prediction``).
@@ -103,8 +106,9 @@ class Word2Vec(Trainer):
     alpha : float, optional
         Initial learning rate; default 0.025 for skip-gram, 0.05 for CBOW
         (word2vec.c's defaults).
-    min_alpha : float
-        Final learning rate.
+    min_alpha : float, optional
+        Final learning rate; default ``alpha / (2 * epochs)`` (gensim's
+        ``corpus_file`` end rate with 2 workers, see above).
     epochs : int
         Passes over the corpus.
     min_count : int
@@ -135,6 +139,10 @@ class Word2Vec(Trainer):
     """
 
     algorithm = "word2vec"
+    #: Initial input rows are uniform in ``[-span/(2*dim), span/(2*dim))``:
+    #: 2 is gensim 4's range, 1 word2vec.c's (kept by the subclasses whose
+    #: quality was measured with it).
+    _init_span = 2.0
     _display_name = "word2vec"
     _unit = "word"
 
@@ -147,7 +155,7 @@ class Word2Vec(Trainer):
         negative: int = 5,
         sample: float = 1e-3,
         alpha: Optional[float] = None,
-        min_alpha: float = 1e-4,
+        min_alpha: Optional[float] = None,
         epochs: int = 5,
         min_count: int = 5,
         threads: int = 0,
@@ -174,7 +182,8 @@ class Word2Vec(Trainer):
         if alpha is None:
             alpha = 0.025 if mode == "skipgram" else 0.05
         alpha = _check_float("alpha", alpha, 0.0, FLOAT32_MAX, min_inclusive=False)
-        min_alpha = _check_float("min_alpha", min_alpha, 0.0, alpha)
+        if min_alpha is not None:
+            min_alpha = float(_check_float("min_alpha", min_alpha, 0.0, alpha))
         sample = _check_float("sample", sample, 0.0)
         ns_exponent = _check_float("ns_exponent", ns_exponent)
         self.dim = int(dim)
@@ -184,7 +193,7 @@ class Word2Vec(Trainer):
         self.negative = int(negative)
         self.sample = float(sample)
         self.alpha = float(alpha)
-        self.min_alpha = float(min_alpha)
+        self.min_alpha = min_alpha
         self.epochs = int(epochs)
         self.min_count = int(min_count)
         self.threads = int(threads)
@@ -195,6 +204,14 @@ class Word2Vec(Trainer):
         self._samplers: Optional[tuple] = None
 
     # ---------------------------------------------------------------- results
+    @property
+    def final_alpha(self) -> float:
+        """The learning rate a schedule ends at: ``min_alpha``, or by default
+        ``alpha / (2 * epochs)``."""
+        if self.min_alpha is None:
+            return self.alpha / (2 * self.epochs)
+        return float(self.min_alpha)
+
     @property
     def output_vectors_(self) -> Optional[np.ndarray]:
         """Output weights: one row per word (NS) or per inner tree node (HS)."""
@@ -289,7 +306,7 @@ class Word2Vec(Trainer):
             if self.loss == "hs" and len(vocab) < 2:
                 raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
             n, dim = len(vocab), self.dim
-            win = uniform_rows(np.random.default_rng(self.seed), (n, dim), dim)
+            win = uniform_rows(np.random.default_rng(self.seed), (n, dim), dim, self._init_span)
             arrays = {"input": win,
                       "output": np.zeros((n - 1 if self.loss == "hs" else n, dim), dtype=np.float32)}
             self.state = ModelState(arrays, vocab.index_to_word, vocab.counts,
@@ -313,7 +330,7 @@ class Word2Vec(Trainer):
         merged = state.counts.copy()
         np.add.at(merged, rows[known], counts[known])
         n_old, dim = len(state.words), self.dim
-        fresh = uniform_rows(np.random.default_rng([self.seed, n_old]), (len(new), dim), dim)
+        fresh = uniform_rows(np.random.default_rng([self.seed, n_old]), (len(new), dim), dim, self._init_span)
         win = np.concatenate([np.asarray(state.arrays["input"]), fresh])
         n_new = n_old + len(new)
         wout = np.zeros((n_new - 1 if self.loss == "hs" else n_new, dim), dtype=np.float32)
@@ -412,7 +429,7 @@ class Word2Vec(Trainer):
         self._admit_corpus(corpus.fingerprint, allow_mixed, "train")
         first, planned = self._schedule(epochs)
         a_start = self.alpha if start_alpha is None else _check_float("start_alpha", start_alpha, 0.0, FLOAT32_MAX)
-        a_end = self.min_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0, FLOAT32_MAX)
+        a_end = self.final_alpha if end_alpha is None else _check_float("end_alpha", end_alpha, 0.0, FLOAT32_MAX)
         win = self._writable_input()
         wout = state.writable("output")
         lock = state.arrays.get("lock")

@@ -35,10 +35,16 @@ MODEL_FORMAT = "densevec-model"
 MODEL_FORMAT_VERSION = 1
 
 
-def uniform_rows(rng: np.random.Generator, shape: Any, dim: int) -> np.ndarray:
-    """word2vec.c's (and Stanford GloVe's) initialisation: float32 uniform in
-    [-0.5/dim, 0.5/dim), drawn from ``rng``."""
-    return (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+def uniform_rows(rng: np.random.Generator, shape: Any, dim: int, span: float = 1.0) -> np.ndarray:
+    """Float32 uniform in ``[-span/(2*dim), span/(2*dim))``, drawn from ``rng``.
+
+    ``span=1`` is word2vec.c's (and Stanford GloVe's) initialisation, ``span=2``
+    gensim 4's (uniform in ``[-1/dim, 1/dim)``); the doubled rows are exactly
+    twice the others, drawn from the same numbers."""
+    x = rng.random(shape, dtype=np.float32) - np.float32(0.5)
+    if span != 1.0:
+        x *= np.float32(span)
+    return x / np.float32(dim)
 
 
 class ModelState:
