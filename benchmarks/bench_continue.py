@@ -28,6 +28,13 @@ import _common  # noqa: E402
 PARAMS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
 
 
+def split_point(m, args: dict) -> float:
+    """The rate where the first half's schedule ends and the second's starts:
+    ``split_at`` of the way from ``alpha`` down to the final rate."""
+    end = getattr(m, "final_alpha", m.min_alpha)
+    return m.alpha - (m.alpha - end) * args.get("split_at", 0.5)
+
+
 def child(step: str, args: dict) -> None:
     import numpy as np
 
@@ -44,7 +51,7 @@ def child(step: str, args: dict) -> None:
         m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
         if args.get("split"):  # the first half of one schedule: alpha -> midpoint
             m.build_vocab(c)
-            m.train(c, progress=False, end_alpha=(m.alpha + m.min_alpha) / 2)
+            m.train(c, progress=False, end_alpha=split_point(m, args))
         else:
             m.fit(c, progress=False)
         m.save(args["model"])
@@ -59,7 +66,7 @@ def child(step: str, args: dict) -> None:
         m.build_vocab(c, update=True, allow_mixed=True)
         out["words_added"] = len(m.state) - before
         if args.get("split"):  # ... and its second half: midpoint -> min_alpha
-            emb = m.train(c, progress=False, start_alpha=(m.alpha + m.min_alpha) / 2)
+            emb = m.train(c, progress=False, start_alpha=split_point(m, args))
         else:
             emb = m.train(c, progress=False)
     out["seconds"] = time.perf_counter() - t0
@@ -123,6 +130,9 @@ def main() -> None:
     p.add_argument("--second-min-count", type=int, default=1,
                    help="min_count of the second half's encoding (densevec; 1 keeps the model's "
                         "words that are rare in it, as gensim's update does)")
+    p.add_argument("--split-at", type=float, default=0.5,
+                   help="split: the fraction of the schedule's fall from alpha to the final rate "
+                        "that the first half covers (densevec)")
     p.add_argument("--out")
     p.add_argument("--child", nargs=2)
     a = p.parse_args()
@@ -139,7 +149,7 @@ def main() -> None:
     rows = []
     for tool, seed in [(t, s) for s in a.seeds for t in a.tools]:
         common = dict(epochs=a.epochs, threads=a.threads, seed=seed, tool=tool,
-                      second_min_count=a.second_min_count)
+                      second_min_count=a.second_min_count, split_at=a.split_at)
         if not a.no_whole:
             whole = run_child("whole", dict(common, corpus=a.corpus))
             rows.append([tool, seed, "one run, whole file", whole["words"], whole["analogy"],
@@ -164,7 +174,7 @@ def main() -> None:
             f"{a.threads} threads\n\nMachine: {_common.machine_line()}. "
             f"`python benchmarks/bench_continue.py --epochs {a.epochs} --threads {a.threads} "
             f"--seeds {' '.join(map(str, a.seeds))} --tools {' '.join(a.tools)} "
-            f"--variants {' '.join(a.variants)} --second-min-count {a.second_min_count}`\n\n{table}\n")
+            f"--variants {' '.join(a.variants)} --second-min-count {a.second_min_count} --split-at {a.split_at}`\n\n{table}\n")
     shutil.rmtree(tmp, ignore_errors=True)
     _common.emit(text, a.out)
 

@@ -135,13 +135,18 @@ def morph_emb(morph_corpus):
     return small().fit(morph_corpus, progress=False)
 
 
+def word2vec_as_fasttext(**kw) -> dv.Word2Vec:
+    """A Word2Vec that starts from the initial range FastText keeps."""
+    w2v = dv.Word2Vec(**kw)
+    w2v._init_span = dv.FastText._init_span
+    return w2v
+
+
 def test_max_n_zero_is_word2vec_bit_for_bit():
     corpus = dv.Corpus.from_sentences(planted_sentences(600, seed=2), min_count=1)
     for mode in ("skipgram", "cbow"):
         kw = dict(dim=12, epochs=2, window=3, threads=1, seed=9, mode=mode, min_alpha=1e-4)
-        w2v = dv.Word2Vec(**kw)
-        w2v._init_span = dv.FastText._init_span  # the initial range FastText keeps
-        a = w2v.fit(corpus, progress=False)
+        a = word2vec_as_fasttext(**kw).fit(corpus, progress=False)
         b = dv.FastText(max_n=0, **kw).fit(corpus, progress=False)
         np.testing.assert_array_equal(np.asarray(a.vectors), np.asarray(b.vectors))
         c = dv.FastText(max_n=3, bucket=100, **kw).fit(corpus, progress=False)
@@ -154,9 +159,7 @@ def test_fresh_negatives_with_bags_match_word2vec_and_still_learn(morph_corpus):
     an unseen inflection next to its stem."""
     corpus = dv.Corpus.from_sentences(planted_sentences(600, seed=2), min_count=1)
     kw = dict(dim=12, epochs=2, window=3, threads=1, seed=9, share_negatives=False, min_alpha=1e-4)
-    w2v = dv.Word2Vec(**kw)
-    w2v._init_span = dv.FastText._init_span  # the initial range FastText keeps
-    a = w2v.fit(corpus, progress=False)
+    a = word2vec_as_fasttext(**kw).fit(corpus, progress=False)
     b = dv.FastText(max_n=0, **kw).fit(corpus, progress=False)
     np.testing.assert_array_equal(np.asarray(a.vectors), np.asarray(b.vectors))
     shared = dv.FastText(max_n=0, **{**kw, "share_negatives": True}).fit(corpus, progress=False)
