@@ -24,7 +24,10 @@ negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 1e-4. Reported:
 * docs/s and words/s: documents x epochs and whitespace tokens x epochs over train s;
 * inference: ``--infer-docs`` documents of the set, densevec's batched
   ``infer_vectors`` (the run's threads) against a loop of gensim's
-  ``infer_vector`` (both with the model's epochs);
+  ``infer_vector`` (both with the model's epochs), the best of
+  ``--infer-reps`` timed passes each; infer cos: the mean cosine between a
+  document's inferred vector and its trained one (the inferred documents are
+  training documents), a check that the inferred vectors are right;
 * quality on the first ``--eval-docs`` documents' trained vectors:
   ``densevec.evaluate.documents`` (5-fold logistic regression when scikit-learn
   is installed, else nearest-centroid; kNN retrieval share, k = 10).
@@ -71,6 +74,15 @@ def build_data(parts: Path, n: int, seed: int, min_tokens: int, out_dir: Path) -
     return docs, lab, {"sources": len(files), "eligible": len(texts), "docs": len(take), "tokens": tokens}
 
 
+def mean_cosine(a, b) -> float:
+    """Mean cosine between the rows of a and b (rows where either is zero left out)."""
+    import numpy as np
+
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na > 0) & (nb > 0)
+    return float(np.mean(np.sum(a[ok] * b[ok], axis=1) / (na[ok] * nb[ok])))
+
+
 def child(cfg: dict) -> None:
     import numpy as np
 
@@ -96,9 +108,12 @@ def child(cfg: dict) -> None:
         train = time.perf_counter() - t0
         vecs = emb[[str(i) for i in range(n_eval)]]
         model.infer_vectors(infer_docs[:50], threads=threads)  # warm-up
-        t0 = time.perf_counter()
-        model.infer_vectors(infer_docs, threads=threads)
-        infer = time.perf_counter() - t0
+        infer = float("inf")
+        for _ in range(cfg["infer_reps"]):
+            t0 = time.perf_counter()
+            inferred = model.infer_vectors(infer_docs, threads=threads)
+            infer = min(infer, time.perf_counter() - t0)
+        trained = emb[[str(i) for i in range(len(infer_docs))]]
     else:
         from gensim.models.doc2vec import Doc2Vec, TaggedDocument
 
@@ -126,14 +141,17 @@ def child(cfg: dict) -> None:
         vecs = np.stack([model.dv[i] for i in range(n_eval)])
         for d in infer_docs[:50]:  # warm-up
             model.infer_vector(d)
-        t0 = time.perf_counter()
-        for d in infer_docs:
-            model.infer_vector(d)
-        infer = time.perf_counter() - t0
+        infer = float("inf")
+        for _ in range(cfg["infer_reps"]):
+            t0 = time.perf_counter()
+            inferred = np.stack([model.infer_vector(d) for d in infer_docs])
+            infer = min(infer, time.perf_counter() - t0)
+        trained = np.stack([model.dv[i] for i in range(len(infer_docs))])
     rss = _common.own_peak_rss_mib()  # training and inference, before the evaluation's own memory
     rep = evaluate.documents(np.asarray(vecs), labels[:n_eval], folds=5, k=10)
     out.update(prep_s=prep, train_s=train, docs_per_s=len(lines) * epochs / train,
                words_per_s=tokens * epochs / train, infer_docs_per_s=len(infer_docs) / infer,
+               infer_cos=mean_cosine(np.asarray(inferred), np.asarray(trained)),
                accuracy=100 * rep.accuracy, retrieval=100 * rep.retrieval, classifier=rep.classifier,
                peak_rss_mib=rss)
     print(json.dumps(out))
@@ -152,6 +170,7 @@ def main() -> None:
     ap.add_argument("--impls", nargs="+", default=["densevec", "gensim-file", "gensim-iter"],
                     choices=["densevec", "gensim-file", "gensim-iter"])
     ap.add_argument("--infer-docs", type=int, default=2000)
+    ap.add_argument("--infer-reps", type=int, default=3)
     ap.add_argument("--eval-docs", type=int, default=10_000)
     ap.add_argument("--out")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -166,7 +185,8 @@ def main() -> None:
             for threads in args.threads:
                 for impl in args.impls:  # alternated within each (mode, threads)
                     cfg = dict(impl=impl, mode=mode, threads=threads, epochs=args.epochs, docs=str(docs),
-                               labels=str(labels), infer_docs=args.infer_docs, eval_docs=args.eval_docs)
+                               labels=str(labels), infer_docs=args.infer_docs, eval_docs=args.eval_docs,
+                               infer_reps=args.infer_reps)
                     res, wall, rss = _common.run_child([__file__, "--child", json.dumps(cfg)])
                     results[(mode, threads, impl)] = res
                     print(f"# {mode} t={threads} {impl}: {json.dumps(res)}", file=sys.stderr, flush=True)
@@ -176,7 +196,8 @@ def main() -> None:
                 for impl in args.impls:
                     r = results[(mode, threads, impl)]
                     rows.append([mode, threads, impl, r["prep_s"], r["train_s"], r["docs_per_s"],
-                                 r["words_per_s"], r["peak_rss_mib"], r["infer_docs_per_s"], r["accuracy"],
+                                 r["words_per_s"], r["peak_rss_mib"], r["infer_docs_per_s"], r["infer_cos"],
+                                 r["accuracy"],
                                  r["retrieval"],
                                  r["docs_per_s"] / best["docs_per_s"] if best else float("nan"),
                                  r["infer_docs_per_s"] / best_inf["infer_docs_per_s"] if best_inf else float("nan")])
@@ -191,12 +212,13 @@ def main() -> None:
         f"Parameters: dim 100, window 5, negative 5, sample 1e-3, min_count 5, epochs {args.epochs}. "
         f"Quality: first {args.eval_docs:,} documents' trained vectors, {classifier.replace('_', ' ')} "
         f"(5-fold accuracy %), kNN retrieval (same-source share of 10 nearest, %). Inference: "
-        f"{args.infer_docs:,} documents, {args.epochs} epochs each. x gensim: over the faster gensim mode "
+        f"{args.infer_docs:,} documents, {args.epochs} epochs each, best of {args.infer_reps} passes; infer cos: "
+        "mean cosine of inferred and trained vectors. x gensim: over the faster gensim mode "
         "of the same mode and threads (training docs/s; inference docs/s).",
         "",
         _common.markdown_table(
             ["mode", "threads", "impl", "prep s", "train s", "docs/s", "words/s", "peak RSS MiB",
-             "infer docs/s", "accuracy", "retrieval", "x gensim train", "x gensim infer"], rows),
+             "infer docs/s", "infer cos", "accuracy", "retrieval", "x gensim train", "x gensim infer"], rows),
         "",
         "Command: `python benchmarks/bench_doc2vec.py " + " ".join(sys.argv[1:]) + "`",
     ])

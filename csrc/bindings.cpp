@@ -294,6 +294,40 @@ double w2v_window(py::array win, py::array wout, const py::array& in_ids,
   return skipgram ? k.sg_window(w) : k.cbow_window(w, cbow_mean);
 }
 
+// One Doc2Vec inference window (D2VInferWindow) on explicit rows, vec updated
+// in place. PV-DBOW (dm false): x is vec. PV-DM: x is the mean of the rows
+// in_ids of win and of vec itself, as the inferer gathers them.
+void d2v_infer_window(py::array vec, const py::array& win, const py::array& wout, const py::array& in_ids,
+                      const py::array& out_ids, const py::array& labels, float alpha, bool dm,
+                      const std::string& isa) {
+  float* v = out_data<float>(vec, "vec", 1);
+  const float* wi = in_data<float>(win, "win", 2);
+  const float* wo = in_data<float>(wout, "wout", 2);
+  const size_t d = static_cast<size_t>(vec.size());
+  DV_CHECK(d > 0 && static_cast<size_t>(win.shape(1)) == d && static_cast<size_t>(wout.shape(1)) == d,
+           "vec, win and wout differ in dim");
+  const uint32_t* ii = in_data<uint32_t>(in_ids, "in_ids");
+  const uint32_t* oi = in_data<uint32_t>(out_ids, "out_ids");
+  const float* lab = in_data<float>(labels, "labels");
+  const int nw = static_cast<int>(in_ids.size()), no = static_cast<int>(out_ids.size());
+  DV_CHECK(dm || nw == 0, "in_ids are PV-DM's context words (dm=True)");
+  DV_CHECK(no > 0 && labels.size() == out_ids.size(), "need one label per output row, and at least one");
+  std::vector<float*> ir, orow(no);
+  for (int c = 0; c < nw; ++c) {
+    DV_CHECK(ii[c] < static_cast<uint64_t>(win.shape(0)), "in_ids out of range");
+    ir.push_back(const_cast<float*>(wi) + size_t(ii[c]) * d);
+  }
+  if (dm) ir.push_back(v);
+  for (int o = 0; o < no; ++o) {
+    DV_CHECK(oi[o] < static_cast<uint64_t>(wout.shape(0)), "out_ids out of range");
+    orow[o] = const_cast<float*>(wo) + size_t(oi[o]) * d;
+  }
+  std::vector<float> scratch(size_t(no) + d);
+  const dv::simd::D2VInferWindow w{v, ir.data(), static_cast<int>(ir.size()), orow.data(), lab, no, d, alpha,
+                                   scratch.data(), &dv::simd::sigmoid_table()};
+  kernels_arg(isa).d2v_infer_window(w);
+}
+
 float dot_f32(const py::array& a, const py::array& b, const std::string& isa) {
   const float* x = in_data<float>(a, "a");
   const float* y = in_data<float>(b, "b");
@@ -958,6 +992,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
         py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none());
   testing.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
+  testing.def("d2v_infer_window", &d2v_infer_window, py::arg("vec"), py::arg("win"), py::arg("wout"),
+              py::arg("in_ids"), py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("dm"),
+              py::arg("isa") = "");
   testing.def("dot_rows", [](const py::array& q, const py::array& rows, const std::string& isa) {
           return scan_rows(q, rows, false, isa);
         }, py::arg("q"), py::arg("rows"), py::arg("isa") = "");

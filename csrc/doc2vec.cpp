@@ -110,8 +110,11 @@ W2VStats train_docs(const W2VConfig& c, const W2VModel& model, const W2VStream& 
 
 // Inference of one document with frozen weights: per window, the input x (the
 // document row, or in PV-DM the mean of the context words and the document
-// row, as cbow_window forms it) predicts the output rows, and only the
-// document row takes the summed gradient; no model row is written.
+// row) predicts the output rows, and only the document row takes the summed
+// gradient; no model row is written. The window is one kernel call
+// (simd::D2VInferWindow): the dots of all outputs in one pass, then one pass
+// that adds their shares to the document row, which lives in the inferer's
+// own buffer until the document is done.
 //
 // A document is short and its windows cheap, so what costs is waiting for
 // memory: the noise words' rows are anywhere in the output matrix. So the
@@ -131,52 +134,47 @@ class DocInferer {
     locks_.resize(max_in);
     out_rows_.resize(max_out);
     labels_.resize(max_out);
-    grads_.resize(max_out);
-    h_.resize(cfg_.dim);
+    scratch_.resize(size_t(max_out) + cfg_.dim);
+    vec_.resize(cfg_.dim);
   }
 
-  void run(const uint32_t* ids, uint64_t b, uint64_t e, uint64_t index, float* vec) {
+  void run(const uint32_t* ids, uint64_t b, uint64_t e, uint64_t index, float* out) {
     const size_t d = cfg_.dim;
     if (b == e) {
-      std::fill(vec, vec + d, 0.0f);
+      std::fill(out, out + d, 0.0f);
       return;
     }
+    // The vector trains in this thread's own buffer: the rows of `out` next
+    // to it belong to documents that other threads are inferring.
+    float* const vec = vec_.data();
     Rng rng(mix_seed(cfg_.seed ^ kInferSalt, index, 0));
     for (size_t j = 0; j < d; ++j) vec[j] = (rng.uniform() - 0.5f) / static_cast<float>(d);
     draw(ids, b, e, rng);
     const size_t total = start_[epochs_];
     for (size_t w = 0; w < std::min<size_t>(total, kAhead); ++w) prefetch_outputs(w);
-    const simd::SigmoidTable& sig = simd::sigmoid_table();
+    simd::D2VInferWindow win{vec, rows_.data(), 0, out_rows_.data(), labels_.data(), 0, d, 0.0f,
+                             scratch_.data(), &simd::sigmoid_table()};
     for (int ep = 0; ep < epochs_; ++ep) {
       const float frac = epochs_ > 1 ? static_cast<float>(ep) / static_cast<float>(epochs_ - 1) : 0.0f;
-      const float alpha = cfg_.alpha_begin + frac * (cfg_.alpha_end - cfg_.alpha_begin);
+      win.alpha = cfg_.alpha_begin + frac * (cfg_.alpha_end - cfg_.alpha_begin);
       const size_t first = start_[ep];
       const int n = static_cast<int>(start_[ep + 1] - first);
       const uint32_t* sen = sen_.data() + first;
       for (int i = 0; i < n; ++i) {
         const size_t w = first + size_t(i);
         if (w + kAhead < total) prefetch_outputs(w + kAhead);
-        const float* x = vec;
-        if (cfg_.dm) {
+        if (cfg_.dm) {  // x: the mean of the context words and the document
           const int lo = std::max(0, i - span_[w]);
           const int hi = static_cast<int>(std::min<int64_t>(n - 1, int64_t{i} + span_[w]));
           int ni = words_.gather(sen, lo, hi, i, rows_.data(), locks_.data());
           rows_[ni++] = vec;
-          const float coef = 1.0f / static_cast<float>(ni);
-          std::fill(h_.begin(), h_.end(), 0.0f);
-          for (int c = 0; c < ni; ++c) k_.axpy_f32(coef, rows_[c], h_.data(), d);
-          x = h_.data();
+          win.n_in = ni;
         }
-        // Every output's gradient from the unchanged x, then the updates.
-        const int no = outputs(w);
-        double loss = 0;
-        for (int o = 0; o < no; ++o) {
-          const float f = k_.dot_f32(x, out_rows_[o], d);
-          grads_[o] = (labels_[o] - simd::sigmoid_and_loss(sig, f, labels_[o], &loss)) * alpha;
-        }
-        for (int o = 0; o < no; ++o) k_.axpy_f32(grads_[o], out_rows_[o], vec, d);
+        win.n_out = outputs(w);
+        k_.d2v_infer_window(win);
       }
     }
+    std::copy(vec, vec + d, out);
   }
 
  private:
@@ -257,7 +255,7 @@ class DocInferer {
   std::vector<size_t> start_;
   std::vector<int> span_, n_noise_;
   std::vector<float*> rows_, out_rows_;
-  std::vector<float> locks_, labels_, grads_, h_;
+  std::vector<float> locks_, labels_, scratch_, vec_;
 };
 
 template <class Make>

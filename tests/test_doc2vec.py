@@ -177,6 +177,35 @@ def test_inference_is_bit_identical_across_threads_and_calls_and_freezes_the_mod
         assert np.array_equal(before[k], np.asarray(v)), k
 
 
+@pytest.mark.parametrize("mode", ["dbow", "dm"])
+def test_inference_agrees_across_simd_levels(planted, dbow_model, mode):
+    """Every SIMD level's inference kernel against the serial one, through the
+    whole inference (subsampling, noise words, 20 epochs): the same vectors up
+    to float rounding."""
+    from densevec import _core
+
+    model = dbow_model
+    if mode == "dm":
+        model = dv.Doc2Vec(dim=24, mode="dm", epochs=5, threads=1, seed=3)
+        model.fit(planted[0], progress=False)
+    rng = np.random.default_rng(11)
+    index = model.state.index
+    docs = [[index[f"t{t}w{i}"] for i in rng.integers(WORDS, size=25)] for t in rng.integers(TOPICS, size=12)]
+    ids = np.array([r for d in docs for r in d], dtype=np.uint32)
+    offsets = np.array([0] + list(np.cumsum([len(d) for d in docs])), dtype=np.uint64)
+    keep, noise, tree = model._build_samplers()
+    cfg = _core.D2VConfig()
+    cfg.dm, cfg.negative, cfg.window, cfg.seed, cfg.threads = mode == "dm", 5, 5, 1, 2
+    cfg.alpha_begin, cfg.alpha_end = 0.025, 0.0001
+    out = {isa: _core.infer_doc2vec(config=cfg, epochs=20, win=model.state.arrays["input"],
+                                    wout=model.state.arrays["output"], ids=ids, offsets=offsets,
+                                    keep_prob=keep, noise=noise, tree=tree, isa=isa)
+           for isa in _core.simd_isas()}
+    assert np.abs(out["serial"]).max() > 0.05
+    for isa, vecs in out.items():
+        np.testing.assert_allclose(vecs, out["serial"], rtol=1e-3, atol=1e-5, err_msg=isa)
+
+
 def test_inferred_vectors_land_near_their_topic(dbow_model, planted):
     _, docs, topics = planted
     rng = np.random.default_rng(8)

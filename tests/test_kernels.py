@@ -154,6 +154,61 @@ def test_simd_levels_agree_with_serial(isa):
     assert la == pytest.approx(lb, rel=1e-5)
 
 
+def reference_infer_window(vec, win, wout, in_ids, out_ids, labels, alpha, dm):
+    """Doc2Vec inference: x (vec, or in PV-DM the mean of the context rows and
+    vec) predicts the output rows; only vec moves, by sum_o g_o * out_o."""
+    v = vec.astype(np.float64)
+    x = np.vstack([win[in_ids].astype(np.float64), v]).mean(axis=0) if dm else v
+    Y = wout[out_ids].astype(np.float64)
+    g = (labels.astype(np.float64) - sigmoid(Y @ x)) * alpha
+    return v + g @ Y
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("dm", [False, True])
+@pytest.mark.parametrize("n_out", [1, 6, 23])
+def test_infer_window_matches_reference(isa, dim, dm, n_out):
+    rng = np.random.default_rng(dim * 100 + n_out + dm)
+    vocab = 60
+    scale = 1.5 / np.sqrt(dim)
+    win = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    vec = (rng.standard_normal(dim) * scale).astype(np.float32)
+    in_ids = (rng.choice(vocab, size=4, replace=False) if dm else np.zeros(0)).astype(np.uint32)
+    out_ids = rng.integers(0, vocab, size=n_out).astype(np.uint32)  # noise words may repeat
+    labels = np.zeros(n_out, dtype=np.float32)
+    labels[0] = 1.0
+    want = reference_infer_window(vec, win, wout, in_ids, out_ids, labels, 0.05, dm)
+    got = vec.copy()
+    w0, o0 = win.copy(), wout.copy()
+    _core.testing.d2v_infer_window(got, win, wout, in_ids, out_ids, labels, 0.05, dm, isa)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-6)
+    assert np.array_equal(win, w0) and np.array_equal(wout, o0)  # the model is frozen
+    # negative control: PV-DBOW's x (vec alone) is not PV-DM's mean
+    other = reference_infer_window(vec, win, wout, in_ids, out_ids, labels, 0.05, not dm)
+    if dm:
+        assert not np.allclose(got, other, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("isa", ISAS[1:])
+def test_infer_window_simd_levels_agree_with_serial(isa):
+    rng = np.random.default_rng(9)
+    dim, vocab = 100, 40
+    win = (rng.standard_normal((vocab, dim)) * 0.1).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * 0.1).astype(np.float32)
+    vec = (rng.standard_normal(dim) * 0.1).astype(np.float32)
+    out_ids = np.array([3, 17, 17, 5, 39, 0], dtype=np.uint32)
+    labels = np.array([1, 0, 0, 0, 0, 0], dtype=np.float32)
+    for dm, in_ids in ((False, []), (True, [1, 2, 3, 4])):
+        a, b = vec.copy(), vec.copy()
+        ids = np.array(in_ids, dtype=np.uint32)
+        _core.testing.d2v_infer_window(a, win, wout, ids, out_ids, labels, 0.025, dm, "serial")
+        _core.testing.d2v_infer_window(b, win, wout, ids, out_ids, labels, 0.025, dm, isa)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        assert not np.array_equal(a, vec)
+
+
 def test_window_rejects_bad_arrays():
     win = np.zeros((5, 4), dtype=np.float32)
     wout = np.zeros((5, 4), dtype=np.float32)

@@ -51,6 +51,25 @@ struct W2VWindow {
   int out_stride = 0;
 };
 
+// One window of Doc2Vec inference, the model frozen: x predicts the output
+// rows and only the document's vector `vec` takes the gradient:
+//   g[o] = (labels[o] - sigmoid(<x, out_rows[o]>)) * alpha      (all from the old x)
+//   vec += sum_o g[o] * out_rows[o]   (o ascending, one multiply-add per term)
+// x is vec itself when n_in = 0 (PV-DBOW), else the mean of in_rows (PV-DM:
+// the context words and vec), formed in scratch. No loss is computed.
+struct D2VInferWindow {
+  float* vec;
+  float* const* in_rows;
+  int n_in;
+  float* const* out_rows;
+  const float* labels;
+  int n_out;
+  size_t dim;
+  float alpha;
+  float* scratch;  // n_out + dim floats
+  const SigmoidTable* sig;
+};
+
 // Search keys of int8 rows (see csrc/search.h), computed in float32 in this
 // order, the same in every ISA (scores are bit-identical across them):
 //   key = float(<q, row i>) * qscale;  key *= scale[i];  then
@@ -170,6 +189,7 @@ struct Kernels {
   // quality on big.txt and cost 1.5x the time per epoch.
   void (*glove_adagrad)(float* w, float* c, float step, size_t ld);
   const ScanKernels* scan;
+  void (*d2v_infer_window)(const D2VInferWindow& w);
 };
 
 const Kernels& kernels_serial();

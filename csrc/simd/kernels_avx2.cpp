@@ -120,11 +120,13 @@ void glove_adagrad_avx2(float* w, float* c, float step, size_t ld) {
 double sg_window_avx2(const W2VWindow& w) { return sg_window_impl<OpsAvx2>(w); }
 double cbow_window_avx2(const W2VWindow& w, bool mean) { return cbow_window_impl<OpsAvx2>(w, mean); }
 
+void d2v_infer_window_avx2(const D2VInferWindow& w) { d2v_infer_window_impl<OpsAvx2>(w); }
+
 }  // namespace
 
 const Kernels& kernels_avx2() {
   static const Kernels k{"avx2", dot_f32_avx2, axpy_f32_avx2, sg_window_avx2, cbow_window_avx2,
-                         glove_adagrad_avx2, &scan_kernels_avx2()};
+                         glove_adagrad_avx2, &scan_kernels_avx2(), d2v_infer_window_avx2};
   return k;
 }
 

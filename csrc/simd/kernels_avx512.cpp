@@ -129,12 +129,14 @@ double cbow_window_avx512(const W2VWindow& w, bool mean) {
   return cbow_window_impl<OpsAvx512>(w, mean);
 }
 
+void d2v_infer_window_avx512(const D2VInferWindow& w) { d2v_infer_window_impl<OpsAvx512>(w); }
+
 }  // namespace
 
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512", dot_f32_avx512, axpy_f32_avx512, sg_window_avx512,
                          cbow_window_avx512, glove_adagrad_avx512,
-                         &scan_kernels_avx512()};
+                         &scan_kernels_avx512(), d2v_infer_window_avx512};
   return k;
 }
 

@@ -47,12 +47,14 @@ double cbow_window_serial(const W2VWindow& w, bool mean) {
   return cbow_window_impl<OpsSerial>(w, mean);
 }
 
+void d2v_infer_window_serial(const D2VInferWindow& w) { d2v_infer_window_impl<OpsSerial>(w); }
+
 }  // namespace
 
 const Kernels& kernels_serial() {
   static const Kernels k{"serial", dot_f32_serial, axpy_f32_serial, sg_window_serial,
                          cbow_window_serial, glove_adagrad_serial,
-                         &scan_kernels_serial()};
+                         &scan_kernels_serial(), d2v_infer_window_serial};
   return k;
 }
 

@@ -12,6 +12,20 @@
 
 namespace dv::simd {
 
+// sigmoid(x) from the table (interpolated); saturates outside it, NaN for NaN.
+inline float table_sigmoid(const SigmoidTable& t, float x) {
+  constexpr float scale = SigmoidTable::kSize / (2 * SigmoidTable::kMax);
+  if (x > -SigmoidTable::kMax && x < SigmoidTable::kMax) {
+    float pos = (x + SigmoidTable::kMax) * scale;
+    int i = static_cast<int>(pos);
+    float f = pos - static_cast<float>(i);
+    return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
+  }
+  if (x >= SigmoidTable::kMax) return 1.0f;
+  if (x <= -SigmoidTable::kMax) return 0.0f;
+  return x;  // NaN
+}
+
 // sigmoid(x) and -log sigmoid(label ? x : -x). The table is read only for
 // -kMax < x < kMax (a test that NaN fails): outside it the sigmoid saturates,
 // +-inf give exact limits (a loss of 0 or +inf), and NaN gives a NaN sigmoid
@@ -30,15 +44,7 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
   } else {  // z <= -kMax, or NaN (NaN loss)
     *loss += -static_cast<double>(z) + std::log1p(std::exp(static_cast<double>(z)));
   }
-  if (x > -SigmoidTable::kMax && x < SigmoidTable::kMax) {
-    float pos = (x + SigmoidTable::kMax) * scale;
-    int i = static_cast<int>(pos);
-    float f = pos - static_cast<float>(i);
-    return t.sig[i] + f * (t.sig[i + 1] - t.sig[i]);
-  }
-  if (x >= SigmoidTable::kMax) return 1.0f;
-  if (x <= -SigmoidTable::kMax) return 0.0f;
-  return x;  // NaN
+  return table_sigmoid(t, x);
 }
 
 // Skip-gram with its own output rows per input (W2VWindow::out_stride > 0):
@@ -122,6 +128,26 @@ double cbow_window_impl(const W2VWindow& w, bool mean) {
     if (lock != 0.0f) Ops::axpy(lock, e, w.in_rows[c], d);
   }
   return loss;
+}
+
+// Doc2Vec inference (D2VInferWindow): the dots of all outputs in one pass
+// over x, the gradient scales, then one pass that adds every output's share to
+// vec.
+template <class Ops>
+void d2v_infer_window_impl(const D2VInferWindow& w) {
+  const size_t d = w.dim;
+  float* g = w.scratch;  // n_out: logits, then scaled errors
+  const float* x = w.vec;
+  if (w.n_in > 0) {
+    float* h = g + w.n_out;  // d: the mean of the inputs
+    const float coef = 1.0f / static_cast<float>(w.n_in);
+    for (size_t j = 0; j < d; ++j) h[j] = 0.0f;
+    for (int c = 0; c < w.n_in; ++c) Ops::axpy(coef, w.in_rows[c], h, d);
+    x = h;
+  }
+  Ops::dot_many(x, w.out_rows, w.n_out, g, d);
+  for (int o = 0; o < w.n_out; ++o) g[o] = (w.labels[o] - table_sigmoid(*w.sig, g[o])) * w.alpha;
+  Ops::combo(w.out_rows, g, w.n_out, w.vec, d, true);
 }
 
 }  // namespace dv::simd

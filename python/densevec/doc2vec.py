@@ -43,6 +43,7 @@ import hashlib
 import math
 import os
 import warnings
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Iterable, Literal, Optional, Sequence, Union
 
@@ -306,6 +307,34 @@ def _decode_tags(data: np.ndarray, offsets: np.ndarray) -> list[str]:
     raw = np.asarray(data).tobytes()
     off = np.asarray(offsets).tolist()
     return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(off[:-1], off[1:])]
+
+
+def _document_rows(index: dict[str, int], documents: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The model rows of the known words of every document, concatenated
+    (uint32), and how many each document has (int64). A string document is
+    split on whitespace; a token that is not a string is a ``TypeError``.
+    The lookups run over all tokens at once (``map`` and ``numpy.fromiter``),
+    not token by token in Python."""
+    docs: list[Sequence[Any]] = []
+    for i, doc in enumerate(documents):
+        if isinstance(doc, str):
+            doc = doc.split()
+        elif isinstance(doc, (bytes, bytearray)) or not isinstance(doc, Iterable):
+            raise TypeError(f"document {i} must be a string or a list of tokens, got {type(doc).__name__}")
+        elif not isinstance(doc, (list, tuple)):
+            doc = list(doc)
+        docs.append(doc)
+    tokens = list(chain.from_iterable(docs))
+    if not set(map(type, tokens)) <= {str}:
+        for i, doc in enumerate(docs):
+            for w in doc:
+                if not isinstance(w, str):
+                    raise TypeError(f"document {i}: token {w!r} is not a string")
+    found = np.fromiter(map(index.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+    sizes = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    known = found >= 0  # words the model lacks are skipped
+    lengths = np.bincount(np.repeat(np.arange(len(docs)), sizes)[known], minlength=len(docs))
+    return found[known].astype(np.uint32), lengths.astype(np.int64)
 
 
 class Doc2Vec(Word2Vec):
@@ -643,22 +672,7 @@ class Doc2Vec(Word2Vec):
         a1 = self.min_alpha if min_alpha is None else _check_float("min_alpha", min_alpha, 0.0, FLOAT32_MAX)
         seed = self.seed if seed is None else _check_int("seed", seed, 0, UINT64_MAX)
         threads = resolve_threads(self.threads if threads is None else _check_int("threads", threads, 0, MAX_THREADS))
-        index = state.index
-        rows: list[int] = []
-        lengths = np.zeros(len(documents), dtype=np.int64)
-        for i, doc in enumerate(documents):
-            if isinstance(doc, str):
-                doc = doc.split()
-            elif isinstance(doc, (bytes, bytearray)) or not isinstance(doc, Iterable):
-                raise TypeError(f"document {i} must be a string or a list of tokens, got {type(doc).__name__}")
-            before = len(rows)
-            for w in doc:
-                if not isinstance(w, str):
-                    raise TypeError(f"document {i}: token {w!r} is not a string")
-                r = index.get(w)
-                if r is not None:
-                    rows.append(r)
-            lengths[i] = len(rows) - before
+        rows, lengths = _document_rows(state.index, documents)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint64)
         empty = int(np.count_nonzero(lengths == 0))
         if empty:
@@ -677,7 +691,7 @@ class Doc2Vec(Word2Vec):
         cfg.alpha_end = a1
         return _core.infer_doc2vec(
             config=cfg, epochs=epochs, win=np.asarray(state.arrays["input"]),
-            wout=np.asarray(state.arrays["output"]), ids=np.array(rows, dtype=np.uint32), offsets=offsets,
+            wout=np.asarray(state.arrays["output"]), ids=rows, offsets=offsets,
             keep_prob=keep, noise=noise, tree=tree)
 
     # ------------------------------------------------------------- helpers
