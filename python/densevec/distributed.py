@@ -55,7 +55,7 @@ from densevec import _core, _fs
 from densevec._fs import PathLike
 from densevec._validate import check_int
 from densevec.corpus import FORMAT_VERSION, Corpus, Vocab, _check_sources, _source_identity
-from densevec.corpus import _write_vocab, _write_vocab_and_meta
+from densevec.corpus import _write_meta, _write_vocab
 from densevec.word2vec import w2v_config
 
 __all__ = ["ShardedCorpus", "encode", "cooccurrence", "train", "simulate"]
@@ -206,20 +206,22 @@ def _unpack_words(blob: bytes) -> list[str]:
 
 
 def _encode_file(scratch: str, lookup: np.ndarray, max_sentence_length: int, shard_dir: str,
-                 words: bytes, counts: np.ndarray, raw_tokens: int, fingerprint: str,
+                 vocab_file: str, vocab_size: int, raw_tokens: int, fingerprint: str,
                  source: dict, params: dict) -> tuple[int, int]:
     """Worker: pass 2 of one file (in C++): its scratch stream mapped to the global
-    vocabulary, cut into sentences and written as a corpus directory. Idempotent: a
-    rerun rewrites the same files (the scratch stream is removed only with the whole
-    job's scratch space)."""
+    vocabulary, cut into sentences and written as a corpus directory, with a copy of
+    the job's `vocab_file` (written once by the client). Idempotent: a rerun rewrites
+    the same files (the scratch stream is removed only with the whole job's scratch space)."""
+    import shutil
+
     os.makedirs(shard_dir, exist_ok=True)
     n_tokens, n_sentences = _core.dist_encode_stream(
         stream_path=os.path.join(scratch, "stream.u32"), lookup=lookup,
         max_sentence_length=max_sentence_length, ids_path=os.path.join(shard_dir, "ids.u32"),
         offsets_path=os.path.join(shard_dir, "offsets.u64"))
-    _write_vocab_and_meta(Path(shard_dir), Vocab(_unpack_words(words), counts, raw_tokens=raw_tokens),
-                          fingerprint, [source], params, int(n_tokens), int(n_sentences),
-                          {"raw_tokens": raw_tokens})
+    shutil.copyfile(vocab_file, os.path.join(shard_dir, "vocab.txt"))
+    _write_meta(Path(shard_dir), vocab_size, raw_tokens, fingerprint, [source], params, int(n_tokens),
+                int(n_sentences), {"raw_tokens": raw_tokens})
     return int(n_tokens), int(n_sentences)
 
 
@@ -286,18 +288,16 @@ def encode(
         if not words:
             raise ValueError(f"{what}: no word occurs at least min_count={params['min_count']} times "
                              f"({distinct} distinct words, {raw_tokens} tokens); lower min_count")
-        # one future each (a list given to scatter becomes one future per item)
-        words_f, counts_f = client.scatter([merged["words"], counts], broadcast=True)
+        _write_vocab(tmp / "vocab.txt", Vocab(words, counts, raw_tokens=raw_tokens))  # once; the shards copy it
         encoded = []
         for i, (p, n, lookup) in enumerate(zip(paths, names, lookups)):
             source = {"path_sha256": hashlib.sha256(os.fsencode(p)).hexdigest(), "shard": i}
             encoded.append(client.submit(
                 _encode_file, str(scratch / n), lookup, params["max_sentence_length"], str(tmp / n),
-                words_f, counts_f, raw_tokens, fingerprint, source, params,
+                str(tmp / "vocab.txt"), len(words), raw_tokens, fingerprint, source, params,
                 key=f"densevec-encode-{tag}-{i}", pure=False))
         sizes = _gather(client, encoded, "encode", "encoding the files")
         _fs.remove_scratch(scratch, tmp)
-        _write_vocab(tmp / "vocab.txt", Vocab(words, counts, raw_tokens=raw_tokens))
         stats = {"raw_tokens": raw_tokens, "distinct_words": distinct, "invalid_utf8": int(merged["invalid_utf8"]),
                  **{k: sum(int(p[k]) for p in parts) for k in ("too_long", "bytes")}}
         meta = {
