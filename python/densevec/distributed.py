@@ -288,7 +288,7 @@ def encode(
         if not words:
             raise ValueError(f"{what}: no word occurs at least min_count={params['min_count']} times "
                              f"({distinct} distinct words, {raw_tokens} tokens); lower min_count")
-        _write_vocab(tmp / "vocab.txt", Vocab(words, counts, raw_tokens=raw_tokens))  # once; the shards copy it
+        _fs.write_vocab_txt(tmp / "vocab.txt", words, counts.tolist())  # once; the shards copy it
         encoded = []
         for i, (p, n, lookup) in enumerate(zip(paths, names, lookups)):
             source = {"path_sha256": hashlib.sha256(os.fsencode(p)).hexdigest(), "shard": i}
