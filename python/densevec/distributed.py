@@ -26,10 +26,14 @@ Three jobs, each a function taking a :class:`dask.distributed.Client`:
   process (no Dask needed), for studying accuracy against the number of workers.
 
 **Files must be where every worker can read them**: the input files of
-:func:`encode`, its ``out_dir`` and the ``scratch_dir`` of
-:func:`cooccurrence` must be paths of a filesystem shared by the client and all
-workers (NFS, a cluster filesystem; any path on a ``LocalCluster``). Nothing in
-this module moves text or id streams through the scheduler.
+:func:`encode`, its ``out_dir`` and the ``path`` of :func:`cooccurrence` must
+be paths of a filesystem shared by the client and all workers (NFS, a cluster
+filesystem; any path on a ``LocalCluster``), with close-to-open consistency:
+the workers write their scratch files and shards inside the job's staging
+directory there, read the vocabulary file the client wrote there, and the
+client reads the workers' row ranges back to install the result. Nothing in
+this module moves text, id streams or co-occurrence records through the
+scheduler: only word lists, counts and per-file lookups travel as task data.
 
 **Failures**: a task whose worker is lost is rerun by Dask on another worker
 (every task here is a pure function of its inputs). When a job cannot finish,
