@@ -47,9 +47,31 @@ def split_lines(src: Path, n_files: int, out_dir: Path, max_lines: int | None = 
     return paths
 
 
+def breakdown(tasks: list, w0: float, w1: float, steps: tuple) -> dict:
+    """Where a Dask job's wall time [w0, w1] went, from its task stream: for each
+    step (a task key prefix, in order) the span from its first task's start to its
+    last task's end and the workers' compute seconds in it; "client" is the rest
+    (preparing and submitting, the vocabulary reduction between the steps,
+    installing the result); "transfer" the seconds spent moving task data."""
+    out: dict = {"total": w1 - w0, "transfer": 0.0}
+    spans = []
+    for step in steps:
+        mine = [t for t in tasks if t["key"].startswith(f"densevec-{step}-")]
+        comp = [s for t in mine for s in t["startstops"] if s["action"] == "compute"]
+        if not comp:
+            continue
+        b, e = min(s["start"] for s in comp), max(s["stop"] for s in comp)
+        spans.append((b, e))
+        out[step] = {"span": e - b, "compute": sum(s["stop"] - s["start"] for s in comp), "tasks": len(mine)}
+    for t in tasks:
+        out["transfer"] += sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "transfer")
+    out["client"] = out["total"] - sum(e - b for b, e in spans)
+    return out
+
+
 def part_count(a, tmp: Path) -> dict:
     import densevec as dv
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster, get_task_stream
     from densevec import distributed as dd
 
     files = split_lines(Path(a.corpus), a.files, tmp)
@@ -59,21 +81,31 @@ def part_count(a, tmp: Path) -> dict:
         client.run(lambda: __import__("densevec.distributed"))  # imports are not part of the job
         for rep in range(a.reps):
             for tool in ("local", "dask") if rep % 2 == 0 else ("dask", "local"):
+                phases: dict = {}
                 t0 = time.perf_counter()
                 if tool == "local":
                     corpus = dv.Corpus.from_file(files, min_count=5, threads=a.threads, cache=False)
                 else:
-                    corpus = dd.encode(client, files, tmp / f"enc{rep}", min_count=5)
+                    with get_task_stream(client) as ts:
+                        w0 = time.time()
+                        corpus = dd.encode(client, files, tmp / f"enc{rep}", min_count=5)
+                        w1 = time.time()
+                    phases["encode"] = breakdown(ts.data, w0, w1, ("count", "encode"))
                 t_enc = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 if tool == "local":
                     cooc = dv.cooccurrence(corpus, window=a.window, threads=a.threads, memory_gb=a.memory_gb)
                 else:
-                    cooc = dd.cooccurrence(client, corpus, window=a.window, memory_gb=a.memory_gb / 2,
-                                           path=tmp / f"cooc{rep}")
+                    with get_task_stream(client) as ts:
+                        w0 = time.time()
+                        cooc = dd.cooccurrence(client, corpus, window=a.window, memory_gb=a.memory_gb / 2,
+                                               path=tmp / f"cooc{rep}")
+                        w1 = time.time()
+                    phases["count"] = breakdown(ts.data, w0, w1, ("cooc-count", "cooc-merge"))
                 t_cooc = time.perf_counter() - t0
                 rows.append({"rep": rep, "tool": tool, "encode_s": t_enc, "count_s": t_cooc,
-                             "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "nnz": cooc.nnz})
+                             "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "nnz": cooc.nnz,
+                             **({"phases": phases} if phases else {})})
                 print(rows[-1], flush=True)
                 if tool == "local":
                     local, local_cooc = corpus, cooc
@@ -195,7 +227,25 @@ def report(a) -> str:
         tl = best[("local", "encode_s")] + best[("local", "count_s")]
         td = best[("dask", "encode_s")] + best[("dask", "count_s")]
         table.append(["both", tl, td, td / tl])
-        lines += [_common.markdown_table(["job", "local s", "dask s", "dask / local"], table), "",
+        lines += [_common.markdown_table(["job", "local s", "dask s", "dask / local"], table), ""]
+        timed = [r for r in c["rows"] if r["tool"] == "dask" and "phases" in r]
+        if timed:
+            r = min(timed, key=lambda x: x["encode_s"] + x["count_s"])
+            ptable = []
+            for job, name, steps in (("encode", "encode", (("count", "scan files"), ("encode", "encode files"))),
+                                     ("count", "co-occurrence", (("cooc-count", "count parts"),
+                                                                 ("cooc-merge", "merge row ranges")))):
+                ph = r["phases"][job]
+                for key, label in steps:
+                    if key in ph:
+                        ptable.append([name, f"{label} ({ph[key]['tasks']} tasks)", ph[key]["span"],
+                                       ph[key]["compute"]])
+                ptable.append([name, "client (prepare, reduce between steps, install)", ph["client"], float("nan")])
+                ptable.append([name, "transfers (inside the spans)", float("nan"), ph["transfer"]])
+            lines += [f"Where the Dask time went (rep {r['rep']}, from the task stream): span = first task start "
+                      "to last task end; compute = the workers' task seconds (2 workers: up to 2x the span).", "",
+                      _common.markdown_table(["job", "step", "span s", "compute s"], ptable), ""]
+        lines += [
                   f"Equal results: corpus (vocabulary, counts, ids, offsets) {c['equal_corpus']}; "
                   f"co-occurrence pairs {c['equal_pairs']}, largest relative value difference "
                   f"{c['max_rel_value_diff']:.2g} (float summation order).", ""]

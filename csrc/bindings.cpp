@@ -31,6 +31,7 @@ namespace py = pybind11;
 using dv::ValueError;
 
 void bind_contrastive(py::module_& m);  // csrc/contrastive_bind.cpp
+void bind_dist(py::module_& m);  // csrc/dist.cpp
 
 namespace {
 
@@ -1016,5 +1017,6 @@ PYBIND11_MODULE(_core, m) {
   bind_graph(m);
   bind_doc2vec(m);
   bind_contrastive(m);
+  bind_dist(m);
   bind_fasttext(m);
 }

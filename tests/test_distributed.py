@@ -1,6 +1,7 @@
 """densevec.distributed on a LocalCluster: encoding and counting equal the local
 jobs, data-parallel training learns planted structure, a lost worker reruns."""
 import threading
+from pathlib import Path
 import time
 
 import numpy as np
@@ -119,24 +120,87 @@ def test_cooccurrence_equals_local_counting(client, sharded, tmp_path, symmetric
     assert other.nnz != local.nnz
 
 
-def test_merging_sorted_runs_sums_shared_keys():
-    """The row-range merge folds sorted partial runs pairwise: equal to a dict sum, for an odd
-    number of runs, overlapping and disjoint keys, and empty runs."""
+def _record_file(path, keys_values):
+    from densevec.glove import RECORD_DTYPE
+
+    rec = np.zeros(len(keys_values), RECORD_DTYPE)
+    for i, ((r, c), v) in enumerate(keys_values):
+        rec[i] = (r, c, v)
+    rec.tofile(path)
+    return str(path)
+
+
+def test_merge_rows_sums_partial_record_files(tmp_path):
+    """The row-range merge (a k-way merge in C++) equals a dict sum over the files, for
+    overlapping and disjoint pairs, an empty file and empty ranges; rows outside the
+    range are left out."""
     rng = np.random.default_rng(3)
-    runs = [np.unique(rng.integers(0, 200, size=n)).astype(np.uint64) for n in (50, 0, 120, 7, 90)]
-    runs = [(k, rng.random(k.size)) for k in runs]
-    expect: dict = {}
-    for keys, values in runs:
-        for key, v in zip(keys.tolist(), values.tolist()):
-            expect[key] = expect.get(key, 0.0) + v
-    while len(runs) > 1:
-        runs = [dd._merge_two(*runs[i], *runs[i + 1]) if i + 1 < len(runs) else runs[i]
-                for i in range(0, len(runs), 2)]
-    keys, values = runs[0]
-    assert keys.tolist() == sorted(expect)
-    np.testing.assert_allclose(values, [expect[k] for k in sorted(expect)])
-    k, v = dd._merge_two(np.array([1, 5], np.uint64), np.ones(2), np.array([5], np.uint64), np.ones(1))
-    assert k.tolist() == [1, 5] and v.tolist() == [1.0, 2.0]  # negative control of the dict path
+    files, expect = [], {}
+    for f, n in enumerate((60, 0, 150, 9)):
+        keys = sorted({(int(r), int(c)) for r, c in rng.integers(0, 20, size=(n, 2))})
+        kv = [(k, float(rng.integers(1, 100)) / 8) for k in keys]  # exact in float32
+        for k, v in kv:
+            expect[k] = expect.get(k, 0.0) + v
+        files.append(_record_file(tmp_path / f"p{f}.bin", kv))
+    from densevec.glove import RECORD_DTYPE
+
+    got = []
+    for lo, hi in ((0, 5), (5, 5), (5, 13), (13, 20)):
+        out = tmp_path / f"r{lo}-{hi}.bin"
+        stored, diag = dd._merge_rows(files, lo, hi, str(out))
+        rec = np.fromfile(out, RECORD_DTYPE)
+        assert stored == rec.size and diag == int(np.count_nonzero(rec["row"] == rec["col"]))
+        assert np.all((rec["row"] >= lo) & (rec["row"] < hi))
+        got += [((int(r), int(c)), float(v)) for r, c, v in rec.tolist()]
+    assert got == sorted(expect.items())  # sorted, every pair once, values summed
+    with pytest.raises(ValueError, match="not sorted"):  # negative control: an unsorted file
+        dd._merge_rows([_record_file(tmp_path / "bad.bin", [((3, 4), 1.0), ((1, 2), 1.0)])], 0, 20,
+                       str(tmp_path / "o.bin"))
+    (tmp_path / "odd.bin").write_bytes(b"\0" * 13)
+    with pytest.raises(ValueError, match="multiple of 12"):
+        dd._merge_rows([str(tmp_path / "odd.bin")], 0, 20, str(tmp_path / "o.bin"))
+
+
+def test_encode_passes_reject_bad_input(tmp_path):
+    from densevec import _core
+
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"a b a c\n\nc a\n")
+    scan = _core.dist_scan_file(path=str(text), max_token_bytes=100, stream_path=str(tmp_path / "s.u32"))
+    assert scan["words"] == b"a\nb\nc" and scan["counts"].tolist() == [3, 1, 2]
+    mark = 2**32 - 1  # a line end
+    assert np.fromfile(tmp_path / "s.u32", np.uint32).tolist() == [0, 1, 0, 2, mark, mark, 2, 0, mark, mark]
+    kw = dict(stream_path=str(tmp_path / "s.u32"), max_sentence_length=2, ids_path=str(tmp_path / "i.u32"),
+              offsets_path=str(tmp_path / "o.u64"))
+    # b pruned; a line cut after 2 ids; the empty line dropped
+    assert _core.dist_encode_stream(lookup=np.array([0, mark, 1], np.uint32), **kw) == (5, 3)
+    assert np.fromfile(tmp_path / "i.u32", np.uint32).tolist() == [0, 0, 1, 1, 0]
+    assert np.fromfile(tmp_path / "o.u64", np.uint64).tolist() == [0, 2, 3, 5]
+    with pytest.raises(ValueError, match="word number 2 past the lookup"):
+        _core.dist_encode_stream(lookup=np.array([0, 1], np.uint32), **kw)
+    with pytest.raises(ValueError, match="lookup must be"):
+        _core.dist_encode_stream(lookup=np.array([0, 1, 2], np.int64), **kw)
+    with pytest.raises(ValueError, match="different number of words"):
+        _core.dist_merge_scans(words=[b"a\nb"], counts=[np.ones(3, np.uint64)], invalid=[np.zeros(3, np.uint8)],
+                               min_count=1, max_vocab=0)
+
+
+def test_concat_files_in_the_kernel_or_through_a_buffer(tmp_path, monkeypatch):
+    parts = []
+    for i, n in enumerate((5000, 0, 123)):
+        p = tmp_path / f"p{i}"
+        p.write_bytes(bytes([i + 1]) * n)
+        parts.append(str(p))
+    expect = b"".join(Path(p).read_bytes() for p in parts)
+    dd._concat_files(parts, tmp_path / "a")
+    assert (tmp_path / "a").read_bytes() == expect
+
+    def unsupported(*args, **kwargs):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(dd.os, "copy_file_range", unsupported)
+    dd._concat_files(parts, tmp_path / "b")
+    assert (tmp_path / "b").read_bytes() == expect
 
 
 @pytest.fixture(scope="module")

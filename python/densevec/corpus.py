@@ -231,6 +231,13 @@ def _write_vocab_and_meta(directory: Path, vocab: "Vocab", fingerprint: str, sou
                           n_tokens: int, n_sentences: int, stats: dict) -> None:
     """Writes ``vocab.txt`` and ``meta.json`` of a corpus directory whose id stream is written."""
     _write_vocab(directory / "vocab.txt", vocab)
+    _write_meta(directory, len(vocab), vocab.raw_tokens, fingerprint, sources, params, n_tokens, n_sentences,
+                stats)
+
+
+def _write_meta(directory: Path, vocab_size: int, raw_tokens: int, fingerprint: str, sources: list,
+                params: dict, n_tokens: int, n_sentences: int, stats: dict) -> None:
+    """Writes ``meta.json`` of a corpus directory whose id stream and ``vocab.txt`` are written."""
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -240,8 +247,8 @@ def _write_vocab_and_meta(directory: Path, vocab: "Vocab", fingerprint: str, sou
         "params": params,
         "n_tokens": n_tokens,
         "n_sentences": n_sentences,
-        "vocab_size": len(vocab),
-        "raw_tokens": vocab.raw_tokens,
+        "vocab_size": vocab_size,
+        "raw_tokens": raw_tokens,
         "vocab_sha256": _fs.sha256_file(directory / "vocab.txt"),
         "stats": stats,
     }

@@ -26,10 +26,14 @@ Three jobs, each a function taking a :class:`dask.distributed.Client`:
   process (no Dask needed), for studying accuracy against the number of workers.
 
 **Files must be where every worker can read them**: the input files of
-:func:`encode`, its ``out_dir`` and the ``scratch_dir`` of
-:func:`cooccurrence` must be paths of a filesystem shared by the client and all
-workers (NFS, a cluster filesystem; any path on a ``LocalCluster``). Nothing in
-this module moves text or id streams through the scheduler.
+:func:`encode`, its ``out_dir`` and the ``path`` of :func:`cooccurrence` must
+be paths of a filesystem shared by the client and all workers (NFS, a cluster
+filesystem; any path on a ``LocalCluster``), with close-to-open consistency:
+the workers write their scratch files and shards inside the job's staging
+directory there, read the vocabulary file the client wrote there, and the
+client reads the workers' row ranges back to install the result. Nothing in
+this module moves text, id streams or co-occurrence records through the
+scheduler: only word lists, counts and per-file lookups travel as task data.
 
 **Failures**: a task whose worker is lost is rerun by Dask on another worker
 (every task here is a pure function of its inputs). When a job cannot finish,
@@ -53,17 +57,15 @@ import numpy as np
 
 from densevec import _core, _fs
 from densevec._fs import PathLike
-from densevec._validate import INT64_MAX, check_int
+from densevec._validate import check_int
 from densevec.corpus import FORMAT_VERSION, Corpus, Vocab, _check_sources, _source_identity
-from densevec.corpus import _write_stream_dir, _write_vocab
+from densevec.corpus import _write_meta, _write_vocab
 from densevec.word2vec import w2v_config
 
 __all__ = ["ShardedCorpus", "encode", "cooccurrence", "train", "simulate"]
 
 SHARDED_FORMAT = "densevec-sharded-corpus"
 SHARDED_FORMAT_VERSION = 1
-_NO_ID = np.uint32(0xFFFFFFFF)
-_RANGE_BYTES = 4 << 20
 
 
 def _check_client(client: Any, job: str) -> Any:
@@ -188,19 +190,12 @@ def _input_files(files: Union[PathLike, Sequence[PathLike]]) -> list[str]:
     return _check_sources(list(files))
 
 
-def _count_file(path: str, scratch: str, max_token_bytes: int, threads: int) -> dict:
-    """Worker: encode one file with every word kept and lines whole (min_count 1,
-    no sentence cut) into `scratch`; return its words and counts."""
+def _scan_file(path: str, scratch: str, max_token_bytes: int) -> dict:
+    """Worker: pass 1 of one file (in C++): its words and counts, its text kept in
+    `scratch` as a stream of word numbers for pass 2. Idempotent (a rerun rewrites it)."""
     os.makedirs(scratch, exist_ok=True)
-    parts = os.path.join(scratch, "parts")
-    os.makedirs(parts, exist_ok=True)
-    built = _core.build_corpus([path], 1, 0, INT64_MAX, max_token_bytes, _RANGE_BYTES, threads, parts,
-                               os.path.join(scratch, "ids.u32"), os.path.join(scratch, "offsets.u64"), None)
-    os.rmdir(parts)
-    out = {k: built[k] for k in ("counts", "raw_tokens", "invalid_utf8", "too_long", "bytes",
-                                 "n_tokens", "n_sentences")}
-    out["words"] = _pack_words(built["words"])
-    return out
+    return _core.dist_scan_file(path=path, max_token_bytes=max_token_bytes,
+                                stream_path=os.path.join(scratch, "stream.u32"))
 
 
 def _pack_words(words: Sequence[str]) -> bytes:
@@ -214,78 +209,24 @@ def _unpack_words(blob: bytes) -> list[str]:
     return blob.decode("utf-8").split("\n") if blob else []
 
 
-def _cut_sentences(ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray,
-                   max_sentence_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Map local ids to global ones through `lookup`, drop the pruned ones, cut
-    sentences longer than `max_sentence_length` and drop empty ones -- what
-    the C++ encoder does in its second pass."""
-    mapped = lookup[ids]
-    dropped = np.flatnonzero(mapped == _NO_ID)  # few: the pruned words' tokens
-    starts = offsets.astype(np.int64)
-    lengths = np.diff(starts) - np.diff(np.searchsorted(dropped, starts, side="left"))
-    out = np.delete(mapped, dropped) if dropped.size else mapped
-    pieces = (lengths + max_sentence_length - 1) // max_sentence_length
-    starts = np.repeat(np.cumsum(lengths) - lengths, pieces)
-    within = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    piece_starts = starts + within * max_sentence_length
-    new_offsets = np.concatenate([piece_starts, [out.size]]).astype(np.uint64)
-    return out, new_offsets
-
-
 def _encode_file(scratch: str, lookup: np.ndarray, max_sentence_length: int, shard_dir: str,
-                 words: bytes, counts: np.ndarray, raw_tokens: int, fingerprint: str,
+                 vocab_file: str, vocab_size: int, raw_tokens: int, fingerprint: str,
                  source: dict, params: dict) -> tuple[int, int]:
-    """Worker: the scratch stream of one file mapped to the global vocabulary and written
-    as a corpus directory. Idempotent: a rerun rewrites the same files (the scratch
-    stream is removed only with the whole job's scratch space)."""
-    n_tok = os.path.getsize(os.path.join(scratch, "ids.u32")) // 4
-    ids = np.fromfile(os.path.join(scratch, "ids.u32"), dtype=np.uint32, count=n_tok)
-    offsets = np.fromfile(os.path.join(scratch, "offsets.u64"), dtype=np.uint64)
-    out, new_offsets = _cut_sentences(ids, offsets, lookup, max_sentence_length)
-    del ids
+    """Worker: pass 2 of one file (in C++): its scratch stream mapped to the global
+    vocabulary, cut into sentences and written as a corpus directory, with a copy of
+    the job's `vocab_file` (written once by the client). Idempotent: a rerun rewrites
+    the same files (the scratch stream is removed only with the whole job's scratch space)."""
+    import shutil
+
     os.makedirs(shard_dir, exist_ok=True)
-    _write_stream_dir(Path(shard_dir), out, new_offsets,
-                      Vocab(_unpack_words(words), counts, raw_tokens=raw_tokens),
-                      fingerprint, [source], params)
-    return int(out.size), int(new_offsets.size) - 1
-
-
-def _global_vocab(parts: list[dict], min_count: int,
-                  max_vocab: Optional[int]) -> tuple[list, np.ndarray, int, list[np.ndarray]]:
-    """Sum the per-file counts; keep count >= min_count; sort by count
-    descending, ties by the words' UTF-8 bytes (code point order is the same);
-    keep the first max_vocab. Returns (words, counts, distinct words, and per
-    part the global id of each of its words, ``_NO_ID`` for a pruned one)."""
-    import itertools
-
-    slot: dict[str, int] = {}  # word -> a unique slot (slots are not contiguous)
-    fresh = itertools.count()
-    part_words, part_slots = [], []
-    for part in parts:
-        words = _unpack_words(part["words"])
-        part_words.append(words)
-        part_slots.append(np.fromiter(map(slot.setdefault, words, fresh), dtype=np.int64, count=len(words)))
-    n_slots = max((int(s.max()) + 1 for s in part_slots if s.size), default=0)
-    total = np.zeros(n_slots, dtype=np.uint64)
-    for s, part in zip(part_slots, parts):
-        total[s] += np.asarray(part["counts"], dtype=np.uint64)  # a word appears once per part
-    kept_slots = np.flatnonzero(total >= min_count)
-    first_word = {}  # slot -> word, for the kept slots only
-    wanted = np.zeros(n_slots, dtype=bool)
-    wanted[kept_slots] = True
-    for words, s in zip(part_words, part_slots):
-        for j in np.flatnonzero(wanted[s]).tolist():
-            first_word[int(s[j])] = words[j]
-        wanted[s] = False
-    kept = [(first_word[i], c) for i, c in zip(kept_slots.tolist(), total[kept_slots].tolist())]
-    order = sorted(range(len(kept)), key=lambda j: (-kept[j][1], kept[j][0]))
-    if max_vocab is not None:
-        order = order[:max_vocab]
-    gid = np.full(n_slots, _NO_ID, dtype=np.uint32)
-    gid[kept_slots[np.asarray(order, dtype=np.int64)]] = np.arange(len(order), dtype=np.uint32)
-    words = [kept[j][0] for j in order]
-    counts = np.array([kept[j][1] for j in order], dtype=np.uint64)
-    return words, counts, len(slot), [gid[s] for s in part_slots]
+    n_tokens, n_sentences = _core.dist_encode_stream(
+        stream_path=os.path.join(scratch, "stream.u32"), lookup=lookup,
+        max_sentence_length=max_sentence_length, ids_path=os.path.join(shard_dir, "ids.u32"),
+        offsets_path=os.path.join(shard_dir, "offsets.u64"))
+    shutil.copyfile(vocab_file, os.path.join(shard_dir, "vocab.txt"))
+    _write_meta(Path(shard_dir), vocab_size, raw_tokens, fingerprint, [source], params, int(n_tokens),
+                int(n_sentences), {"raw_tokens": raw_tokens})
+    return int(n_tokens), int(n_sentences)
 
 
 def encode(
@@ -335,32 +276,34 @@ def encode(
     with _fs.staged_dir(Path(out_dir), "sharded-corpus", overwrite=overwrite) as tmp:
         scratch = tmp / "scratch"
         scratch.mkdir()
-        counted = [client.submit(_count_file, p, str(scratch / n), params["max_token_bytes"], 1,
+        scanned = [client.submit(_scan_file, p, str(scratch / n), params["max_token_bytes"],
                                  key=f"densevec-count-{tag}-{i}", pure=False)
                    for i, (p, n) in enumerate(zip(paths, names))]
-        parts = _gather(client, counted, "encode", "counting the files")
-        raw_tokens = sum(int(p["raw_tokens"]) for p in parts)
+        parts = _gather(client, scanned, "encode", "counting the files")
+        # the vocabulary: the same C++ pruning and order as Corpus.from_file
+        merged = _core.dist_merge_scans(words=[p["words"] for p in parts], counts=[p["counts"] for p in parts],
+                                        invalid=[p["invalid"] for p in parts], min_count=params["min_count"],
+                                        max_vocab=params["max_vocab"] or 0)
+        raw_tokens, distinct = int(merged["raw_tokens"]), int(merged["distinct_words"])
         what = ", ".join(paths) if len(paths) <= 3 else f"{paths[0]} and {len(paths) - 1} more files"
         if raw_tokens == 0:
             raise ValueError(f"{what}: contain no tokens (empty, or only whitespace/invalid UTF-8)")
-        words, counts, distinct, lookups = _global_vocab(parts, params["min_count"], params["max_vocab"])
+        words, counts, lookups = _unpack_words(merged["words"]), merged["counts"], merged["lookups"]
         if not words:
             raise ValueError(f"{what}: no word occurs at least min_count={params['min_count']} times "
                              f"({distinct} distinct words, {raw_tokens} tokens); lower min_count")
-        # one future each (a list given to scatter becomes one future per item)
-        words_f, counts_f = client.scatter([_pack_words(words), counts], broadcast=True)
+        _fs.write_vocab_txt(tmp / "vocab.txt", words, counts.tolist())  # once; the shards copy it
         encoded = []
         for i, (p, n, lookup) in enumerate(zip(paths, names, lookups)):
             source = {"path_sha256": hashlib.sha256(os.fsencode(p)).hexdigest(), "shard": i}
             encoded.append(client.submit(
                 _encode_file, str(scratch / n), lookup, params["max_sentence_length"], str(tmp / n),
-                words_f, counts_f, raw_tokens, fingerprint, source, params,
+                str(tmp / "vocab.txt"), len(words), raw_tokens, fingerprint, source, params,
                 key=f"densevec-encode-{tag}-{i}", pure=False))
         sizes = _gather(client, encoded, "encode", "encoding the files")
         _fs.remove_scratch(scratch, tmp)
-        _write_vocab(tmp / "vocab.txt", Vocab(words, counts, raw_tokens=raw_tokens))
-        stats = {"raw_tokens": raw_tokens, "distinct_words": distinct,
-                 **{k: sum(int(p[k]) for p in parts) for k in ("invalid_utf8", "too_long", "bytes")}}
+        stats = {"raw_tokens": raw_tokens, "distinct_words": distinct, "invalid_utf8": int(merged["invalid_utf8"]),
+                 **{k: sum(int(p[k]) for p in parts) for k in ("too_long", "bytes")}}
         meta = {
             "format": SHARDED_FORMAT, "format_version": SHARDED_FORMAT_VERSION,
             "densevec_version": _core.__version__, "fingerprint": fingerprint, "params": params,
@@ -416,88 +359,81 @@ def _n_workers(client: Any) -> int:
 
 
 # ====================================================================== co-occurrence
-def _group_corpus(refs: list) -> Corpus:
-    """The parts `refs` as one corpus: the part itself, or their id streams
-    concatenated (a temporary corpus on this worker). No pair crosses a part
+def _group_stream(refs: list) -> tuple[np.ndarray, np.ndarray, int]:
+    """The parts `refs` as one id stream: (ids, offsets, vocabulary size) -- the part's
+    own arrays, or their id streams concatenated in memory. No pair crosses a part
     boundary: every part ends a sentence."""
     parts = [_part(ref) for ref in refs]
     if len(parts) == 1:
-        return parts[0]
-    ids, offsets, base = [], [np.zeros(1, np.uint64)], np.uint64(0)
-    for p in parts:  # a part's offsets may start inside a larger stream (a view)
+        return np.asarray(parts[0].ids), np.asarray(parts[0].offsets), len(parts[0].vocab)
+    sizes = [int(p.offsets[-1]) - int(p.offsets[0]) for p in parts]
+    ids = np.empty(sum(sizes), dtype=np.uint32)
+    offsets = np.empty(sum(len(p.offsets) - 1 for p in parts) + 1, dtype=np.uint64)
+    offsets[0] = 0
+    at, at_sent = 0, 1
+    for p, n in zip(parts, sizes):  # a part's offsets may start inside a larger stream (a view)
         o = np.asarray(p.offsets, dtype=np.uint64)
-        ids.append(np.asarray(p.ids)[int(o[0]):int(o[-1])])
-        offsets.append(o[1:] - o[0] + base)
-        base += o[-1] - o[0]
-    ids = np.concatenate(ids)
-    return Corpus.from_ids(ids, np.concatenate(offsets), parts[0].vocab)
+        ids[at:at + n] = np.asarray(p.ids)[int(o[0]):int(o[-1])]
+        offsets[at_sent:at_sent + len(o) - 1] = o[1:] - o[0] + np.uint64(at)
+        at += n
+        at_sent += len(o) - 1
+    return ids, offsets, len(parts[0].vocab)
 
 
 def _count_part(refs: list, out: str, window: int, symmetric: bool, weighting: str,
                 memory_gb: float, threads: int) -> dict:
-    """Worker: count a group of parts (one pass, one partial matrix: the
+    """Worker: count a group of parts (one pass, one partial record file: the
     accumulator is set up once and the repeated pairs of the group are summed
-    here) into the co-occurrence directory `out`; return the number of stored
-    records per row and the counting statistics."""
-    from densevec.glove import Cooccurrence, cooccurrence as count
+    here) into the scratch file `out`; return the number of records per row and
+    the counting statistics. Idempotent: a rerun rewrites `out`."""
+    from densevec.glove import RECORD_DTYPE, _budget_bytes
 
-    if os.path.lexists(out):  # a rerun of this task: the earlier attempt's complete result
-        result = Cooccurrence.load(out, validate=False)
-    else:
-        result = count(_group_corpus(refs), window=window, symmetric=symmetric, weighting=weighting,
-                       memory_gb=memory_gb, threads=threads, path=out)
-    rows = np.bincount(np.asarray(result.records["row"]), minlength=len(result.vocab)).astype(np.int64)
-    return {"rows": rows, "stats": result.stats}
-
-
-def _merge_two(ka: np.ndarray, va: np.ndarray, kb: np.ndarray,
-               vb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two runs of strictly increasing keys with their values -> one such run,
-    the values of a key present in both added."""
-    pos = np.searchsorted(ka, kb)  # the number of a's keys below each b key
-    hit = pos < ka.size
-    hit[hit] = ka[pos[hit]] == kb[hit]
-    va = va.copy()
-    va[pos[hit]] += vb[hit]  # the hit positions are distinct: a's keys are
-    new = ~hit
-    kb, vb = kb[new], vb[new]
-    at_b = pos[new] + np.arange(kb.size)  # b's new keys' places in the merged run
-    keys = np.empty(ka.size + kb.size, np.uint64)
-    values = np.empty(keys.size, np.float64)
-    from_a = np.ones(keys.size, dtype=bool)
-    from_a[at_b] = False
-    keys[at_b], values[at_b] = kb, vb
-    keys[from_a], values[from_a] = ka, va
-    return keys, values
+    ids, offsets, vocab_size = _group_stream(refs)
+    spill = f"{out}.spill-{secrets.token_hex(4)}"  # this attempt's own (a lost attempt's may remain)
+    os.makedirs(spill)
+    stats = _core.count_cooccurrence(
+        ids=ids, offsets=offsets, vocab_size=vocab_size, window=window, symmetric=symmetric,
+        harmonic=weighting == "harmonic", memory_bytes=_budget_bytes(memory_gb), threads=threads,
+        tmp_dir=spill, out_path=out, progress=None)
+    os.rmdir(spill)
+    del ids, offsets
+    stored = os.path.getsize(out) // RECORD_DTYPE.itemsize
+    records = np.memmap(out, dtype=RECORD_DTYPE, mode="r", shape=(stored,)) if stored else None
+    rows = (np.bincount(records["row"], minlength=vocab_size) if stored
+            else np.zeros(vocab_size, np.int64)).astype(np.int64)
+    del records
+    return {"rows": rows, "stats": {k: (float(v) if k.endswith("seconds") else int(v)) for k, v in stats.items()}}
 
 
 def _merge_rows(parts: list[str], lo: int, hi: int, out: str) -> tuple[int, int]:
-    """Worker: sum the records of rows [lo, hi) of every partial matrix into the
-    sorted records file `out`; return (records written, records on the diagonal)."""
-    from densevec.glove import RECORD_DTYPE
+    """Worker: sum the records of rows [lo, hi) of every partial record file into the
+    sorted records file `out` (a k-way merge in C++, values added in float64 and
+    rounded to float32 once); return (records written, records on the diagonal)."""
+    stored, diag = _core.dist_merge_cooc_rows(paths=parts, lo=lo, hi=hi, out_path=out)
+    return int(stored), int(diag)
 
-    pieces = []
-    for p in parts:
-        stored = json.loads((Path(p) / "meta.json").read_text(encoding="utf-8"))["stored"]
-        if stored == 0:
-            continue
-        rec = np.memmap(Path(p) / "records.bin", dtype=RECORD_DTYPE, mode="r", shape=(stored,))
-        rows = np.asarray(rec["row"])
-        b, e = np.searchsorted(rows, [lo, hi], side="left")
-        pieces.append(np.asarray(rec[b:e]))
-    runs = [((r["row"].astype(np.uint64) << np.uint64(32)) | r["col"].astype(np.uint64),
-             r["value"].astype(np.float64)) for r in pieces]
-    del pieces
-    while len(runs) > 1:  # pairwise, as a tree: O(n log parts) element moves, no sort
-        runs = [_merge_two(*runs[i], *runs[i + 1]) if i + 1 < len(runs) else runs[i]
-                for i in range(0, len(runs), 2)]
-    uniq, sums = runs[0] if runs else (np.zeros(0, np.uint64), np.zeros(0, np.float64))
-    merged = np.empty(uniq.size, RECORD_DTYPE)
-    merged["row"] = (uniq >> np.uint64(32)).astype(np.uint32)
-    merged["col"] = (uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    merged["value"] = sums.astype(np.float32)
-    merged.tofile(out)
-    return int(merged.size), int(np.count_nonzero(merged["row"] == merged["col"]))
+
+def _concat_files(sources: list[str], target: Path) -> None:
+    """`sources` appended in order into the new file `target` (in the kernel where
+    it can: ``os.copy_file_range``; else through a buffer)."""
+    with open(target, "wb") as f:
+        for p in sources:
+            f.flush()  # what a buffered fallback wrote goes first
+            with open(p, "rb") as src:
+                left = os.fstat(src.fileno()).st_size
+                try:
+                    while left > 0:
+                        n = os.copy_file_range(src.fileno(), f.fileno(), left)
+                        if n == 0:
+                            break
+                        left -= n
+                except (AttributeError, OSError):
+                    pass  # not supported here: copy what is left through a buffer
+                if left > 0:
+                    src.seek(os.fstat(src.fileno()).st_size - left)
+                    f.seek(0, os.SEEK_END)
+                    while block := src.read(16 << 20):
+                        f.write(block)
 
 
 def cooccurrence(
@@ -517,8 +453,9 @@ def cooccurrence(
     ``n_workers`` sentence ranges of a :class:`Corpus`) is counted on a worker
     with :func:`densevec.cooccurrence` within ``memory_gb`` (it spills sorted
     runs past it); the partial matrices are cut into row ranges holding about
-    the same number of records, each range summed on a worker (in float64,
-    rounded to float32 once), and the ranges concatenated in order.
+    the same number of records, each range summed on a worker
+    (a k-way merge in C++, in float64 rounded to float32 once), and the ranges
+    concatenated in order.
 
     Parameters
     ----------
@@ -567,7 +504,7 @@ def cooccurrence(
             # one counting task per worker (its share of the parts, counted in one pass
             # with the worker's threads): fewer, larger partial matrices to merge
             groups = [[refs[i] for i in g] for g in np.array_split(np.arange(len(refs)), min(workers, len(refs)))]
-            part_dirs = [str(scratch / f"part-{i:05d}") for i in range(len(groups))]
+            part_dirs = [str(scratch / f"part-{i:05d}.bin") for i in range(len(groups))]
             counted = [client.submit(_count_part, g, out, window, bool(symmetric), weighting,
                                      float(memory_gb), threads, key=f"densevec-cooc-count-{tag}-{i}", pure=False)
                        for i, (g, out) in enumerate(zip(groups, part_dirs))]
@@ -582,11 +519,7 @@ def cooccurrence(
                                      key=f"densevec-cooc-merge-{tag}-{j}", pure=False)
                        for j, (lo, hi, out) in enumerate(zip(bounds[:-1], bounds[1:], merged_paths))]
             sizes = _gather(client, merging, "cooccurrence", "merging the row ranges")
-            with open(tmp / "records.bin", "wb") as f:
-                for p in merged_paths:
-                    with open(p, "rb") as src:
-                        while block := src.read(16 << 20):
-                            f.write(block)
+            _concat_files(merged_paths, tmp / "records.bin")
             _fs.remove_scratch(scratch, tmp)
             stored = sum(s[0] for s in sizes)
             diag = sum(s[1] for s in sizes)
