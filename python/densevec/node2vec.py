@@ -101,6 +101,13 @@ class Node2Vec(Word2Vec):
         set per window shared by all its context nodes (True: faster, but on
         WordNet's synset graph about 0.01 lower link-prediction AUC and
         macro-F1); see :class:`densevec.Word2Vec`.
+    noise_group : int
+        With ``share_negatives=False``: how many consecutive context nodes of
+        a window share one fresh set of noise nodes (1: a set for every
+        context node, as gensim draws them). Larger groups draw and read
+        fewer random output rows (faster training on graphs whose output
+        matrix does not fit in cache); the rows are still updated context
+        node by context node.
 
     Examples
     --------
@@ -130,6 +137,7 @@ class Node2Vec(Word2Vec):
         seed: int = 1,
         ns_exponent: float = 0.75,
         share_negatives: bool = False,
+        noise_group: int = 1,
     ):
         check_hyperparameter_not_data("Node2Vec", dim)
         negative = _check_int("negative", negative, 1, INT32_MAX)
@@ -139,6 +147,7 @@ class Node2Vec(Word2Vec):
                          share_negatives=share_negatives)
         self.walk_length = _check_int("walk_length", walk_length, 1, INT32_MAX)
         self.walks_per_node = _check_int("walks_per_node", walks_per_node, 1, INT32_MAX)
+        self.noise_group = _check_int("noise_group", noise_group, 1, INT32_MAX)
         self.p = _check_positive("p", p)
         self.q = _check_positive("q", q)
         self.timings_: dict = {}
