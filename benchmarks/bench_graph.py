@@ -70,6 +70,8 @@ def child(args: argparse.Namespace) -> None:
                 out["from_ids_s"] = time.perf_counter() - t1
         else:
             extra = {} if args.share_negatives is None else {"share_negatives": bool(args.share_negatives)}
+            if args.noise_group is not None:
+                extra["noise_group"] = args.noise_group
             model = Node2Vec(p=p, q=q, threads=threads, seed=args.seed, **PARAMS, **extra)
             emb = model.fit(g, progress=False)
             names = list(g.names)
@@ -171,11 +173,15 @@ def run_phase(args: argparse.Namespace) -> None:
                     plan.append((gname, p, q, threads, method))
     for gname, p, q, threads, method in plan:
         tag = f"{gname}-{method}-p{p}-q{q}-t{threads}"
+        if method == "densevec" and args.noise_group is not None:
+            tag += f"-g{args.noise_group}"
         cmd = [here, "--child", method, "--edges", graphs[gname]["train"], "--p", str(p), "--q", str(q),
                "--threads", str(threads), "--emb", str(work / tag),
                "--walks-per-node", str(args.wordnet_walks if gname == "wordnet" else 10)]
         if method == "densevec" and args.share_negatives is not None:
             cmd += ["--share-negatives", str(args.share_negatives)]
+        if method == "densevec" and args.noise_group is not None:
+            cmd += ["--noise-group", str(args.noise_group)]
         res, wall, rss = _common.run_child(cmd)
         res.update(graph=gname, method=method, p=p, q=q, threads=threads, wall_s=wall, tag=tag)
         runs.append(res)
@@ -211,15 +217,16 @@ def quality_phase(args: argparse.Namespace) -> None:
     for gname in args.graphs:
         for p, q in settings:
             for seed in args.seeds:
-                for share in args.shares:
+                for share, group in [(s, g) for s in args.shares for g in (args.noise_groups if s == 0 else [1])]:
                     tag = f"q-{gname}-densevec-p{p}-q{q}-t{args.threads[0]}-s{seed}-share{share}"
+                    tag += f"-g{group}" if group != 1 else ""
                     cmd = [here, "--child", "densevec", "--edges", graphs[gname]["train"], "--p", str(p),
                            "--q", str(q), "--threads", str(args.threads[0]), "--emb", str(work / tag),
-                           "--seed", str(seed), "--share-negatives", str(share),
+                           "--seed", str(seed), "--share-negatives", str(share), "--noise-group", str(group),
                            "--walks-per-node", str(args.wordnet_walks if gname == "wordnet" else 10)]
                     res, wall, _ = _common.run_child(cmd)
                     res.update(graph=gname, method="densevec", p=p, q=q, threads=args.threads[0], seed=seed,
-                               share_negatives=share, wall_s=wall, tag=tag)
+                               share_negatives=share, noise_group=group, wall_s=wall, tag=tag)
                     res.update(score(work, res, args.sample))
                     rows.append(res)
                     print(json.dumps(res), flush=True)
@@ -329,6 +336,10 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=5000, help="labelled nodes for node classification")
     ap.add_argument("--share-negatives", type=int, choices=(0, 1), default=None,
                     help="densevec's Node2Vec(share_negatives=...) (default: the model's default)")
+    ap.add_argument("--noise-group", type=int, default=None,
+                    help="densevec's Node2Vec(noise_group=...) (default: the model's default)")
+    ap.add_argument("--noise-groups", nargs="+", type=int, default=[1],
+                    help="--phase quality: noise_group values for share_negatives=0")
     ap.add_argument("--pq", nargs=2, type=float, default=[], action="append",
                     help="a (p q) setting to run (repeatable; default: all three)")
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2], help="--phase quality: seeds")

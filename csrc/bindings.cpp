@@ -940,6 +940,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("hs", &dv::W2VConfig::hs)
       .def_readwrite("negative", &dv::W2VConfig::negative)
       .def_readwrite("share_negatives", &dv::W2VConfig::share_negatives)
+      .def_readwrite("noise_group", &dv::W2VConfig::noise_group)
       .def_readwrite("window", &dv::W2VConfig::window)
       .def_readwrite("cbow_mean", &dv::W2VConfig::cbow_mean)
       .def_readwrite("alpha_begin", &dv::W2VConfig::alpha_begin)
@@ -952,7 +953,14 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init(&make_noise_sampler), py::arg("weights"))
       .def("__len__", &dv::NoiseSampler::size)
       .def_property_readonly("threshold", [](const dv::NoiseSampler& s) { return copy_to_numpy(s.table().threshold); })
-      .def_property_readonly("alias", [](const dv::NoiseSampler& s) { return copy_to_numpy(s.table().alias); });
+      .def_property_readonly("alias", [](const dv::NoiseSampler& s) { return copy_to_numpy(s.table().alias); })
+      .def("draw", [](const dv::NoiseSampler& s, const py::array& random) {
+        // the words the trainers draw for these 64-bit random numbers (testing)
+        const uint64_t* r = in_data<uint64_t>(random, "random");
+        std::vector<uint32_t> out(static_cast<size_t>(random.size()));
+        for (size_t i = 0; i < out.size(); ++i) out[i] = s.draw(r[i]);
+        return copy_to_numpy(out);
+      }, py::arg("random"));
   py::class_<dv::HuffmanTree, std::shared_ptr<dv::HuffmanTree>>(
       m, "HuffmanTree", "Huffman tree of hierarchical softmax, built once.")
       .def(py::init(&make_huffman_tree), py::arg("counts"))

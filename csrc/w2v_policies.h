@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sampling.h"
+#include "simd/kernels.h"
 #include "word2vec.h"
 
 namespace dv {
@@ -63,12 +64,16 @@ struct WordInputs {
 // Per input (per_input = true, skip-gram only): every input of the window gets
 // its own `negative` noise words, as word2vec.c and gensim draw them; the
 // window's rows are laid out input by input, `stride()` apart, and a noise
-// word equal to the centre becomes an unused slot (label -1).
+// word equal to the centre becomes an unused slot (label -1). With group > 1,
+// each run of `group` consecutive inputs of a window shares one fresh set
+// (group 1: word2vec.c's sampling; the kernel still updates the rows input by
+// input, so a later input of the group reads what the earlier ones wrote).
 class NegativeOutputs {
  public:
-  NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative, bool per_input = false)
+  NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative, bool per_input = false,
+                  int group = 1)
       : wout_(wout), dim_(dim), noise_(noise), negative_(negative), per_input_(per_input),
-        cur_(std::max(negative, 1)), next_(std::max(negative, 1)) {}
+        group_(std::max(group, 1)), cur_(std::max(negative, 1)), next_(std::max(negative, 1)) {}
 
   int max_rows() const { return negative_ + 1; }
   // Distance between two inputs' outputs in the window's rows; 0: shared.
@@ -93,15 +98,31 @@ class NegativeOutputs {
     if (!per_input_) return fill(centre, rows, labels);
     float* const c_row = wout_ + size_t(centre) * dim_;
     const int s = negative_ + 1;
+    // The random numbers first (in the order word2vec.c draws them, a set per
+    // group), so that the sampler's table entries are fetched in parallel.
+    const int sets = (n_in + group_ - 1) / group_;
+    raw_.resize(size_t(sets) * negative_);
+    for (uint64_t& r : raw_) {
+      r = rng.next();
+      noise_.prefetch(r);
+    }
     for (int c = 0; c < n_in; ++c) {
       float** r = rows + size_t(c) * s;
       float* l = labels + size_t(c) * s;
+      if (c % group_ != 0) {  // the group's set, drawn for its first input
+        std::copy(r - s, r, r);
+        std::copy(l - s, l, l);
+        continue;
+      }
       r[0] = c_row;
       l[0] = 1.0f;
+      const uint64_t* raw = raw_.data() + size_t(c / group_) * negative_;
       for (int q = 1; q < s; ++q) {
-        const uint32_t w = noise_.draw(rng.next());
+        const uint32_t w = noise_.draw(raw[q - 1]);
         r[q] = w == centre ? c_row : wout_ + size_t(w) * dim_;
         l[q] = w == centre ? -1.0f : 0.0f;
+        // the kernel prefetches the later inputs' rows itself
+        if (c < simd::W2VWindow::kPrefetchAhead) simd::prefetch_floats(r[q], dim_);
       }
     }
     return s;
@@ -135,7 +156,9 @@ class NegativeOutputs {
   const NoiseSampler& noise_;
   int negative_;
   bool per_input_;
+  int group_;
   std::vector<uint32_t> cur_, next_;
+  std::vector<uint64_t> raw_;  // per input: the window's random numbers, `negative_` per set
   int n_cur_ = 0, n_next_ = 0;
 };
 

@@ -33,7 +33,7 @@ W2VStats train_with_bags(const W2VConfig& c, const W2VModel& model, const W2VStr
   using T = WindowTrainer<BagInputs, NegativeOutputs>;
   return run_trainers(c.threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c)));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c), c.noise_group));
   }, progress, poll);
 }
 
@@ -43,6 +43,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
                         const simd::Kernels& k, W2VProgress& progress,
                         const std::function<bool()>& poll) {
   check_window_config(cfg, model);
+  DV_CHECK(cfg.noise_group >= 1, "noise_group must be at least 1");
   DV_CHECK(stream.sent_begin <= stream.sent_end, "bad sentence range");
   const uint64_t total = stream.offsets[stream.sent_end] - stream.offsets[stream.sent_begin];
   int threads = cfg.threads <= 0 ? hardware_threads() : cfg.threads;
@@ -64,7 +65,7 @@ W2VStats train_word2vec(const W2VConfig& cfg, const W2VModel& model, const W2VSt
   using T = WindowTrainer<WordInputs, NegativeOutputs>;
   return run_trainers(threads, cut, [&] {
     return T(c, model, stream, k, progress, total, inputs,
-             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c)));
+             NegativeOutputs(model.wout, c.dim, *model.noise, c.negative, own_negatives(c), c.noise_group));
   }, progress, poll);
 }
 

@@ -26,6 +26,9 @@ struct W2VConfig {
   // Skip-gram: one set of noise words for all the context words of a window
   // (true), or fresh ones for every context word as word2vec.c draws them.
   bool share_negatives = true;
+  // With share_negatives false: consecutive context words of a window that
+  // share one fresh set (1: a set for every context word, word2vec.c's way).
+  int noise_group = 1;
   int window = 5;
   bool cbow_mean = true;
   size_t dim = 100;

@@ -137,6 +137,34 @@ def test_own_outputs_window_matches_reference(isa, dim):
     assert not np.allclose(shared_in, want_in, rtol=1e-4, atol=2e-6)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_own_outputs_long_window_matches_reference(isa):
+    """A window of 20 inputs at dim 128 (the shape node2vec trains), with
+    inputs sharing noise rows as noise_group does: every input past the first
+    ones has its rows prefetched ahead, which must not change the update."""
+    rng = np.random.default_rng(5)
+    vocab, n_in, n_out, dim = 50, 20, 6, 128
+    win = (rng.standard_normal((vocab, dim)) * 0.1).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * 0.1).astype(np.float32)
+    in_ids = rng.choice(vocab, size=n_in, replace=False).astype(np.uint32)
+    out_ids = rng.integers(0, vocab, size=(n_in, n_out)).astype(np.uint32)
+    out_ids[1::2] = out_ids[0::2]  # pairs of inputs share a set
+    out_ids[:, 0] = 7
+    labels = np.where(out_ids == 7, -1.0, 0.0).astype(np.float32)
+    labels[:, 0] = 1.0
+    want_in, want_out, want_loss = reference_own_outputs(win, wout, in_ids, out_ids, labels, 0.05)
+    got_in, got_out = win.copy(), wout.copy()
+    loss = _core.testing.w2v_window(got_in, got_out, in_ids, out_ids, labels, 0.05, True, True, isa)
+    np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
+    assert loss == pytest.approx(want_loss, rel=1e-4)
+    if isa != "serial":  # the SIMD path against the scalar one
+        s_in, s_out = win.copy(), wout.copy()
+        _core.testing.w2v_window(s_in, s_out, in_ids, out_ids, labels, 0.05, True, True, "serial")
+        np.testing.assert_allclose(got_in, s_in, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(got_out, s_out, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("isa", ISAS[1:])
 def test_simd_levels_agree_with_serial(isa):
     rng = np.random.default_rng(7)
@@ -243,6 +271,23 @@ def test_alias_table_reproduces_distribution(seed):
     prob = keep.copy()
     np.add.at(prob, alias, 1.0 - keep)
     np.testing.assert_allclose(prob / n, w / w.sum(), atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_noise_draw_follows_the_alias_table(seed):
+    """draw(r) reads the table as alias_draw defines it: slot i from the low
+    32 bits of r, kept when the high 32 bits are below threshold[i], else
+    alias[i] (the trainers draw through it)."""
+    rng = np.random.default_rng(seed)
+    w = rng.random(int(rng.integers(2, 3000))) ** 3
+    sampler = _core.NoiseSampler(w)
+    r = rng.integers(0, 2**64, size=20000, dtype=np.uint64)
+    slot = ((r & np.uint64(0xFFFFFFFF)) * np.uint64(len(w))) >> np.uint64(32)
+    keep = (r >> np.uint64(32)) < sampler.threshold[slot].astype(np.uint64)
+    want = np.where(keep, slot, sampler.alias[slot])
+    got = sampler.draw(r)
+    np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(got, slot)  # negative control: some draws take the alias
 
 
 def test_alias_rejects_bad_weights():

@@ -211,5 +211,9 @@ def test_kernel_checks_what_it_is_given():
         _core.train_word2vec(cfg, win, wout, ids, offsets, 0, 1)
     with pytest.raises(AttributeError):
         cfg.negatives = 5
+    bad = _core.W2VConfig()
+    bad.negative, bad.window, bad.share_negatives, bad.noise_group = 2, 2, False, 0
+    with pytest.raises(ValueError, match="noise_group must be at least 1"):
+        _core.train_word2vec(**dict(args, config=bad), sent_end=1, noise=noise)
     st = _core.train_word2vec(**args, sent_end=1, noise=noise)
     assert st["words"] == 3

@@ -49,6 +49,9 @@ struct W2VWindow {
   // out_rows + c * out_stride and labels + c * out_stride (sg only); a label
   // below 0 marks an unused slot, which takes no update and adds no loss.
   int out_stride = 0;
+  // With out_stride > 0: how many inputs ahead the kernel prefetches the
+  // output rows (the caller should prefetch those of the first ones).
+  static constexpr int kPrefetchAhead = 2;
 };
 
 // One window of Doc2Vec inference, the model frozen: x predicts the output
@@ -69,6 +72,12 @@ struct D2VInferWindow {
   float* scratch;  // n_out + dim floats
   const SigmoidTable* sig;
 };
+
+// Hints the cache lines of n floats from p into the cache (no effect on results).
+inline void prefetch_floats(const float* p, size_t n) {
+  const char* b = reinterpret_cast<const char*>(p);
+  for (size_t off = 0; off < n * sizeof(float); off += 64) __builtin_prefetch(b + off);
+}
 
 // Search keys of int8 rows (see csrc/search.h), computed in float32 in this
 // order, the same in every ISA (scores are bit-identical across them):

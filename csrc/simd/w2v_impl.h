@@ -59,6 +59,11 @@ double sg_window_own_outputs(const W2VWindow& w) {
   float* g = grad + size_t(ni) * d;     // no: scaled errors of one input
   double loss = 0;
   for (int c = 0; c < ni; ++c) {
+    // The noise rows are random rows of a large matrix: fetch those of the
+    // input kPrefetchAhead later while this one trains (its slot 0 is the
+    // centre, already cached; the policy fetched the first inputs' rows).
+    if (c + W2VWindow::kPrefetchAhead < ni)
+      for (int o = 1; o < no; ++o) prefetch_floats(w.out_rows[(c + W2VWindow::kPrefetchAhead) * stride + o], d);
     const float* lab = w.labels + c * stride;
     float* const* rows = w.out_rows + c * stride;
     const float* in = w.in_rows[c];

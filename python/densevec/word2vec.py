@@ -73,8 +73,9 @@ CorpusLike = Union[Corpus, PathLike, Iterable[Union[str, Sequence[str]]]]
 
 def w2v_config(params: Mapping[str, Any]) -> _core.W2VConfig:
     """The C++ window trainer's configuration from a Word2Vec's parameters
-    (``mode``, ``loss``, ``negative``, ``window``, ``cbow_mean`` and
-    ``share_negatives``, as attributes or ``get_params`` give them); the
+    (``mode``, ``loss``, ``negative``, ``window``, ``cbow_mean``,
+    ``share_negatives`` and Node2Vec's ``noise_group``, as attributes or
+    ``get_params`` give them); the
     caller sets seed, threads, epoch and learning rates."""
     cfg = _core.W2VConfig()
     cfg.skipgram = params["mode"] == "skipgram"
@@ -83,6 +84,7 @@ def w2v_config(params: Mapping[str, Any]) -> _core.W2VConfig:
     cfg.window = params["window"]
     cfg.cbow_mean = params["cbow_mean"]
     cfg.share_negatives = params.get("share_negatives", True)
+    cfg.noise_group = params.get("noise_group", 1)
     return cfg
 
 
