@@ -1,7 +1,7 @@
 """fastText subword models: densevec against gensim 4.4's FastText and Facebook's fastText.
 
     python benchmarks/bench_fasttext.py [--corpus big.txt] [--speed-tokens 3000000]
-        [--threads 1 2] [--quality-tokens 6000000] [--quality-epochs 2] [--out report.md]
+        [--threads 1 2] [--quality-tokens 6000000] [--quality-epochs 2] [--seeds 1 2 3] [--out report.md]
 
 Every training runs in its own child process (peak RSS is the child's); the
 tools alternate within one run. Parameters: dim 100, window 5, negative 5,
@@ -16,7 +16,8 @@ sample 1e-3, min_count 5, min_n 3, max_n 6, bucket 2,000,000.
 * Quality: skip-gram on the first --quality-tokens tokens for
   --quality-epochs epochs, 2 threads: questions-words (overall and the
   syntactic sections, 3CosAdd over the 30k most frequent words) and WS353
-  Spearman, judged by gensim's evaluators for every tool.
+  Spearman, judged by gensim's evaluators for every tool; once per --seeds
+  seed (every tool gets the seed; the order of the tools alternates).
 * Out of vocabulary: --oov-words words of mid frequency (ranks 3,000-10,000,
   letters only, 6+ characters) are deleted from the quality corpus; each
   tool trains on what is left, and the composed vector of each held-out word
@@ -45,7 +46,8 @@ P = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, min_n=3, max_n
 SYNTACTIC = "gram"
 
 
-def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: str, oov_file: str) -> None:
+def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: str, oov_file: str,
+           seed: int = 1) -> None:
     oov = [w for w in Path(oov_file).read_text(encoding="utf-8").split("\n") if w] if oov_file != "-" else []
     t0 = time.perf_counter()
     if tool == "densevec":
@@ -54,7 +56,7 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
         c = dv.Corpus.from_file(corpus, min_count=P["min_count"])
         model = dv.FastText(dim=P["dim"], mode=mode, window=P["window"], negative=P["negative"],
                             sample=P["sample"], epochs=epochs, threads=threads, min_n=P["min_n"],
-                            max_n=P["max_n"], bucket=P["bucket"],
+                            max_n=P["max_n"], bucket=P["bucket"], seed=seed,
                             **json.loads(os.environ.get("DV_BENCH_FT_EXTRA", "{}")))
         model.build_vocab(c)
         t0 = time.perf_counter()
@@ -68,7 +70,7 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
 
         model = GFT(vector_size=P["dim"], window=P["window"], negative=P["negative"], sample=P["sample"],
                     min_count=P["min_count"], sg=int(mode == "skipgram"), workers=threads, epochs=epochs,
-                    min_n=P["min_n"], max_n=P["max_n"], bucket=P["bucket"])
+                    min_n=P["min_n"], max_n=P["max_n"], bucket=P["bucket"], seed=seed)
         model.build_vocab(corpus_file=corpus)
         t0 = time.perf_counter()
         model.train(corpus_file=corpus, total_words=model.corpus_total_words, epochs=epochs)
@@ -82,7 +84,7 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
         m = fasttext.train_unsupervised(corpus, model=mode, dim=P["dim"], ws=P["window"], loss="ns",
                                         neg=P["negative"], t=P["sample"], minCount=P["min_count"], epoch=epochs,
                                         thread=threads, minn=P["min_n"], maxn=P["max_n"], bucket=P["bucket"],
-                                        verbose=0)
+                                        seed=seed, verbose=0)
         seconds = time.perf_counter() - t0
         words = m.get_words()
         vectors = np.stack([m.get_word_vector(w) for w in words]).astype(np.float32)
@@ -233,6 +235,8 @@ def main() -> None:
     ap.add_argument("--quality-modes", nargs="+", default=["skipgram"], choices=["skipgram", "cbow"],
                     help="modes judged for quality (the out-of-vocabulary score: skip-gram only)")
     ap.add_argument("--oov-words", type=int, default=300)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1],
+                    help="seeds of the quality runs (every tool gets the same seed; mean rows when several)")
     ap.add_argument("--tools", nargs="*", default=["densevec", "gensim", "fasttext"])
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--store-rows", type=int, default=2_000_000, help="0 skips the store measurement")
@@ -241,7 +245,8 @@ def main() -> None:
     ap.add_argument("_worker", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._worker:
-        worker(args._worker[0], args._worker[1], int(args._worker[2]), int(args._worker[3]), *args._worker[4:])
+        w = args._worker
+        worker(w[0], w[1], int(w[2]), int(w[3]), w[4], w[5], w[6], *(int(x) for x in w[7:8]))
         return
 
     if args.dv:  # reaches the densevec workers through their environment
@@ -290,24 +295,33 @@ def main() -> None:
             delete_words(qfile, held, set(oov))
             (tmp / "oov.txt").write_text("\n".join(oov), encoding="utf-8")
             for mode in args.quality_modes:
-                qrows = []
-                for tool in args.tools:
-                    full, _, _ = _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(qfile),
-                                                    str(tmp / f"q-{tool}"), "-"])
-                    fw = (tmp / f"q-{tool}.words").read_text(encoding="utf-8").split("\n")
-                    fv = np.load(tmp / f"q-{tool}.npy")
-                    q = quality(fw, fv)
-                    ov = ctrl = float("nan")
-                    if mode == "skipgram":
-                        _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(held),
-                                           str(tmp / f"h-{tool}"), str(tmp / "oov.txt")])
-                        hw = (tmp / f"h-{tool}.words").read_text(encoding="utf-8").split("\n")
-                        ov, ctrl = neighbour_overlap(fw, fv, hw, np.load(tmp / f"h-{tool}.npy"), oov,
-                                                     np.load(tmp / f"h-{tool}.oov.npy"))
-                    print(f"quality {mode} {tool}: {q}, OOV overlap@10 {ov:.3f} (random {ctrl:.3f})", flush=True)
-                    qrows.append([tool, q["analogy"], q["syntactic"], q["ws353"], ov, ctrl, full["seconds"]])
+                qrows, per_tool = [], {}
+                for seed in args.seeds:
+                    tools = args.tools if seed % 2 else args.tools[::-1]  # alternate who goes first
+                    for tool in tools:
+                        full, _, _ = _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(qfile),
+                                                        str(tmp / f"q-{tool}"), "-", str(seed)])
+                        fw = (tmp / f"q-{tool}.words").read_text(encoding="utf-8").split("\n")
+                        fv = np.load(tmp / f"q-{tool}.npy")
+                        q = quality(fw, fv)
+                        ov = ctrl = float("nan")
+                        if mode == "skipgram":
+                            _common.run_child([me, tool, mode, "2", str(args.quality_epochs), str(held),
+                                               str(tmp / f"h-{tool}"), str(tmp / "oov.txt"), str(seed)])
+                            hw = (tmp / f"h-{tool}.words").read_text(encoding="utf-8").split("\n")
+                            ov, ctrl = neighbour_overlap(fw, fv, hw, np.load(tmp / f"h-{tool}.npy"), oov,
+                                                         np.load(tmp / f"h-{tool}.oov.npy"))
+                        print(f"quality {mode} {tool} seed {seed}: {q}, OOV overlap@10 {ov:.3f} (random {ctrl:.3f})",
+                              flush=True)
+                        row = [tool, seed, q["analogy"], q["syntactic"], q["ws353"], ov, ctrl, full["seconds"]]
+                        qrows.append(row)
+                        per_tool.setdefault(tool, []).append(row)
+                if len(args.seeds) > 1:
+                    for tool, rows in per_tool.items():
+                        qrows.append([f"**{tool} mean**", "-"] + [float(np.mean([r[k] for r in rows]))
+                                                                    for k in range(2, 8)])
                 lines += [f"### Quality: {mode}, first {n:,} tokens, {args.quality_epochs} epochs, 2 threads", "",
-                          _common.markdown_table(["tool", "analogy %", "syntactic %", "WS353 ρ",
+                          _common.markdown_table(["tool", "seed", "analogy %", "syntactic %", "WS353 ρ",
                                                   f"OOV overlap@10 ({len(oov)} words)", "random control",
                                                   "train s"], qrows), ""]
     finally:

@@ -153,6 +153,27 @@ def test_max_n_zero_is_word2vec_bit_for_bit():
         assert not np.array_equal(np.asarray(a.vectors), np.asarray(c.vectors))
 
 
+def test_defaults_start_rows_in_fasttexts_range_and_end_at_alpha_over_twice_the_epochs(morph_corpus):
+    """Word and n-gram rows start uniform in [-1/dim, 1/dim) (fastText's and
+    gensim's range, as Word2Vec's default), exactly twice the rows word2vec.c's
+    range gives from the same numbers; the schedule ends at alpha / (2 * epochs)
+    unless min_alpha is given."""
+    wide = small(epochs=2).build_vocab(morph_corpus)
+    narrow = small(epochs=2)
+    narrow._init_span = 1.0
+    narrow.build_vocab(morph_corpus)
+    used = np.unique(wide._subword_table()[1])
+    for name, rows in (("input", slice(None)), ("ngrams", used)):
+        w, n = wide.state.arrays[name][rows], narrow.state.arrays[name][rows]
+        assert 0.9 / 24 < np.abs(w).max() < 1 / 24 and np.abs(n).max() < 0.5 / 24
+        np.testing.assert_array_equal(w, 2 * n)
+    wide.train(morph_corpus, progress=False)
+    assert wide.min_alpha is None and wide.history[-1]["alpha_end"] == pytest.approx(wide.alpha / 4)
+    explicit = small(epochs=2, min_alpha=1e-4)
+    explicit.fit(morph_corpus, progress=False)
+    assert explicit.history[-1]["alpha_end"] == pytest.approx(1e-4)
+
+
 def test_fresh_negatives_with_bags_match_word2vec_and_still_learn(morph_corpus):
     """share_negatives=False reaches the bag trainer: with max_n=0 it is
     Word2Vec(share_negatives=False) bit for bit, and with n-grams it still puts
