@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "cooccur.h"
+#include "py_arrays.h"
 
 namespace dv {
 
@@ -268,12 +269,7 @@ namespace py = pybind11;
 
 namespace {
 
-template <class T>
-py::array_t<T> vector_to_numpy(std::vector<T>&& v) {
-  auto* heap = new std::vector<T>(std::move(v));
-  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
-}
+using dv::pybind::vector_to_numpy;
 
 // Checks an array argument (dtype by value: an array may carry an equal dtype
 // object other than numpy's cached one) and returns its data.

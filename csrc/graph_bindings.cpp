@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "py_poller.h"
+#include "py_arrays.h"
 #include "graph.h"
 
 namespace py = pybind11;
@@ -18,12 +19,7 @@ namespace {
 
 using dv::pybind::Poller;
 
-template <class T>
-py::array_t<T> vector_to_numpy(std::vector<T>&& v) {
-  auto* heap = new std::vector<T>(std::move(v));
-  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
-}
+using dv::pybind::vector_to_numpy;
 
 // A read-only view of a graph's array that keeps the graph alive.
 template <class T>

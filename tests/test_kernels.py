@@ -124,17 +124,25 @@ def test_own_outputs_window_matches_reference(isa, dim):
     labels[:, 0] = 1.0
     labels[out_ids == 3] = -1.0  # a noise word equal to the centre: unused slot
     labels[:, 0] = 1.0
+    got_in, got_out, want_in = own_outputs_against_reference(win, wout, in_ids, out_ids, labels, isa)
+    # negative control: the shared-outputs update of the same rows differs
+    shared_in = win.copy()
+    _core.testing.w2v_window(shared_in, wout.copy(), in_ids, out_ids[0], np.maximum(labels[0], 0), 0.05, True,
+                             True, isa)
+    assert not np.allclose(shared_in, want_in, rtol=1e-4, atol=2e-6)
+
+
+def own_outputs_against_reference(win, wout, in_ids, out_ids, labels, isa):
+    """Runs the per-input-outputs skip-gram window on copies of the rows and
+    checks it against reference_own_outputs; returns the kernel's rows and the
+    reference's input rows."""
     want_in, want_out, want_loss = reference_own_outputs(win, wout, in_ids, out_ids, labels, 0.05)
     got_in, got_out = win.copy(), wout.copy()
     loss = _core.testing.w2v_window(got_in, got_out, in_ids, out_ids, labels, 0.05, True, True, isa)
     np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
     assert loss == pytest.approx(want_loss, rel=1e-4)
-    # negative control: the shared-outputs update of the same rows differs
-    shared_in = win.copy()
-    _core.testing.w2v_window(shared_in, wout.copy(), in_ids, out_ids[0], np.maximum(labels[0], 0), 0.05, True,
-                             True, isa)
-    assert not np.allclose(shared_in, want_in, rtol=1e-4, atol=2e-6)
+    return got_in, got_out, want_in
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -152,12 +160,7 @@ def test_own_outputs_long_window_matches_reference(isa):
     out_ids[:, 0] = 7
     labels = np.where(out_ids == 7, -1.0, 0.0).astype(np.float32)
     labels[:, 0] = 1.0
-    want_in, want_out, want_loss = reference_own_outputs(win, wout, in_ids, out_ids, labels, 0.05)
-    got_in, got_out = win.copy(), wout.copy()
-    loss = _core.testing.w2v_window(got_in, got_out, in_ids, out_ids, labels, 0.05, True, True, isa)
-    np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
-    np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
-    assert loss == pytest.approx(want_loss, rel=1e-4)
+    got_in, got_out, want_in = own_outputs_against_reference(win, wout, in_ids, out_ids, labels, isa)
     if isa != "serial":  # the SIMD path against the scalar one
         s_in, s_out = win.copy(), wout.copy()
         _core.testing.w2v_window(s_in, s_out, in_ids, out_ids, labels, 0.05, True, True, "serial")
