@@ -37,9 +37,14 @@ struct AliasTable {
 };
 AliasTable build_alias(const std::vector<double>& weights);
 
+// The uniform index a draw starts from: the low 32 random bits scaled to [0, n).
+inline uint32_t alias_slot(uint64_t r, uint32_t n) {
+  return static_cast<uint32_t>(((r & 0xFFFFFFFFull) * n) >> 32);
+}
+
 inline uint32_t alias_draw(const uint32_t* threshold, const uint32_t* alias, uint32_t n,
                            uint64_t r) {
-  uint32_t i = static_cast<uint32_t>(((r & 0xFFFFFFFFull) * n) >> 32);
+  const uint32_t i = alias_slot(r, n);
   return static_cast<uint32_t>(r >> 32) < threshold[i] ? i : alias[i];
 }
 
@@ -57,29 +62,35 @@ Huffman build_huffman(const std::vector<uint64_t>& counts);
 // word i with probability weights[i] / sum(weights).
 class NoiseSampler {
  public:
-  explicit NoiseSampler(const std::vector<double>& weights)
-      : table_(build_alias(weights)), n_(static_cast<uint32_t>(weights.size())) {
+  explicit NoiseSampler(const std::vector<double>& weights) : n_(static_cast<uint32_t>(weights.size())) {
+    const AliasTable t = build_alias(weights);
     packed_.resize(n_);
-    for (uint32_t i = 0; i < n_; ++i)
-      packed_[i] = table_.threshold[i] | (static_cast<uint64_t>(table_.alias[i]) << 32);
+    for (uint32_t i = 0; i < n_; ++i) packed_[i] = t.threshold[i] | (static_cast<uint64_t>(t.alias[i]) << 32);
   }
   uint32_t size() const { return n_; }
   // alias_draw over the table, reading one entry (threshold and alias side
   // by side) instead of two arrays: the same words, one cache miss per draw.
   uint32_t draw(uint64_t r) const {
-    const uint32_t i = slot(r);
+    const uint32_t i = alias_slot(r, n_);
     const uint64_t e = packed_[i];
     return static_cast<uint32_t>(r >> 32) < static_cast<uint32_t>(e) ? i : static_cast<uint32_t>(e >> 32);
   }
   // Hints the table entry draw(r) reads into the cache (the table of a large
   // vocabulary does not fit in L2: drawing many words, prefetch them all first).
-  void prefetch(uint64_t r) const { __builtin_prefetch(packed_.data() + slot(r)); }
-  const AliasTable& table() const { return table_; }
+  void prefetch(uint64_t r) const { __builtin_prefetch(packed_.data() + alias_slot(r, n_)); }
+  // The table as two arrays (for inspection; draws read the packed entries).
+  AliasTable table() const {
+    AliasTable t;
+    t.threshold.reserve(n_);
+    t.alias.reserve(n_);
+    for (uint64_t e : packed_) {
+      t.threshold.push_back(static_cast<uint32_t>(e));
+      t.alias.push_back(static_cast<uint32_t>(e >> 32));
+    }
+    return t;
+  }
 
  private:
-  uint32_t slot(uint64_t r) const { return static_cast<uint32_t>(((r & 0xFFFFFFFFull) * n_) >> 32); }
-
-  AliasTable table_;
   std::vector<uint64_t> packed_;  // threshold | alias << 32
   uint32_t n_;
 };

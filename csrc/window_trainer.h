@@ -44,8 +44,6 @@ inline void read_rows(const uint32_t* ids, uint64_t b, uint64_t e, const uint32_
   }
 }
 
-// Thread slices of sentences [stream.sent_begin, stream.sent_end): equal token
-// counts, cut at sentence ends (cut[t] .. cut[t + 1] is thread t's).
 // The checks every window trainer's entry makes of its configuration (a
 // W2VConfig or a config with the same fields) and its model.
 template <class Config>
@@ -58,6 +56,8 @@ void check_window_config(const Config& cfg, const W2VModel& model) {
            (cfg.hs ? "hierarchical softmax needs a Huffman tree" : "negative sampling needs a noise sampler"));
 }
 
+// Thread slices of sentences [stream.sent_begin, stream.sent_end): equal token
+// counts, cut at sentence ends (cut[t] .. cut[t + 1] is thread t's).
 inline std::vector<uint64_t> slice_cuts(const W2VStream& stream, int threads) {
   const uint64_t first_tok = stream.offsets[stream.sent_begin];
   const uint64_t total = stream.offsets[stream.sent_end] - first_tok;
