@@ -171,10 +171,15 @@ def run_phase(args: argparse.Namespace) -> None:
                             [tuple(x) for x in args.pecanpy_1thread]:
                         continue
                     plan.append((gname, p, q, threads, method))
-    for gname, p, q, threads, method in plan:
+    rounds = []
+    for rnd in range(args.rounds):  # odd rounds run each setting's methods in the opposite order
+        rounds += [(rnd, *x) for x in (plan if rnd % 2 == 0 else _reverse_methods(plan))]
+    for rnd, gname, p, q, threads, method in rounds:
         tag = f"{gname}-{method}-p{p}-q{q}-t{threads}"
         if method == "densevec" and args.noise_group is not None:
             tag += f"-g{args.noise_group}"
+        if args.rounds > 1:
+            tag += f"-r{rnd}"
         cmd = [here, "--child", method, "--edges", graphs[gname]["train"], "--p", str(p), "--q", str(q),
                "--threads", str(threads), "--emb", str(work / tag),
                "--walks-per-node", str(args.wordnet_walks if gname == "wordnet" else 10)]
@@ -183,7 +188,7 @@ def run_phase(args: argparse.Namespace) -> None:
         if method == "densevec" and args.noise_group is not None:
             cmd += ["--noise-group", str(args.noise_group)]
         res, wall, rss = _common.run_child(cmd)
-        res.update(graph=gname, method=method, p=p, q=q, threads=threads, wall_s=wall, tag=tag)
+        res.update(graph=gname, method=method, p=p, q=q, threads=threads, wall_s=wall, tag=tag, round=rnd)
         runs.append(res)
         print(json.dumps(res), flush=True)
     mem = []
@@ -199,8 +204,21 @@ def run_phase(args: argparse.Namespace) -> None:
             mem.append(res)
             print(json.dumps(res), flush=True)
     (work / "runs.json").write_text(json.dumps({"graphs": graphs, "runs": runs, "walk_memory": mem,
+                                                "rounds": args.rounds,
                                                 "wordnet_walks": args.wordnet_walks,
                                                 "machine": _common.machine_line()}, indent=1))
+
+
+def _reverse_methods(plan: list) -> list:
+    """`plan` with the methods of each (graph, p, q, threads) in reverse order."""
+    out, i = [], 0
+    while i < len(plan):
+        j = i
+        while j < len(plan) and plan[j][:4] == plan[i][:4]:
+            j += 1
+        out += plan[i:j][::-1]
+        i = j
+    return out
 
 
 # ------------------------------------------------------------- quality phase
@@ -303,6 +321,8 @@ def report(doc: dict) -> str:
         lines += [_common.markdown_table(
             ["method", "p", "q", "threads", "walks s", "train s", "end-to-end s", "speed-up of densevec",
              "peak RSS", "micro-F1", "macro-F1", "auROC", "link AUC cos", "link AUC Hadamard"], rows), ""]
+    if doc.get("rounds", 1) > 1:
+        lines += summary(doc)
     if doc.get("walk_memory"):
         info = doc["graphs"].get("wordnet") or doc["graphs"]["karate"]
         lines += ["## Walk generation alone, p=1 q=0.5, 2 threads (peak RSS of the process)", "",
@@ -314,6 +334,35 @@ def report(doc: dict) -> str:
         lines += [_common.markdown_table(["method", "mode", "walk s", "peak RSS MiB", "walks MiB (ids+offsets)",
                                           "Corpus.from_ids s"], rows), ""]
     return "\n".join(lines)
+
+
+def summary(doc: dict) -> list[str]:
+    """Several rounds: per setting, the median end-to-end time of each method,
+    densevec's speed-up on the medians, and the quality averaged over the rounds
+    with densevec's difference to the peer."""
+    lines = [f"## Summary over {doc['rounds']} rounds (median end to end; quality: mean over the rounds)", ""]
+    rows = []
+    groups: dict = {}
+    for r in doc["runs"]:
+        groups.setdefault((r["graph"], r["p"], r["q"], r["threads"]), {}).setdefault(r["method"], []).append(r)
+    for (g, p, q, t), by in sorted(groups.items()):
+        d = by.get("densevec")
+        for method, rs in sorted(by.items()):
+            if method == "densevec" or not d:
+                continue
+            med = {m: float(np.median([x["wall_s"] for x in xs])) for m, xs in (("d", d), ("p", rs))}
+            qual = {m: {k: float(np.mean([x.get(k, np.nan) for x in xs])) for k in ("macro_f1", "link_auc_cos")}
+                    for m, xs in (("d", d), ("p", rs))}
+            rows.append([g, p, q, t, method + (" " + rs[0]["mode"] if rs[0].get("mode") else ""),
+                         " / ".join(f"{x['wall_s']:.1f}" for x in d), " / ".join(f"{x['wall_s']:.1f}" for x in rs),
+                         f"{med['p'] / med['d']:.2f}x", qual["d"]["macro_f1"], qual["p"]["macro_f1"],
+                         qual["d"]["macro_f1"] - qual["p"]["macro_f1"], qual["d"]["link_auc_cos"],
+                         qual["p"]["link_auc_cos"], qual["d"]["link_auc_cos"] - qual["p"]["link_auc_cos"]])
+    lines += [_common.markdown_table(
+        ["graph", "p", "q", "threads", "peer", "densevec end-to-end s (rounds)", "peer end-to-end s (rounds)",
+         "speed-up (medians)", "densevec macro-F1", "peer macro-F1", "difference", "densevec link AUC",
+         "peer link AUC", "difference"], rows), ""]
+    return lines
 
 
 def main() -> None:
@@ -329,6 +378,8 @@ def main() -> None:
     ap.add_argument("--pecanpy-1thread", nargs="*", type=float, default=[], action="append",
                     help="(p q) settings PecanPy runs with 1 thread on WordNet (default: none)")
     ap.add_argument("--walk-memory", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="--phase run: repeat the plan, alternating the methods' order (a summary of medians)")
     ap.add_argument("--wordnet-walks", type=int, default=10, help="walks per node on WordNet (karate: 10)")
     ap.add_argument("--walks-per-node", type=int, default=10, help=argparse.SUPPRESS)
     ap.add_argument("--score-log", default=None, help=argparse.SUPPRESS)
