@@ -88,7 +88,10 @@ void run_parallel(int n_threads, const std::function<void(int)>& fn,
     }
   }
   for (auto& w : workers) w.join();
-  if (keep_polling) poll();
+  // The last poll can be the first to see a raising callback or Ctrl-C (a job
+  // shorter than interval_ms): it stops the job too, so that a caller that
+  // checks `stop` gives up instead of finishing (and, say, keeping a file).
+  if (keep_polling && !poll()) stop.store(true);
   if (first_error) std::rethrow_exception(first_error);
 }
 

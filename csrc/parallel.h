@@ -14,7 +14,8 @@ namespace dv {
 // Runs fn(thread_index) on n_threads threads. While they run, the calling thread
 // calls poll() every interval_ms; when poll() returns false, `stop` is set so the
 // workers can finish early. The first exception thrown by a worker is rethrown
-// after all workers have joined. poll() is also called once after the join.
+// after all workers have joined. poll() is also called once after the join
+// (when it returns false there, `stop` is set too).
 // When a thread cannot be started, `stop` is set, the threads already started
 // are joined and IOError is thrown (see start_thread).
 void run_parallel(int n_threads, const std::function<void(int)>& fn,

@@ -153,6 +153,26 @@ def test_spill_files_removed_after_success_and_error(corpus, tmp_path):
     assert list(spill.iterdir()) == [] and not out.exists()
 
 
+def test_error_seen_only_by_the_last_poll_still_stops_the_job(tmp_path):
+    """A job shorter than the polling interval meets its progress callback
+    only in the poll after its threads join: an error raised there must still
+    stop the job (no output file), not only surface after it has finished."""
+    ids = np.array([0, 1, 2, 1, 0, 2], dtype=np.uint32)
+    offsets = np.array([0, 3, 6], dtype=np.uint64)
+    out = tmp_path / "records.bin"
+    calls = []
+
+    def late(done):
+        calls.append(done)
+        raise RuntimeError("late stop")
+
+    with pytest.raises(RuntimeError, match="late stop"):
+        _core.count_cooccurrence(ids=ids, offsets=offsets, vocab_size=3, window=2, symmetric=True,
+                                 harmonic=True, memory_bytes=1 << 20, threads=1, tmp_dir=str(tmp_path),
+                                 out_path=str(out), progress=late)
+    assert len(calls) == 1 and not out.exists()
+
+
 def test_temporary_result_is_removed_when_collected(corpus):
     cooc = cooccurrence(corpus, window=2)
     parent = cooc.path.parent
