@@ -73,8 +73,7 @@ class NegativeOutputs {
   NegativeOutputs(float* wout, size_t dim, const NoiseSampler& noise, int negative, bool per_input = false,
                   int group = 1)
       : wout_(wout), dim_(dim), noise_(noise), negative_(negative), per_input_(per_input),
-        group_(std::max(group, 1)), set_size_(size_t(std::max(negative, 1))),
-        sets_(2 * set_size_ + 2 * kPad) {}
+        group_(std::max(group, 1)), cur_(std::max(negative, 1)), next_(std::max(negative, 1)) {}
 
   int max_rows() const { return negative_ + 1; }
   // Distance between two inputs' outputs in the window's rows; 0: shared.
@@ -82,7 +81,7 @@ class NegativeOutputs {
 
   void begin_sentence(Rng& rng, const uint32_t* sen, int n) {
     if (per_input_) return;
-    n_cur_ = n == 0 ? 0 : draw(rng, sen[0], cur());
+    n_cur_ = n == 0 ? 0 : draw(rng, sen[0], cur_);
   }
 
   void prepare_next(Rng& rng, const uint32_t* sen, int i, int n) {
@@ -90,9 +89,8 @@ class NegativeOutputs {
     if (i + 1 >= n) return;
     prefetch_row(wout_ + size_t(sen[i + 1]) * dim_, dim_);
     if (per_input_) return;
-    uint32_t* next = this->next();
-    n_next_ = draw(rng, sen[i + 1], next);
-    for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next[q]) * dim_, dim_);
+    n_next_ = draw(rng, sen[i + 1], next_);
+    for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next_[q]) * dim_, dim_);
   }
 
   // The window's rows: the shared set, or (per input) one set for each of its n_in inputs.
@@ -134,18 +132,17 @@ class NegativeOutputs {
     int n = 0;
     rows[n] = wout_ + size_t(centre) * dim_;
     labels[n++] = 1.0f;
-    const uint32_t* cur = this->cur();
     for (int q = 0; q < n_cur_; ++q) {
-      rows[n] = wout_ + size_t(cur[q]) * dim_;
+      rows[n] = wout_ + size_t(cur_[q]) * dim_;
       labels[n++] = 0.0f;
     }
-    flip_ = !flip_;
+    std::swap(cur_, next_);
     n_cur_ = n_next_;
     return n;
   }
 
  private:
-  int draw(Rng& rng, uint32_t centre, uint32_t* out) const {
+  int draw(Rng& rng, uint32_t centre, std::vector<uint32_t>& out) const {
     int m = 0;
     for (int q = 0; q < negative_; ++q) {
       const uint32_t w = noise_.draw(rng.next());
@@ -160,18 +157,7 @@ class NegativeOutputs {
   int negative_;
   bool per_input_;
   int group_;
-  // The shared sets of this window and the next, written for every window.
-  // The trainers (one per thread) are all built on the calling thread, so
-  // the sets of two threads would be small neighbouring heap blocks sharing
-  // cache lines (false sharing: measured 25-30% off two-thread skip-gram).
-  // Both sets sit kPad entries (64 bytes) inside their block, so no line
-  // they touch holds anything of another thread.
-  static constexpr size_t kPad = 64 / sizeof(uint32_t);
-  uint32_t* cur() { return sets_.data() + kPad + (flip_ ? set_size_ : 0); }
-  uint32_t* next() { return sets_.data() + kPad + (flip_ ? 0 : set_size_); }
-  size_t set_size_;
-  std::vector<uint32_t> sets_;
-  bool flip_ = false;
+  std::vector<uint32_t> cur_, next_;
   std::vector<uint64_t> raw_;  // per input: the window's random numbers, `negative_` per set
   int n_cur_ = 0, n_next_ = 0;
 };
