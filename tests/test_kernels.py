@@ -57,10 +57,15 @@ def reference_window(win, wout, in_ids, out_ids, labels, alpha, skipgram, cbow_m
     return win, wout, loss
 
 
+# the AVX2 kernels work in blocks of 8 and 16 columns (dot_many) and passes
+# of up to 64 (combo), with masked or scalar tails: dims on and off those edges
+WINDOW_DIMS = DIMS + [8, 16, 64, 65, 129]
+
+
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("dim", WINDOW_DIMS)
 @pytest.mark.parametrize("mode", ["sg", "cbow", "cbow_sum"])
-@pytest.mark.parametrize("n_out", [1, 6, 23])
+@pytest.mark.parametrize("n_out", [1, 2, 5, 6, 23])  # dot_many: blocks of 4 and the rest
 def test_window_update_matches_reference(isa, dim, mode, n_out):
     rng = np.random.default_rng(dim * 100 + n_out)
     vocab = 60

@@ -25,63 +25,111 @@ struct OpsAvx2 {
     for (; j < n; ++j) s += a[j] * b[j];
     return s;
   }
+  // out[i] = dot(x, rows[i]) in exactly the order of the plain kernels:
+  // rows in blocks of four take one accumulator each (8-column steps, hsum,
+  // then the scalar tail); the last k % 4 rows take dot's order (two
+  // accumulators over 16-column steps). One pass serves a block of four and
+  // the rows after it together, so that the FMA latency is hidden behind up
+  // to ten independent chains instead of four (a window's 6 outputs were a
+  // block of four at one FMA per 5 cycles, then two single dots).
   static void dot_many(const float* x, float* const* rows, int k, float* out, size_t n) {
     int i = 0;
-    for (; i + 4 <= k; i += 4) {
-      const float *r0 = rows[i], *r1 = rows[i + 1], *r2 = rows[i + 2], *r3 = rows[i + 3];
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      size_t j = 0;
-      for (; j + 8 <= n; j += 8) {
-        __m256 xv = _mm256_loadu_ps(x + j);
-        a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + j), a0);
-        a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r1 + j), a1);
-        a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r2 + j), a2);
-        a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r3 + j), a3);
-      }
-      float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (; j < n; ++j) {
-        s0 += x[j] * r0[j];
-        s1 += x[j] * r1[j];
-        s2 += x[j] * r2[j];
-        s3 += x[j] * r3[j];
-      }
-      out[i] = s0, out[i + 1] = s1, out[i + 2] = s2, out[i + 3] = s3;
+    for (; k - i >= 8; i += 4) dot_pass<4, 0>(x, rows + i, out + i, n);
+    switch (k - i) {
+      case 7: return dot_pass<4, 3>(x, rows + i, out + i, n);
+      case 6: return dot_pass<4, 2>(x, rows + i, out + i, n);
+      case 5: return dot_pass<4, 1>(x, rows + i, out + i, n);
+      case 4: return dot_pass<4, 0>(x, rows + i, out + i, n);
+      case 3: return dot_pass<0, 3>(x, rows + i, out + i, n);
+      case 2: return dot_pass<0, 2>(x, rows + i, out + i, n);
+      case 1: return dot_pass<0, 1>(x, rows + i, out + i, n);
+      default: return;
     }
-    for (; i < k; ++i) out[i] = dot(x, rows[i], n);
   }
-  // Four independent accumulators per pass hide the FMA latency of the
-  // k-long dependency chain; the last partial chunk uses masked loads.
+  // NS rows with one accumulator (dot_many's block order), then ND rows with
+  // two (dot's order).
+  template <int NS, int ND>
+  static void dot_pass(const float* x, float* const* rows, float* out, size_t n) {
+    __m256 a[NS > 0 ? NS : 1], s0[ND > 0 ? ND : 1], s1[ND > 0 ? ND : 1];
+#pragma GCC unroll 8
+    for (int r = 0; r < NS; ++r) a[r] = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int r = 0; r < ND; ++r) s0[r] = _mm256_setzero_ps(), s1[r] = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+      const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+#pragma GCC unroll 8
+      for (int r = 0; r < NS; ++r) {
+        a[r] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(rows[r] + j), a[r]);
+        a[r] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(rows[r] + j + 8), a[r]);
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < ND; ++r) {
+        s0[r] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(rows[NS + r] + j), s0[r]);
+        s1[r] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(rows[NS + r] + j + 8), s1[r]);
+      }
+    }
+    if (j + 8 <= n) {
+      const __m256 x0 = _mm256_loadu_ps(x + j);
+#pragma GCC unroll 8
+      for (int r = 0; r < NS; ++r) a[r] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(rows[r] + j), a[r]);
+#pragma GCC unroll 8
+      for (int r = 0; r < ND; ++r) s0[r] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(rows[NS + r] + j), s0[r]);
+      j += 8;
+    }
+    for (int r = 0; r < NS; ++r) {
+      float t = hsum(a[r]);
+      for (size_t c = j; c < n; ++c) t += x[c] * rows[r][c];
+      out[r] = t;
+    }
+    for (int r = 0; r < ND; ++r) {
+      float t = hsum(_mm256_add_ps(s0[r], s1[r]));
+      for (size_t c = j; c < n; ++c) t += x[c] * rows[NS + r][c];
+      out[NS + r] = t;
+    }
+  }
+  // out[j] (+)= sum_i coef[i] * rows[i][j]: every column its own chain of
+  // FMAs over i = 0, 1, ... (from out[j] or 0), whatever the blocking. A pass
+  // keeps up to 8 vectors of columns in registers (enough independent chains
+  // to hide the FMA latency; 4 left the loop at one FMA per 1.25 cycles of
+  // latency), its last vector masked when the row ends inside it.
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
                     bool acc) {
     size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-      __m256 s0, s1, s2, s3;
-      if (acc) {
-        s0 = _mm256_loadu_ps(out + j), s1 = _mm256_loadu_ps(out + j + 8);
-        s2 = _mm256_loadu_ps(out + j + 16), s3 = _mm256_loadu_ps(out + j + 24);
-      } else {
-        s0 = s1 = s2 = s3 = _mm256_setzero_ps();
-      }
-      for (int i = 0; i < k; ++i) {
-        const __m256 c = _mm256_set1_ps(coef[i]);
-        const float* r = rows[i] + j;
-        s0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r), s0);
-        s1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 8), s1);
-        s2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 16), s2);
-        s3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 24), s3);
-      }
-      _mm256_storeu_ps(out + j, s0);
-      _mm256_storeu_ps(out + j + 8, s1);
-      _mm256_storeu_ps(out + j + 16, s2);
-      _mm256_storeu_ps(out + j + 24, s3);
+    for (; n - j > 64; j += 64) combo_pass<8>(rows, coef, k, out, j, n, acc);
+    switch ((n - j + 7) / 8) {
+      case 8: return combo_pass<8>(rows, coef, k, out, j, n, acc);
+      case 7: return combo_pass<7>(rows, coef, k, out, j, n, acc);
+      case 6: return combo_pass<6>(rows, coef, k, out, j, n, acc);
+      case 5: return combo_pass<5>(rows, coef, k, out, j, n, acc);
+      case 4: return combo_pass<4>(rows, coef, k, out, j, n, acc);
+      case 3: return combo_pass<3>(rows, coef, k, out, j, n, acc);
+      case 2: return combo_pass<2>(rows, coef, k, out, j, n, acc);
+      case 1: return combo_pass<1>(rows, coef, k, out, j, n, acc);
+      default: return;
     }
-    for (; j < n; j += 8) {
-      const __m256i m = tail_mask(n - j);
-      __m256 s = acc ? _mm256_maskload_ps(out + j, m) : _mm256_setzero_ps();
-      for (int i = 0; i < k; ++i)
-        s = _mm256_fmadd_ps(_mm256_set1_ps(coef[i]), _mm256_maskload_ps(rows[i] + j, m), s);
-      _mm256_maskstore_ps(out + j, m, s);
+  }
+  // Columns [j, min(n, j + 8 NV)), n - j > 8 (NV - 1).
+  template <int NV>
+  static void combo_pass(float* const* rows, const float* coef, int k, float* out, size_t j, size_t n,
+                         bool acc) {
+    constexpr int L = NV - 1;  // the last vector, masked
+    const __m256i m = tail_mask(n - j - 8 * L);
+    float* o = out + j;
+    __m256 s[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < L; ++v) s[v] = acc ? _mm256_loadu_ps(o + 8 * v) : _mm256_setzero_ps();
+    s[L] = acc ? _mm256_maskload_ps(o + 8 * L, m) : _mm256_setzero_ps();
+    for (int i = 0; i < k; ++i) {
+      const __m256 c = _mm256_set1_ps(coef[i]);
+      const float* r = rows[i] + j;
+#pragma GCC unroll 8
+      for (int v = 0; v < L; ++v) s[v] = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 8 * v), s[v]);
+      s[L] = _mm256_fmadd_ps(c, _mm256_maskload_ps(r + 8 * L, m), s[L]);
     }
+#pragma GCC unroll 8
+    for (int v = 0; v < L; ++v) _mm256_storeu_ps(o + 8 * v, s[v]);
+    _mm256_maskstore_ps(o + 8 * L, m, s[L]);
   }
   static void axpy(float a, const float* x, float* y, size_t n) {
     __m256 av = _mm256_set1_ps(a);
