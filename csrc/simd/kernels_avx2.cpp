@@ -12,18 +12,13 @@ using avx2::hsum;
 using avx2::tail_mask;
 
 struct OpsAvx2 {
+  // Two accumulators over 16-column steps (one more 8-column step into the
+  // first), then the scalar tail: dot_pass with one row of the second kind.
   static float dot(const float* a, const float* b, size_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
-      s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), s1);
-    }
-    for (; j + 8 <= n; j += 8)
-      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
-    float s = hsum(_mm256_add_ps(s0, s1));
-    for (; j < n; ++j) s += a[j] * b[j];
-    return s;
+    const float* rows[1] = {b};
+    float out;
+    dot_pass<0, 1>(a, rows, &out, n);
+    return out;
   }
   // out[i] = dot(x, rows[i]) in exactly the order of the plain kernels:
   // rows in blocks of four take one accumulator each (8-column steps, hsum,
@@ -49,7 +44,7 @@ struct OpsAvx2 {
   // NS rows with one accumulator (dot_many's block order), then ND rows with
   // two (dot's order).
   template <int NS, int ND>
-  static void dot_pass(const float* x, float* const* rows, float* out, size_t n) {
+  static void dot_pass(const float* x, const float* const* rows, float* out, size_t n) {
     __m256 a[NS > 0 ? NS : 1], s0[ND > 0 ? ND : 1], s1[ND > 0 ? ND : 1];
 #pragma GCC unroll 8
     for (int r = 0; r < NS; ++r) a[r] = _mm256_setzero_ps();
