@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -143,6 +144,27 @@ const dv::simd::Kernels& kernels_arg(const std::string& isa) {
 
 // The id stream was validated when its Corpus was built or opened; here only
 // the sizes of what is passed are checked (constant time).
+// One pass of a Hogwild window trainer (word2vec, Doc2Vec) with the GIL
+// released: train(progress, poll) reports the words read and the learning
+// rate to the Python callback `progress` through a Poller (Ctrl-C stops the
+// workers and surfaces as KeyboardInterrupt); its statistics as a dict.
+template <class Train>
+py::dict train_pass(py::object progress, Train train) {
+  dv::W2VProgress prog;
+  Poller poller(std::move(progress));
+  const std::function<bool()> poll =
+      poller.make([&](py::object& cb) { cb(prog.words.load(), prog.alpha.load()); });
+  const dv::W2VStats st = poller.call([&] { return train(prog, poll); });
+  poller.rethrow();
+  py::dict out;
+  out["words"] = st.words;
+  out["trained_words"] = st.trained_words;
+  out["predictions"] = st.predictions;
+  out["loss"] = st.loss;
+  out["diverged"] = st.diverged;
+  return out;
+}
+
 py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wout,
                         const py::array& ids, const py::array& offsets, uint64_t sent_begin,
                         uint64_t sent_end, py::object keep_prob, py::object noise, py::object tree,
@@ -236,22 +258,9 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
   }
   const dv::simd::Kernels& k = kernels_arg(isa);
 
-  dv::W2VProgress prog;
-  Poller poller(progress);
-  auto poll = poller.make([&](py::object& cb) { cb(prog.words.load(), prog.alpha.load()); });
-  dv::W2VStats st;
-  {
-    py::gil_scoped_release release;
-    st = dv::train_word2vec(cfg, model, stream, k, prog, poll);
-  }
-  poller.rethrow();
-  py::dict out;
-  out["words"] = st.words;
-  out["trained_words"] = st.trained_words;
-  out["predictions"] = st.predictions;
-  out["loss"] = st.loss;
-  out["diverged"] = st.diverged;
-  return out;
+  return train_pass(std::move(progress), [&](dv::W2VProgress& prog, const std::function<bool()>& poll) {
+    return dv::train_word2vec(cfg, model, stream, k, prog, poll);
+  });
 }
 
 // One window update on explicit rows, for testing kernels against references.
@@ -836,18 +845,9 @@ py::dict train_doc2vec(const dv::D2VConfig& config, py::array win, py::array wou
     DV_CHECK(static_cast<uint64_t>(up.size()) == d.doc_rows, "updates must have one entry per row of docs");
   }
   const dv::simd::Kernels& k = kernels_arg(isa);
-  dv::W2VProgress prog;
-  Poller poller(progress);
-  auto poll = poller.make([&](py::object& cb) { cb(prog.words.load(), prog.alpha.load()); });
-  const dv::W2VStats st = poller.call([&] { return dv::train_doc2vec(cfg, model, stream, d, k, prog, poll); });
-  poller.rethrow();
-  py::dict out;
-  out["words"] = st.words;
-  out["trained_words"] = st.trained_words;
-  out["predictions"] = st.predictions;
-  out["loss"] = st.loss;
-  out["diverged"] = st.diverged;
-  return out;
+  return train_pass(std::move(progress), [&](dv::W2VProgress& prog, const std::function<bool()>& poll) {
+    return dv::train_doc2vec(cfg, model, stream, d, k, prog, poll);
+  });
 }
 
 // Document i is ids[offsets[i] .. offsets[i + 1]) (model rows); returns the
