@@ -142,12 +142,11 @@ const dv::simd::Kernels& kernels_arg(const std::string& isa) {
   return isa.empty() ? dv::simd::active_kernels() : dv::simd::kernels_for(isa);
 }
 
-// The id stream was validated when its Corpus was built or opened; here only
-// the sizes of what is passed are checked (constant time).
 // One pass of a Hogwild window trainer (word2vec, Doc2Vec) with the GIL
-// released: train(progress, poll) reports the words read and the learning
-// rate to the Python callback `progress` through a Poller (Ctrl-C stops the
-// workers and surfaces as KeyboardInterrupt); its statistics as a dict.
+// released: train(prog, poll) runs it, publishing the words read and the
+// learning rate in `prog`, which `poll` reports to the Python callback
+// `progress` (Ctrl-C stops the workers and surfaces as KeyboardInterrupt);
+// its statistics as a dict.
 template <class Train>
 py::dict train_pass(py::object progress, Train train) {
   dv::W2VProgress prog;
@@ -165,6 +164,8 @@ py::dict train_pass(py::object progress, Train train) {
   return out;
 }
 
+// The id stream was validated when its Corpus was built or opened; here only
+// the sizes of what is passed are checked (constant time).
 py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wout,
                         const py::array& ids, const py::array& offsets, uint64_t sent_begin,
                         uint64_t sent_end, py::object keep_prob, py::object noise, py::object tree,

@@ -85,9 +85,9 @@ struct OpsAvx2 {
   }
   // out[j] (+)= sum_i coef[i] * rows[i][j]: every column its own chain of
   // FMAs over i = 0, 1, ... (from out[j] or 0), whatever the blocking. A pass
-  // keeps up to 8 vectors of columns in registers (enough independent chains
-  // to hide the FMA latency; 4 left the loop at one FMA per 1.25 cycles of
-  // latency), its last vector masked when the row ends inside it.
+  // keeps up to 8 vectors of columns in registers, enough independent chains
+  // to cover the FMA latency (4 vectors ran at 4 FMAs per 5-cycle latency),
+  // its last vector masked when the row ends inside it.
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
                     bool acc) {
     size_t j = 0;
