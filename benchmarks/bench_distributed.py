@@ -178,7 +178,7 @@ def part_sim(a, tmp: Path) -> dict:
         run(k, a.merge, a.syncs, "densevec")
         if k > 1:
             run(k, "average", 1, "naive")
-    kmax = max(a.ks)
+    kmax = a.variant_k or max(a.ks)
     for merge in [m for m in dd.MERGES if m != a.merge]:
         run(kmax, merge, a.syncs, "variant")
     run(kmax, a.merge, max(1, a.syncs // 4), "variant")
@@ -348,7 +348,9 @@ def main() -> None:
     p.add_argument("--sim-lines", type=int, default=500_000)
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--syncs", type=int, default=20)
-    p.add_argument("--merge", default="capped", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--merge", default="scaled", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--variant-k", type=int, default=None,
+                   help="sim: the number of workers the other merges run at (default: the largest of --ks)")
     p.add_argument("--add-merge", default=None,
                    help="sim: only run this merge for --ks, added to the saved runs (a column of its own)")
     p.add_argument("--epochs", type=int, default=3)

@@ -216,7 +216,7 @@ def test_train_learns_planted_groups(client, planted):
     assert len(model.history) == 5 and model.history[-1]["workers"] == 2
     assert sum(h["words"] for h in model.history) == 5 * planted.n_tokens
     assert model.history[-1]["alpha_end"] == pytest.approx(model.final_alpha)
-    assert emb.meta["distributed"]["merge"] == "capped"
+    assert emb.meta["distributed"]["merge"] == "scaled"
     # the same algorithm simulated in one process gives the same vectors
     sim = dd.simulate(dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3), planted, workers=2, syncs_per_epoch=4)
     np.testing.assert_array_equal(sim.vectors, emb.vectors)
@@ -250,7 +250,8 @@ def test_delta_merge_beats_naive_averaging(planted):
 
 
 @pytest.mark.parametrize("merge,expect", [("delta", [4.0, 1.0]), ("capped", [2.0, 1.0]),
-                                          ("touched", [1.0, 1.0]), ("average", [1.0, 0.25])])
+                                          ("touched", [1.0, 1.0]), ("average", [1.0, 0.25]),
+                                          ("scaled", [1.0, 0.25])])
 def test_merge_rules_on_a_shared_and_a_private_row(merge, expect):
     """Four workers each move row 0 by 1; one of them also moves row 1 by 1."""
     results = [{"input": (np.array([0, 1]) if w == 0 else np.array([0]),
@@ -258,6 +259,48 @@ def test_merge_rules_on_a_shared_and_a_private_row(merge, expect):
     arrays = {"input": np.zeros((3, 1), np.float32)}
     dd._merge(arrays, results, merge)
     assert arrays["input"][:, 0].tolist() == expect + [0.0]
+
+
+def test_scaled_merge_trains_each_copy_at_k_times_the_rate(planted, monkeypatch):
+    """"scaled" averages copies that trained at k times the schedule's rate;
+    the other merges keep the schedule's rate."""
+    seen = []
+    real = dd._train_pieces
+
+    def spy(win0, wout0, spec, pieces, alpha_begin, alpha_end, epoch):
+        seen.append((alpha_begin, alpha_end))
+        return real(win0, wout0, spec, pieces, alpha_begin, alpha_end, epoch)
+
+    monkeypatch.setattr(dd, "_train_pieces", spy)
+    for merge, scale in (("scaled", 3.0), ("delta", 1.0)):
+        seen.clear()
+        model = dv.Word2Vec(dim=8, epochs=2, threads=1, seed=3)
+        dd.simulate(model, planted, workers=3, syncs_per_epoch=2, merge=merge)
+        assert len(seen) == 2 * 2 * 3
+        assert seen[0][0] == pytest.approx(scale * model.alpha)
+        assert seen[-1][1] == pytest.approx(scale * model.final_alpha)
+        assert model.history[-1]["alpha_end"] == pytest.approx(model.final_alpha)
+
+
+def test_scaled_merge_with_one_worker_is_one_process(planted):
+    def run(merge):
+        return dd.simulate(dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3), planted, workers=1,
+                           syncs_per_epoch=3, merge=merge).vectors
+
+    np.testing.assert_array_equal(run("scaled"), run("delta"))
+
+
+def test_scaled_merge_keeps_what_one_process_learns(planted):
+    """Eight simulated workers: the scaled average keeps the planted groups as
+    one process does, while naive averaging (the same merge without the
+    scaled rate) loses most of it."""
+    def run(workers, merge):
+        model = dv.Word2Vec(dim=32, epochs=5, threads=1, seed=3)
+        return group_separation(dd.simulate(model, planted, workers=workers, syncs_per_epoch=4, merge=merge))
+
+    one, scaled, average = run(1, "scaled"), run(8, "scaled"), run(8, "average")
+    assert scaled[0] > 0.9 * one[0] and scaled[1] == 1.0
+    assert average[0] < 0.5 * scaled[0]
 
 
 def test_capped_merge_is_delta_with_two_workers(planted):

@@ -554,8 +554,11 @@ def cooccurrence(
 
 
 # ====================================================================== data-parallel word2vec
-MERGES = ("delta", "capped", "touched", "average")
+MERGES = ("scaled", "delta", "capped", "touched", "average")
 _CAP_WORKERS = 2  # "capped": a row moves at most this many workers' mean change
+# "scaled": the copies' starting learning rate is at most this (8 x word2vec's 0.025; 16 x
+# diverged in benchmarks/results/distributed.md's runs)
+_SCALED_MAX_ALPHA = 0.2
 _SAMPLERS: dict[str, tuple] = {}
 
 
@@ -610,15 +613,25 @@ def _train_pieces(win0: np.ndarray, wout0: np.ndarray, spec: dict, pieces: list,
             stats[k] += st[k]
     out = {"stats": stats}
     for name, new, old in (("input", win, win0), ("output", wout, wout0)):
-        delta = new - old
-        rows = np.flatnonzero(np.any(delta != 0, axis=1))
-        out[name] = (rows, delta[rows])
+        # the rows whose bits changed (a bitwise test, 4x faster than a float difference of the
+        # whole matrix), then the difference of those rows only
+        rows = np.flatnonzero((new.view(np.uint32) != old.view(np.uint32)).any(axis=1))
+        delta = np.take(new, rows, axis=0)
+        delta -= np.take(old, rows, axis=0)
+        out[name] = (rows, delta)
     return out
 
 
 def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> None:
     """Apply the workers' deltas to `arrays` in place.
 
+    ``"scaled"``: the mean of the copies, each of which trained with k times
+    the learning rate (:func:`_data_parallel` scales it, up to a starting
+    rate of 0.2, beyond which the copies diverge). A row only one
+    copy touched, still far from where its updates would take it, moves
+    about as far as one process would have moved it (1/k of a k-times
+    step); a row every copy drove to the same equilibrium within the round
+    (the frequent words') moves to their mean, not k times past it.
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
     update). ``"capped"``: add the changes, but a row that more than two
@@ -642,7 +655,7 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
                 arr[rows] += delta
             elif merge in ("touched", "capped"):
                 arr[rows] += delta / divisor[rows, None]
-            else:
+            else:  # "average", "scaled"
                 arr[rows] += delta / np.float32(k)
 
 
@@ -698,6 +711,9 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
                         for i in range(len(parts))) for j in range(syncs_per_epoch)]
     total = corpus.n_tokens * planned
     a0, a1 = model.alpha, model.final_alpha
+    # "scaled": every copy trains at n_groups times the schedule's rate (at most _SCALED_MAX_ALPHA
+    # at the start), and the copies are averaged
+    lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / a0)) if merge == "scaled" else 1.0
     history = []
     done = 0
     for epoch in range(planned):
@@ -715,7 +731,7 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
                     b, e = slices[i][j]
                     seed = int(np.random.SeedSequence([model.seed, epoch, j, i]).generate_state(1, np.uint64)[0])
                     pieces.append((refs[i], b, e, seed))
-                tasks.append((win, wout, spec, pieces, alpha_before, alpha_after, epoch))
+                tasks.append((win, wout, spec, pieces, alpha_before * lr_scale, alpha_after * lr_scale, epoch))
             results = run_round(f"{epoch}-{j}", tasks)
             _merge({"input": win, "output": wout}, results, merge)
             for r in results:
@@ -747,8 +763,8 @@ def train(
     model: Any,
     corpus: Union[Corpus, ShardedCorpus],
     epochs: Optional[int] = None,
-    syncs_per_epoch: int = 20,
-    merge: Literal["delta", "capped", "touched", "average"] = "capped",
+    syncs_per_epoch: int = 40,
+    merge: Literal["scaled", "delta", "capped", "touched", "average"] = "scaled",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),
@@ -775,16 +791,25 @@ def train(
     epochs : int, optional
         Default ``model.epochs``.
     syncs_per_epoch : int
-        Merges per epoch: more keeps the copies closer (accuracy), fewer
-        sends the weights less often.
-    merge : {"delta", "capped", "touched", "average"}
-        How the copies are merged, see :func:`_merge`. ``"capped"`` (the
-        default) adds the workers' changes but moves a row at most twice their
-        mean: the same as ``"delta"`` (every change added) with up to 2
-        workers, and far better with more (``"delta"`` collapses or diverges
-        at 4 and 8, see ``benchmarks/results/distributed.md``), though not yet
-        as accurate as one process there. ``"average"`` is naive averaging
-        (Spark MLlib's), kept for comparison.
+        Merges per epoch: more keeps the copies closer (accuracy: at 8
+        workers on big.txt, 160 merges per epoch lose half as much as 40),
+        fewer send the weights (both matrices, to every worker) less often.
+    merge : {"scaled", "delta", "capped", "touched", "average"}
+        How the copies are merged, see :func:`_merge`. ``"scaled"`` (the
+        default): every copy trains at k times the schedule's learning rate
+        (k the number of workers) and the copies are averaged, so that a row
+        one copy touched moves as far as one process would move it while the
+        frequent words' rows, which every copy drives to the same place within
+        a round, move to the copies' mean instead of k times past it. It is
+        the most accurate merge measured (``benchmarks/results/distributed.md``),
+        and more ``syncs_per_epoch`` help it at 8 workers and more. The
+        copies' starting rate is capped at 0.2 (8 workers at word2vec's 0.025;
+        16 times that diverged): with more workers than that allows, a row one
+        copy touched moves less than in one process. ``"delta"`` adds every change (collapses at 4
+        workers and more), ``"capped"`` adds them but moves a row at most twice
+        their mean, ``"touched"`` averages a row's changes over the copies
+        that changed it; ``"average"`` is naive averaging (Spark MLlib's),
+        kept for comparison.
     allow_mixed : bool
         Allow a corpus other than the one the model was set up on.
     callbacks : sequence of callables
@@ -825,8 +850,8 @@ def simulate(
     corpus: Corpus,
     workers: int,
     epochs: Optional[int] = None,
-    syncs_per_epoch: int = 20,
-    merge: Literal["delta", "capped", "touched", "average"] = "capped",
+    syncs_per_epoch: int = 40,
+    merge: Literal["scaled", "delta", "capped", "touched", "average"] = "scaled",
     *,
     allow_mixed: bool = False,
     callbacks: Sequence[Callable] = (),
