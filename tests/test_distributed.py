@@ -303,6 +303,31 @@ def test_scaled_merge_keeps_what_one_process_learns(planted):
     assert average[0] < 0.5 * scaled[0]
 
 
+def test_scaled_row_rates_keep_the_frequent_rows_at_the_schedule():
+    """The words making up 60% of the tokens (the most frequent first, wherever
+    they sit in the vocabulary) train their input rows at 1/scale of the copies' rate."""
+    counts = np.array([5, 40, 30, 10, 10, 5], dtype=np.float64)  # 100 tokens; 40 + 30 >= 60
+    rate = dd._scaled_row_rates(counts, 4.0)
+    assert rate.dtype == np.float32
+    assert rate.tolist() == [1.0, 0.25, 0.25, 1.0, 1.0, 1.0]
+    assert dd._scaled_row_rates(np.zeros(3), 4.0).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_scaled_merge_leaves_frozen_rows_frozen(planted):
+    """The per-row rates multiply a warm start's row locks: frozen rows stay bit-identical."""
+    model = dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3)
+    model.build_vocab(planted)
+    frozen = ["m0_0", "c0_1", "noise3"]  # a rare member, a context word, a frequent noise word
+    pretrained = dv.Embeddings(np.random.default_rng(1).standard_normal((3, 16)).astype(np.float32), frozen)
+    assert model.warm_start(pretrained, freeze=True) == 3
+    rows = [model.state.words.index(w) for w in frozen]
+    start = model.state.arrays["input"].copy()
+    emb = dd.simulate(model, planted, workers=4, syncs_per_epoch=3)
+    np.testing.assert_array_equal(np.asarray(emb.vectors)[rows], np.asarray(pretrained.vectors))
+    others = np.setdiff1d(np.arange(len(start)), rows)
+    assert np.all(np.any(np.asarray(emb.vectors)[others] != start[others], axis=1))
+
+
 def test_capped_merge_is_delta_with_two_workers(planted):
     def run(merge):
         model = dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3)

@@ -636,7 +636,9 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
     copy touched, still far from where its updates would take it, moves
     about as far as one process would have moved it (1/k of a k-times
     step); a row every copy drove to the same equilibrium within the round
-    (the frequent words') moves to their mean, not k times past it.
+    (the frequent words') moves to their mean, not k times past it. The
+    input rows of the most frequent words (60% of the tokens) train at the
+    schedule's own rate in every copy (:func:`_scaled_row_rates`).
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
     update). ``"capped"``: add the changes, but a row that more than two
@@ -825,7 +827,9 @@ def train(
         (k the number of workers) and the copies are averaged, so that a row
         one copy touched moves as far as one process would move it while the
         frequent words' rows, which every copy drives to the same place within
-        a round, move to the copies' mean instead of k times past it. It is
+        a round, move to the copies' mean instead of k times past it (the
+        input rows of the words making up 60% of the tokens keep the
+        schedule's rate in every copy). It is
         the most accurate merge measured (``benchmarks/results/distributed.md``),
         and more ``syncs_per_epoch`` help it at 8 workers and more. The
         copies' starting rate is capped at 0.2 (8 workers at word2vec's 0.025;
