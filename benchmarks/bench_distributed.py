@@ -273,9 +273,10 @@ def report(a) -> str:
                       for r in sorted(runs, key=lambda r: r["k"]) if r["label"] == extra]
             lines += [f"Merge `{extra}` (added run; at k <= 2 it is the same computation as `delta`):", "",
                       _common.markdown_table(["k", "merges/epoch", "analogy", "Δ vs k=1", "WS353"], rows_x), ""]
+        kvar = max((r["k"] for r in runs if r["label"] == "variant"), default=max(x["k"] for x in runs))
         var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
-               for r in runs if r["label"] != "naive" and r["k"] == max(x["k"] for x in runs)]
-        lines += ["Merge variants at the largest k:", "",
+               for r in runs if r["label"] != "naive" and r["k"] == kvar]
+        lines += [f"Merge variants at k = {kvar}:", "",
                   _common.markdown_table(["k", "merge", "merges/epoch", "analogy", "WS353", "seconds"], var), ""]
         png = plot(runs)
         if png:
@@ -283,7 +284,7 @@ def report(a) -> str:
     if "train" in parts:
         t = parts["train"]
         sim2 = None
-        if "sim" in parts:
+        if "sim" in parts and parts["sim"]["tokens"] == t["tokens"]:  # the same text, else not comparable
             sim2 = next((r for r in parts["sim"]["runs"] if r["k"] == 2 and r["label"] == "densevec"), None)
         lines += ["## Real 2-worker training", "",
                   f"LocalCluster, 2 workers x 1 thread (in-process), same slice ({t['tokens']:,} tokens) and "
