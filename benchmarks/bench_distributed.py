@@ -287,7 +287,7 @@ def report(a) -> str:
         if "sim" in parts and parts["sim"]["tokens"] == t["tokens"]:  # the same text, else not comparable
             sim2 = next((r for r in parts["sim"]["runs"] if r["k"] == 2 and r["label"] == "densevec"), None)
         lines += ["## Real 2-worker training", "",
-                  f"LocalCluster, 2 workers x 1 thread (in-process), same slice ({t['tokens']:,} tokens) and "
+                  f"LocalCluster, 2 workers x 1 thread (in-process), the same text ({t['tokens']:,} tokens) and "
                   f"parameters, {t['syncs']} merges per epoch.", "",
                   _common.markdown_table(["run", "analogy", "WS353", "seconds"],
                                          [["dask, 2 workers", t["dask"]["analogy"], t["dask"]["ws353"],
