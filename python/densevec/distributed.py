@@ -830,16 +830,16 @@ def train(
         frequent words' rows, which every copy drives to the same place within
         a round, move to the copies' mean instead of k times past it (the
         input rows of the words making up 60% of the tokens keep the
-        schedule's rate in every copy). It is
-        the most accurate merge measured (``benchmarks/results/distributed.md``),
-        and more ``syncs_per_epoch`` help it at 8 workers and more. The
-        copies' starting rate is capped at 0.2 (8 workers at word2vec's 0.025;
-        16 times that diverged): with more workers than that allows, a row one
-        copy touched moves less than in one process. ``"delta"`` adds every change (collapses at 4
-        workers and more), ``"capped"`` adds them but moves a row at most twice
-        their mean, ``"touched"`` averages a row's changes over the copies
-        that changed it; ``"average"`` is naive averaging (Spark MLlib's),
-        kept for comparison.
+        schedule's rate in every copy). It is the most accurate merge
+        measured (``benchmarks/results/distributed.md``), and more
+        ``syncs_per_epoch`` help it at 8 workers and more. The copies'
+        starting rate is capped at 0.2 (8 workers at word2vec's 0.025; 16
+        times that diverged): with more workers than that allows, a row one
+        copy touched moves less than in one process. ``"delta"`` adds every
+        change (collapses at 4 workers and more), ``"capped"`` adds them but
+        moves a row at most twice their mean, ``"touched"`` averages a row's
+        changes over the copies that changed it; ``"average"`` is naive
+        averaging (Spark MLlib's), kept for comparison.
     allow_mixed : bool
         Allow a corpus other than the one the model was set up on.
     callbacks : sequence of callables
