@@ -282,6 +282,17 @@ def test_scaled_merge_trains_each_copy_at_k_times_the_rate(planted, monkeypatch)
         assert model.history[-1]["alpha_end"] == pytest.approx(model.final_alpha)
 
 
+def test_scaled_merge_warns_when_the_rate_cap_binds(planted, monkeypatch):
+    seen = []
+    real = dd._train_pieces
+    monkeypatch.setattr(dd, "_train_pieces", lambda w, o, spec, pieces, a0, a1, e: (seen.append(a0),
+                                                                                  real(w, o, spec, pieces, a0, a1, e))[1])
+    model = dv.Word2Vec(dim=8, epochs=1, threads=1, seed=3, alpha=0.1)
+    with pytest.warns(RuntimeWarning, match="2x the learning rate, not 4x"):
+        dd.simulate(model, planted, workers=4, syncs_per_epoch=1)
+    assert seen[0] == pytest.approx(0.2)
+
+
 def test_scaled_merge_with_one_worker_is_one_process(planted):
     def run(merge):
         return dd.simulate(dv.Word2Vec(dim=16, epochs=2, threads=1, seed=3), planted, workers=1,

@@ -50,6 +50,7 @@ import math
 import os
 import secrets
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional, Sequence, Union
 
@@ -730,6 +731,11 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     # at the start), and the copies are averaged; the input rows of the most frequent words keep
     # the schedule's rate (a per-row rate, applied as the kernel's row lock)
     lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / a0)) if merge == "scaled" else 1.0
+    if merge == "scaled" and lr_scale < n_groups:
+        warnings.warn(f"{job}: merge 'scaled' trains the copies at {lr_scale:g}x the learning rate, not "
+                      f"{n_groups}x (their starting rate is capped at {_SCALED_MAX_ALPHA:g}): rows only one "
+                      "copy touches move less than in one process; use fewer workers or a lower alpha",
+                      RuntimeWarning, stacklevel=3)
     if lr_scale > 1.0:
         rate = _scaled_row_rates(np.asarray(state.counts, dtype=np.float64), lr_scale)
         lock = rate if lock is None else lock * rate
