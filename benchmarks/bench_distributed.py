@@ -178,6 +178,9 @@ def part_sim(a, tmp: Path) -> dict:
         run(k, a.merge, a.syncs, "densevec")
         if k > 1:
             run(k, "average", 1, "naive")
+    if a.no_variants:
+        return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
+                "threads": a.threads, "runs": runs}
     kmax = a.variant_k or max(a.ks)
     for merge in [m for m in dd.MERGES if m != a.merge]:
         run(kmax, merge, a.syncs, "variant")
@@ -350,6 +353,7 @@ def main() -> None:
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--syncs", type=int, default=20)
     p.add_argument("--merge", default="scaled", help="densevec's merge (the others are run as variants)")
+    p.add_argument("--no-variants", action="store_true", help="sim: only densevec's merge and naive averaging")
     p.add_argument("--variant-k", type=int, default=None,
                    help="sim: the number of workers the other merges run at (default: the largest of --ks)")
     p.add_argument("--add-merge", default=None,

@@ -171,7 +171,7 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
                         uint64_t sent_end, py::object keep_prob, py::object noise, py::object tree,
                         py::object lock, py::object id_map, py::object progress,
                         const std::string& isa, py::object ngrams, py::object subword_offsets,
-                        py::object subword_ids) {
+                        py::object subword_ids, py::object out_lock) {
   dv::W2VConfig cfg = config;
   DV_CHECK(cfg.window > 0, "window must be positive, got " << cfg.window);
   DV_CHECK(cfg.negative >= 0, "negative must be >= 0, got " << cfg.negative);
@@ -197,6 +197,12 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
     lk = lock.cast<py::array>();
     model.lock = in_data<float>(lk, "lock");
     DV_CHECK(static_cast<uint64_t>(lk.size()) == model.rows, "lock must have one entry per row of win");
+  }
+  py::array olk;
+  if (!out_lock.is_none()) {
+    olk = out_lock.cast<py::array>();
+    model.out_lock = in_data<float>(olk, "out_lock");
+    DV_CHECK(static_cast<uint64_t>(olk.size()) == out_rows, "out_lock must have one entry per row of wout");
   }
   std::shared_ptr<dv::HuffmanTree> tree_ptr;
   std::shared_ptr<dv::NoiseSampler> noise_ptr;
@@ -267,7 +273,8 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
 // One window update on explicit rows, for testing kernels against references.
 double w2v_window(py::array win, py::array wout, const py::array& in_ids,
                   const py::array& out_ids, const py::array& labels, float alpha,
-                  bool skipgram, bool cbow_mean, const std::string& isa, py::object in_lock) {
+                  bool skipgram, bool cbow_mean, const std::string& isa, py::object in_lock,
+                  py::object out_lock) {
   float* wi = out_data<float>(win, "win", 2);
   float* wo = out_data<float>(wout, "wout", 2);
   const size_t d = static_cast<size_t>(win.shape(1));
@@ -300,6 +307,12 @@ double w2v_window(py::array win, py::array wout, const py::array& in_ids,
     lk = in_lock.cast<py::array>();
     w.in_lock = in_data<float>(lk, "in_lock");
     DV_CHECK(lk.size() == in_ids.size(), "one in_lock factor per input row");
+  }
+  py::array olk;
+  if (!out_lock.is_none()) {
+    olk = out_lock.cast<py::array>();
+    w.out_lock = in_data<float>(olk, "out_lock", own ? 2 : 1);
+    DV_CHECK(olk.size() == out_ids.size(), "one out_lock factor per output row");
   }
   const dv::simd::Kernels& k = kernels_arg(isa);
   return skipgram ? k.sg_window(w) : k.cbow_window(w, cbow_mean);
@@ -975,7 +988,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sent_end"), py::arg("keep_prob") = py::none(), py::arg("noise") = py::none(),
         py::arg("tree") = py::none(), py::arg("lock") = py::none(), py::arg("id_map") = py::none(),
         py::arg("progress") = py::none(), py::arg("isa") = "", py::arg("ngrams") = py::none(),
-        py::arg("subword_offsets") = py::none(), py::arg("subword_ids") = py::none());
+        py::arg("subword_offsets") = py::none(), py::arg("subword_ids") = py::none(),
+        py::arg("out_lock") = py::none());
   m.def("search", &search, py::arg("queries"), py::arg("rows"), py::arg("k"),
         py::arg("metric") = "dot", py::arg("scale") = py::none(), py::arg("norms") = py::none(),
         py::arg("exclude") = py::none(), py::arg("threads") = 0, py::arg("isa") = "",
@@ -1000,7 +1014,8 @@ PYBIND11_MODULE(_core, m) {
   // Single kernels on explicit rows, for checking each ISA against references.
   testing.def("w2v_window", &w2v_window, py::arg("win"), py::arg("wout"), py::arg("in_ids"),
         py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("skipgram"),
-        py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none());
+        py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none(),
+        py::arg("out_lock") = py::none());
   testing.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
   testing.def("d2v_infer_window", &d2v_infer_window, py::arg("vec"), py::arg("win"), py::arg("wout"),
               py::arg("in_ids"), py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("dm"),

@@ -115,10 +115,12 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
     in_locks_.resize(max_in);
     out_rows_.resize(out_slots);
     labels_.resize(out_slots);
+    out_locks_.resize(model_.out_lock ? out_slots : 0);
     scratch_.resize(size_t(max_in) * d + size_t(max_in) * max_out + std::max(max_in, max_out) + 2 * d);
     simd::W2VWindow win{in_rows_.data(), 0, out_rows_.data(), labels_.data(), 0, d, 0.0f,
                         scratch_.data(), &simd::sigmoid_table(),
-                        model_.lock ? in_locks_.data() : nullptr, stride};
+                        model_.lock ? in_locks_.data() : nullptr, stride,
+                        model_.out_lock ? out_locks_.data() : nullptr};
 
     uint64_t local_words = 0, unreported = 0;
     float alpha = cfg_.alpha_begin;
@@ -146,6 +148,11 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
         const int ni = in_.gather(sen, lo, hi, i, in_rows_.data(), in_locks_.data());
         const int no = out_.fill(rng, sen[i], out_rows_.data(), labels_.data(), ni);
         if (ni == 0) continue;
+        if (model_.out_lock) {  // each output slot's factor, from its row of wout
+          const size_t slots = stride ? size_t(ni) * size_t(stride) : size_t(no);
+          for (size_t q = 0; q < slots; ++q)
+            out_locks_[q] = model_.out_lock[size_t(out_rows_[q] - model_.wout) / d];
+        }
         win.n_in = ni;
         win.n_out = no;
         win.alpha = alpha;
@@ -195,7 +202,7 @@ class alignas(64) WindowTrainer {  // aligned: two threads' trainers share no ca
   Outputs out_;
   std::vector<uint32_t> sen_;
   std::vector<float*> in_rows_, out_rows_;
-  std::vector<float> in_locks_, labels_, scratch_;
+  std::vector<float> in_locks_, out_locks_, labels_, scratch_;
 };
 
 // Runs `make()`'s trainers over the slices `cut`, sums their statistics, and

@@ -45,6 +45,7 @@ struct W2VModel {
   float* wout = nullptr;              // output vectors: rows (NS) or rows-1 (HS)
   uint64_t rows = 0;                  // words of the model's vocabulary
   const float* lock = nullptr;        // per row: update factor (0 = frozen), or nullptr
+  const float* out_lock = nullptr;    // per row of wout: update factor, or nullptr
   const float* keep_prob = nullptr;   // per row: subsampling, or nullptr for none
   const NoiseSampler* noise = nullptr;  // negative sampling
   const HuffmanTree* tree = nullptr;    // hierarchical softmax

@@ -315,13 +315,14 @@ def test_scaled_merge_keeps_what_one_process_learns(planted):
 
 
 def test_scaled_row_rates_keep_the_frequent_rows_at_the_schedule():
-    """The words making up 60% of the tokens (the most frequent first, wherever
-    they sit in the vocabulary) train their input rows at 1/scale of the copies' rate."""
-    counts = np.array([5, 40, 30, 10, 10, 5], dtype=np.float64)  # 100 tokens; 40 + 30 >= 60
-    rate = dd._scaled_row_rates(counts, 4.0)
+    """The words a copy meets 20 times or more per round (in expectation, wherever
+    they sit in the vocabulary) train at 1/scale of the copies' rate."""
+    counts = np.array([5, 40, 30, 10, 10, 5], dtype=np.float64)  # 100 tokens
+    rate = dd._scaled_row_rates(counts, 4.0, round_tokens=50)  # expected: 2.5 20 15 5 5 2.5
     assert rate.dtype == np.float32
-    assert rate.tolist() == [1.0, 0.25, 0.25, 1.0, 1.0, 1.0]
-    assert dd._scaled_row_rates(np.zeros(3), 4.0).tolist() == [1.0, 1.0, 1.0]
+    assert rate.tolist() == [1.0, 0.25, 1.0, 1.0, 1.0, 1.0]
+    assert dd._scaled_row_rates(counts, 4.0, round_tokens=200).tolist() == [1.0, 0.25, 0.25, 0.25, 0.25, 1.0]
+    assert dd._scaled_row_rates(np.zeros(3), 4.0, 100).tolist() == [1.0, 1.0, 1.0]
 
 
 def test_scaled_merge_leaves_frozen_rows_frozen(planted):

@@ -90,6 +90,65 @@ def test_window_update_matches_reference(isa, dim, mode, n_out):
     assert np.array_equal(got_in[untouched], win[untouched])
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dim", [1, 17, 100])
+@pytest.mark.parametrize("mode", ["sg", "cbow", "sg_own"])
+def test_window_out_lock_scales_only_the_output_rows(isa, dim, mode):
+    """out_lock: a factor per output slot on that row's own update (0 freezes
+    it); the input rows take the same gradients as without it."""
+    rng = np.random.default_rng(dim + 7)
+    vocab, n_in, n_out = 40, 5, 6
+    scale = 1.5 / np.sqrt(dim)
+    win = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    wout = (rng.standard_normal((vocab, dim)) * scale).astype(np.float32)
+    in_ids = rng.choice(vocab, size=n_in, replace=False).astype(np.uint32)
+    own = mode == "sg_own"
+    shape = (n_in, n_out) if own else (n_out,)
+    # distinct output rows, so that each row's change is its own slot's
+    out_ids = rng.choice(vocab, size=int(np.prod(shape)), replace=False).astype(np.uint32).reshape(shape)
+    labels = np.zeros(shape, dtype=np.float32)
+    labels[..., 0] = 1.0
+    factor = rng.choice(np.array([0.0, 0.25, 1.0, 2.0], dtype=np.float32), size=shape)
+    factor.flat[0] = 0.0
+
+    def run(out_lock):
+        gi, go = win.copy(), wout.copy()
+        loss = _core.testing.w2v_window(gi, go, in_ids, out_ids, labels, 0.05, mode != "cbow", True, isa,
+                                        out_lock=out_lock)
+        return gi, go, loss
+
+    plain_in, plain_out, plain_loss = run(None)
+    got_in, got_out, got_loss = run(factor)
+    np.testing.assert_array_equal(run(np.ones(shape, np.float32))[1], plain_out)  # factor 1: bit-identical
+    if own:  # later inputs read the rows earlier ones wrote: compare with the sequential reference
+        lab = labels
+        want_in, want_out, _ = reference_own_outputs_locked(win, wout, in_ids, out_ids, lab, 0.05, factor)
+        np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
+        np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
+        return
+    np.testing.assert_array_equal(got_in, plain_in)
+    assert got_loss == plain_loss
+    change = (plain_out[out_ids] - wout[out_ids]).astype(np.float64)
+    np.testing.assert_allclose(got_out[out_ids], wout[out_ids] + factor[:, None] * change, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(got_out[out_ids[factor == 0]], wout[out_ids[factor == 0]])  # frozen: bit for bit
+
+
+def reference_own_outputs_locked(win, wout, in_ids, out_ids, labels, alpha, factor):
+    """reference_own_outputs with a factor on each output slot's row update."""
+    win, wout = win.astype(np.float64), wout.astype(np.float64)
+    grads = np.zeros((len(in_ids), win.shape[1]))
+    for c, i in enumerate(in_ids):
+        x = win[i]
+        rows, lab = out_ids[c], labels[c].astype(np.float64)
+        g = (lab - sigmoid(wout[rows] @ x)) * alpha
+        grads[c] = g @ wout[rows]
+        for r, gr, f in zip(rows, g, factor[c]):
+            wout[r] += gr * f * x
+    for c, i in enumerate(in_ids):
+        win[i] += grads[c]
+    return win, wout, None
+
+
 def reference_own_outputs(win, wout, in_ids, out_ids, labels, alpha):
     """Skip-gram where input c predicts its own rows out_ids[c] (word2vec.c's
     fresh negatives per context word), in word2vec.c's order: context c's

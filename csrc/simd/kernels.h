@@ -49,6 +49,10 @@ struct W2VWindow {
   // out_rows + c * out_stride and labels + c * out_stride (sg only); a label
   // below 0 marks an unused slot, which takes no update and adds no loss.
   int out_stride = 0;
+  // Per output slot (laid out as labels), a factor on that output row's own
+  // update, or nullptr: every output row takes its full update. The inputs'
+  // gradients use the unscaled errors either way.
+  const float* out_lock = nullptr;
   // With out_stride > 0: how many inputs ahead the kernel prefetches the
   // output rows (the caller should prefetch those of the first ones).
   static constexpr int kPrefetchAhead = 2;

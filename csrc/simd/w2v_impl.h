@@ -71,8 +71,9 @@ double sg_window_own_outputs(const W2VWindow& w) {
     for (int o = 0; o < no; ++o)
       g[o] = lab[o] < 0.0f ? 0.0f : (lab[o] - sigmoid_and_loss(*w.sig, g[o], lab[o], &loss)) * w.alpha;
     Ops::combo(rows, g, no, grad + size_t(c) * d, d, false);
+    const float* ol = w.out_lock ? w.out_lock + c * stride : nullptr;
     for (int o = 0; o < no; ++o)
-      if (g[o] != 0.0f) Ops::axpy(g[o], in, rows[o], d);
+      if (g[o] != 0.0f) Ops::axpy(ol ? g[o] * ol[o] : g[o], in, rows[o], d);
   }
   for (int c = 0; c < ni; ++c) {
     const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
@@ -100,6 +101,8 @@ double sg_window_impl(const W2VWindow& w) {
     Ops::combo(w.out_rows, g + size_t(c) * no, no, grad + size_t(c) * d, d, false);
   for (int o = 0; o < no; ++o) {
     for (int c = 0; c < ni; ++c) col[c] = g[size_t(c) * no + o];
+    if (w.out_lock)
+      for (int c = 0; c < ni; ++c) col[c] *= w.out_lock[o];
     Ops::combo(w.in_rows, col, ni, w.out_rows[o], d, true);
   }
   if (!w.in_lock) {  // nothing frozen: every input row takes its gradient
@@ -127,7 +130,7 @@ double cbow_window_impl(const W2VWindow& w, bool mean) {
   for (int o = 0; o < no; ++o)
     gs[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gs[o], w.labels[o], &loss)) * w.alpha;
   Ops::combo(w.out_rows, gs, no, e, d, false);
-  for (int o = 0; o < no; ++o) Ops::axpy(gs[o], h, w.out_rows[o], d);
+  for (int o = 0; o < no; ++o) Ops::axpy(w.out_lock ? gs[o] * w.out_lock[o] : gs[o], h, w.out_rows[o], d);
   for (int c = 0; c < ni; ++c) {
     const float lock = w.in_lock ? w.in_lock[c] : 1.0f;
     if (lock != 0.0f) Ops::axpy(lock, e, w.in_rows[c], d);

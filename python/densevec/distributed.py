@@ -560,11 +560,12 @@ _CAP_WORKERS = 2  # "capped": a row moves at most this many workers' mean change
 # "scaled": the copies' starting learning rate is at most this (8 x word2vec's 0.025; 16 x
 # diverged in benchmarks/results/distributed.md's runs)
 _SCALED_MAX_ALPHA = 0.2
-# "scaled": the input rows of the most frequent words that make up this share of the tokens keep
-# the schedule's rate (measured on big.txt at 8 workers: the top 300 or 3,000 rows, 57% or 84%
-# of the tokens, 31.3 / 31.1% analogy against 28.4% with every row at 8x; the top 30 rows or
-# every row: no better)
-_SCALED_HOT_SHARE = 0.6
+# "scaled": the rows of the words a copy meets at least this many times per round (in
+# expectation) keep the schedule's rate: they reach their equilibrium within the round anyway.
+# On big.txt at 8 workers and 40 merges per epoch that is the 577 most frequent words (the
+# input rows of the top 300 or 3,000 at the schedule's rate: 31.3 / 31.1% analogy against 28.4%
+# with every row at 8x; the top 30 or every row: no better; see distributed-notes.md)
+_SCALED_HOT_OCCURRENCES = 20.0
 _SAMPLERS: dict[str, tuple] = {}
 
 
@@ -611,7 +612,7 @@ def _train_pieces(win0: np.ndarray, wout0: np.ndarray, spec: dict, pieces: list,
         cfg.alpha_end = alpha_begin + (alpha_end - alpha_begin) * done / total
         st = _core.train_word2vec(config=cfg, win=win, wout=wout, ids=part.ids, offsets=part.offsets,
                                   sent_begin=b, sent_end=e, keep_prob=keep, noise=noise, tree=tree,
-                                  lock=spec["lock"], id_map=None, progress=None)
+                                  lock=spec["lock"], id_map=None, progress=None, out_lock=spec.get("out_lock"))
         if st["diverged"] or not math.isfinite(st["loss"]):
             raise FloatingPointError(f"word2vec diverged (non-finite loss) at epoch {epoch + 1}: "
                                      "lower alpha")
@@ -638,8 +639,9 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
     about as far as one process would have moved it (1/k of a k-times
     step); a row every copy drove to the same equilibrium within the round
     (the frequent words') moves to their mean, not k times past it. The
-    input rows of the most frequent words (60% of the tokens) train at the
-    schedule's own rate in every copy (:func:`_scaled_row_rates`).
+    rows of the words each copy meets 20 times or more per round (input rows,
+    and output rows with negative sampling) train at the schedule's own rate
+    in every copy (:func:`_scaled_row_rates`).
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
     update). ``"capped"``: add the changes, but a row that more than two
@@ -667,18 +669,17 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
                 arr[rows] += delta / np.float32(k)
 
 
-def _scaled_row_rates(counts: np.ndarray, lr_scale: float) -> np.ndarray:
-    """Per-input-row rate factors of the ``"scaled"`` merge: 1 / `lr_scale`
-    (the schedule's own rate) for the most frequent words that together make up
-    ``_SCALED_HOT_SHARE`` of the tokens, 1 for the others."""
+def _scaled_row_rates(counts: np.ndarray, lr_scale: float, round_tokens: float) -> np.ndarray:
+    """Per-row rate factors of the ``"scaled"`` merge: 1 / `lr_scale` (the
+    schedule's own rate) for the words a copy meets at least
+    ``_SCALED_HOT_OCCURRENCES`` times in a round of `round_tokens` tokens (in
+    expectation, from their share of the counts), 1 for the others."""
     rate = np.ones(counts.shape[0], dtype=np.float32)
     total = float(counts.sum())
     if total <= 0:
         return rate
-    order = np.argsort(-counts, kind="stable")
-    covered = np.cumsum(counts[order])
-    n_hot = int(np.searchsorted(covered, _SCALED_HOT_SHARE * total, side="left")) + 1
-    rate[order[:n_hot]] = np.float32(1.0 / lr_scale)
+    hot = counts * (float(round_tokens) / total) >= _SCALED_HOT_OCCURRENCES
+    rate[hot] = np.float32(1.0 / lr_scale)
     return rate
 
 
@@ -728,19 +729,23 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     n_groups = min(workers, len(refs))
     a0, a1 = model.alpha, model.final_alpha
     # "scaled": every copy trains at n_groups times the schedule's rate (at most _SCALED_MAX_ALPHA
-    # at the start), and the copies are averaged; the input rows of the most frequent words keep
-    # the schedule's rate (a per-row rate, applied as the kernel's row lock)
+    # at the start), and the copies are averaged; the rows of the words a copy meets often in a
+    # round keep the schedule's rate (per-row factors: the kernel's row locks)
     lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / a0)) if merge == "scaled" else 1.0
     if merge == "scaled" and lr_scale < n_groups:
         warnings.warn(f"{job}: merge 'scaled' trains the copies at {lr_scale:g}x the learning rate, not "
                       f"{n_groups}x (their starting rate is capped at {_SCALED_MAX_ALPHA:g}): rows only one "
                       "copy touches move less than in one process; use fewer workers or a lower alpha",
                       RuntimeWarning, stacklevel=3)
+    out_lock = None
     if lr_scale > 1.0:
-        rate = _scaled_row_rates(np.asarray(state.counts, dtype=np.float64), lr_scale)
+        rate = _scaled_row_rates(np.asarray(state.counts, dtype=np.float64), lr_scale,
+                                 corpus.n_tokens / (syncs_per_epoch * n_groups))
         lock = rate if lock is None else lock * rate
+        if model.loss == "ns":  # negative sampling: the output rows are the words' rows too
+            out_lock = rate
     spec = {"key": _job_tag(), "params": model.get_params(), "words": _pack_words(state.words),
-            "counts": state.counts, "threads": 1, "lock": lock}
+            "counts": state.counts, "threads": 1, "lock": lock, "out_lock": out_lock}
     parts = [_part(ref) for ref in refs]
     groups = [list(g) for g in np.array_split(np.arange(len(refs)), n_groups)]
     slices = [_slice_bounds(np.asarray(p.offsets), syncs_per_epoch) for p in parts]
@@ -835,7 +840,7 @@ def train(
         one copy touched moves as far as one process would move it while the
         frequent words' rows, which every copy drives to the same place within
         a round, move to the copies' mean instead of k times past it (the
-        input rows of the words making up 60% of the tokens keep the
+        rows of the words a copy meets 20 times or more per round keep the
         schedule's rate in every copy). It is the most accurate merge
         measured (``benchmarks/results/distributed.md``), and more
         ``syncs_per_epoch`` help it at 8 workers and more. The copies'
