@@ -276,11 +276,12 @@ def report(a) -> str:
                       for r in sorted(runs, key=lambda r: r["k"]) if r["label"] == extra]
             lines += [f"Merge `{extra}` (added run; at k <= 2 it is the same computation as `delta`):", "",
                       _common.markdown_table(["k", "merges/epoch", "analogy", "Δ vs k=1", "WS353"], rows_x), ""]
-        kvar = max((r["k"] for r in runs if r["label"] == "variant"), default=max(x["k"] for x in runs))
-        var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
-               for r in runs if r["label"] != "naive" and r["k"] == kvar]
-        lines += [f"Merge variants at k = {kvar}:", "",
-                  _common.markdown_table(["k", "merge", "merges/epoch", "analogy", "WS353", "seconds"], var), ""]
+        kvar = max((r["k"] for r in runs if r["label"] == "variant"), default=None)
+        if kvar is not None:  # the run had variants (not --no-variants)
+            var = [[r["k"], r["merge"], r["syncs"], r["analogy"], r["ws353"], r["seconds"]]
+                   for r in runs if r["label"] != "naive" and r["k"] == kvar]
+            lines += [f"Merge variants at k = {kvar}:", "",
+                      _common.markdown_table(["k", "merge", "merges/epoch", "analogy", "WS353", "seconds"], var), ""]
         png = plot(runs)
         if png:
             lines += [f"![accuracy against workers]({Path(png).name})", ""]
