@@ -564,7 +564,8 @@ _SCALED_MAX_ALPHA = 0.2
 # expectation) keep the schedule's rate: they reach their equilibrium within the round anyway.
 # On big.txt at 8 workers and 40 merges per epoch that is the 577 most frequent words (the
 # input rows of the top 300 or 3,000 at the schedule's rate: 31.3 / 31.1% analogy against 28.4%
-# with every row at 8x; the top 30 or every row: no better; see distributed-notes.md)
+# with every row at 8x; the top 30 or every row: no better; input and output rows of the 577
+# at the schedule's rate: 34.95; see distributed-notes.md)
 _SCALED_HOT_OCCURRENCES = 20.0
 _SAMPLERS: dict[str, tuple] = {}
 
@@ -830,9 +831,9 @@ def train(
         Default ``model.epochs``.
     syncs_per_epoch : int
         Merges per epoch: more keeps the copies closer (accuracy: at 8
-        workers on big.txt, 160 merges per epoch gained 1 point over 40,
-        and 10 lost 2.7), fewer send the weights (both matrices, to every
-        worker) less often.
+        workers on big.txt, before the output rows had their rate factors,
+        160 merges per epoch gained 1 point over 40 and 10 lost 2.7), fewer
+        send the weights (both matrices, to every worker) less often.
     merge : {"scaled", "delta", "capped", "touched", "average"}
         How the copies are merged, see :func:`_merge`. ``"scaled"`` (the
         default): every copy trains at k times the schedule's learning rate
