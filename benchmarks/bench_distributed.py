@@ -303,7 +303,7 @@ def report(a) -> str:
     notes = RESULTS / "distributed-notes.md"  # hand-written findings, kept across reruns
     if notes.exists():
         lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
-    lines += ["Commands (each under `flock /tmp/dv-bench.lock timeout 720` for the timed part, "
+    lines += ["Commands (the timed part under a benchmark lock with a 720 s limit, "
               "`nice -n 19` for the quality parts):", ""]
     lines += [f"* {p}: `{parts[p].get('command', '?')}`" for p in parts]
     lines += [""]
