@@ -178,13 +178,11 @@ def part_sim(a, tmp: Path) -> dict:
         run(k, a.merge, a.syncs, "densevec")
         if k > 1:
             run(k, "average", 1, "naive")
-    if a.no_variants:
-        return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
-                "threads": a.threads, "runs": runs}
-    kmax = a.variant_k or max(a.ks)
-    for merge in [m for m in dd.MERGES if m != a.merge]:
-        run(kmax, merge, a.syncs, "variant")
-    run(kmax, a.merge, max(1, a.syncs // 4), "variant")
+    if not a.no_variants:
+        kmax = a.variant_k or max(a.ks)
+        for merge in [m for m in dd.MERGES if m != a.merge]:
+            run(kmax, merge, a.syncs, "variant")
+        run(kmax, a.merge, max(1, a.syncs // 4), "variant")
     return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
             "threads": a.threads, "runs": runs}
 

@@ -60,6 +60,17 @@ const T* in_data(const py::array& a, const char* name, int ndim = 1) {
   return static_cast<const T*>(a.data());
 }
 
+// Optional float32 array of n entries (one per row, or per slot), nullptr for
+// None; `keep` holds the reference.
+const float* per_row(const py::object& obj, size_t n, const char* name, py::array& keep, int ndim = 1) {
+  if (obj.is_none()) return nullptr;
+  keep = obj.cast<py::array>();
+  const float* p = in_data<float>(keep, name, ndim);
+  DV_CHECK(static_cast<size_t>(keep.size()) == n,
+           name << " must have one entry per row (" << n << "), got " << keep.size());
+  return p;
+}
+
 template <class T>
 T* out_data(py::array& a, const char* name, int ndim) {
   check_array<T>(a, name, ndim);
@@ -187,23 +198,10 @@ py::dict train_word2vec(const dv::W2VConfig& config, py::array win, py::array wo
   DV_CHECK(static_cast<size_t>(wout.shape(1)) == cfg.dim, "win and wout differ in dim");
   DV_CHECK(model.rows > 0, "win has zero rows");
   const uint64_t out_rows = static_cast<uint64_t>(wout.shape(0));
-  py::array kp, lk, im;
-  if (!keep_prob.is_none()) {
-    kp = keep_prob.cast<py::array>();
-    model.keep_prob = in_data<float>(kp, "keep_prob");
-    DV_CHECK(static_cast<uint64_t>(kp.size()) == model.rows, "keep_prob must have one entry per row of win");
-  }
-  if (!lock.is_none()) {
-    lk = lock.cast<py::array>();
-    model.lock = in_data<float>(lk, "lock");
-    DV_CHECK(static_cast<uint64_t>(lk.size()) == model.rows, "lock must have one entry per row of win");
-  }
-  py::array olk;
-  if (!out_lock.is_none()) {
-    olk = out_lock.cast<py::array>();
-    model.out_lock = in_data<float>(olk, "out_lock");
-    DV_CHECK(static_cast<uint64_t>(olk.size()) == out_rows, "out_lock must have one entry per row of wout");
-  }
+  py::array kp, lk, olk, im;
+  model.keep_prob = per_row(keep_prob, model.rows, "keep_prob", kp);
+  model.lock = per_row(lock, model.rows, "lock", lk);
+  model.out_lock = per_row(out_lock, out_rows, "out_lock", olk);
   std::shared_ptr<dv::HuffmanTree> tree_ptr;
   std::shared_ptr<dv::NoiseSampler> noise_ptr;
   if (cfg.hs) {
@@ -302,18 +300,9 @@ double w2v_window(py::array win, py::array wout, const py::array& in_ids,
   dv::simd::W2VWindow w{ir.data(), ni, orow.data(), lab, no, d, alpha, scratch.data(),
                         &dv::simd::sigmoid_table()};
   if (own) w.out_stride = no;
-  py::array lk;
-  if (!in_lock.is_none()) {
-    lk = in_lock.cast<py::array>();
-    w.in_lock = in_data<float>(lk, "in_lock");
-    DV_CHECK(lk.size() == in_ids.size(), "one in_lock factor per input row");
-  }
-  py::array olk;
-  if (!out_lock.is_none()) {
-    olk = out_lock.cast<py::array>();
-    w.out_lock = in_data<float>(olk, "out_lock", own ? 2 : 1);
-    DV_CHECK(olk.size() == out_ids.size(), "one out_lock factor per output row");
-  }
+  py::array lk, olk;
+  w.in_lock = per_row(in_lock, static_cast<size_t>(in_ids.size()), "in_lock", lk);
+  w.out_lock = per_row(out_lock, static_cast<size_t>(out_ids.size()), "out_lock", olk, own ? 2 : 1);
   const dv::simd::Kernels& k = kernels_arg(isa);
   return skipgram ? k.sg_window(w) : k.cbow_window(w, cbow_mean);
 }
@@ -375,16 +364,6 @@ dv::Metric metric_arg(const std::string& metric) {
   if (metric == "cosine") return dv::Metric::Cosine;
   if (metric == "l2") return dv::Metric::L2;
   throw ValueError("metric must be 'dot', 'cosine' or 'l2', got '" + metric + "'");
-}
-
-// Optional per-row float32 array of length n; `keep` holds the reference.
-const float* per_row(const py::object& obj, size_t n, const char* name, py::array& keep) {
-  if (obj.is_none()) return nullptr;
-  keep = obj.cast<py::array>();
-  const float* p = in_data<float>(keep, name);
-  DV_CHECK(static_cast<size_t>(keep.size()) == n,
-           name << " must have one entry per row (" << n << "), got " << keep.size());
-  return p;
 }
 
 py::tuple search(const py::array& queries, const py::array& rows, int64_t k,
@@ -763,18 +742,11 @@ dv::W2VModel doc2vec_words(bool hs, bool write, size_t* dim, py::array& win, py:
   DV_CHECK(*dim > 0 && model.rows > 0, "win must have rows and columns");
   DV_CHECK(static_cast<size_t>(wout.shape(1)) == *dim, "win and wout differ in dim");
   const uint64_t out_rows = static_cast<uint64_t>(wout.shape(0));
-  if (!keep_prob.is_none()) {
-    py::array kp = keep_prob.cast<py::array>();
-    keep.push_back(kp);
-    model.keep_prob = in_data<float>(kp, "keep_prob");
-    DV_CHECK(static_cast<uint64_t>(kp.size()) == model.rows, "keep_prob must have one entry per row of win");
-  }
-  if (!lock.is_none()) {
-    py::array lk = lock.cast<py::array>();
-    keep.push_back(lk);
-    model.lock = in_data<float>(lk, "lock");
-    DV_CHECK(static_cast<uint64_t>(lk.size()) == model.rows, "lock must have one entry per row of win");
-  }
+  py::array kp, lk;
+  model.keep_prob = per_row(keep_prob, model.rows, "keep_prob", kp);
+  model.lock = per_row(lock, model.rows, "lock", lk);
+  keep.push_back(kp);
+  keep.push_back(lk);
   if (hs) {
     DV_CHECK(!tree.is_none(), "hierarchical softmax needs a HuffmanTree");
     tree_ptr = tree.cast<std::shared_ptr<dv::HuffmanTree>>();

@@ -613,7 +613,7 @@ def _train_pieces(win0: np.ndarray, wout0: np.ndarray, spec: dict, pieces: list,
         cfg.alpha_end = alpha_begin + (alpha_end - alpha_begin) * done / total
         st = _core.train_word2vec(config=cfg, win=win, wout=wout, ids=part.ids, offsets=part.offsets,
                                   sent_begin=b, sent_end=e, keep_prob=keep, noise=noise, tree=tree,
-                                  lock=spec["lock"], id_map=None, progress=None, out_lock=spec.get("out_lock"))
+                                  lock=spec["lock"], id_map=None, progress=None, out_lock=spec["out_lock"])
         if st["diverged"] or not math.isfinite(st["loss"]):
             raise FloatingPointError(f"word2vec diverged (non-finite loss) at epoch {epoch + 1}: "
                                      "lower alpha")
@@ -633,16 +633,9 @@ def _train_pieces(win0: np.ndarray, wout0: np.ndarray, spec: dict, pieces: list,
 def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> None:
     """Apply the workers' deltas to `arrays` in place.
 
-    ``"scaled"``: the mean of the copies, each of which trained with k times
-    the learning rate (:func:`_data_parallel` scales it, up to a starting
-    rate of 0.2, beyond which the copies diverge). A row only one
-    copy touched, still far from where its updates would take it, moves
-    about as far as one process would have moved it (1/k of a k-times
-    step); a row every copy drove to the same equilibrium within the round
-    (the frequent words') moves to their mean, not k times past it. The
-    rows of the words each copy meets 20 times or more per round (input rows,
-    and output rows with negative sampling) train at the schedule's own rate
-    in every copy (:func:`_scaled_row_rates`).
+    ``"scaled"``: the mean of the copies, as ``"average"``; the copies
+    trained at k times the learning rate, except the frequent words' rows
+    (:func:`_data_parallel` sets the rates, :func:`train` says why).
     ``"delta"``: add every worker's change (what one process would have done
     with all the updates: a row only one worker touched keeps its full
     update). ``"capped"``: add the changes, but a row that more than two
@@ -682,6 +675,27 @@ def _scaled_row_rates(counts: np.ndarray, lr_scale: float, round_tokens: float) 
     hot = counts * (float(round_tokens) / total) >= _SCALED_HOT_OCCURRENCES
     rate[hot] = np.float32(1.0 / lr_scale)
     return rate
+
+
+def _scaled_rates(model: Any, lock: Optional[np.ndarray], n_groups: int, round_tokens: float,
+                  job: str) -> tuple[float, Optional[np.ndarray], Optional[np.ndarray]]:
+    """The ``"scaled"`` merge's rates: (the copies' factor on the schedule's
+    learning rate, the input rows' factors, the output rows' factors or None).
+    The copies train at `n_groups` times the rate (a starting rate of at most
+    ``_SCALED_MAX_ALPHA``); the rows of :func:`_scaled_row_rates`' frequent
+    words keep the schedule's rate, through the kernel's row locks (multiplied
+    by the model's own `lock`)."""
+    lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / model.alpha))
+    if lr_scale < n_groups:
+        warnings.warn(f"{job}: merge 'scaled' trains the copies at {lr_scale:g}x the learning rate, not "
+                      f"{n_groups}x (their starting rate is capped at {_SCALED_MAX_ALPHA:g}): rows only one "
+                      "copy touches move less than in one process; use fewer workers or a lower alpha",
+                      RuntimeWarning, stacklevel=4)
+    if lr_scale == 1.0:
+        return lr_scale, lock, None
+    rate = _scaled_row_rates(np.asarray(model.state.counts, dtype=np.float64), lr_scale, round_tokens)
+    # with negative sampling the output rows are the words' rows too
+    return lr_scale, rate if lock is None else lock * rate, rate if model.loss == "ns" else None
 
 
 def _slice_bounds(offsets: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -729,22 +743,10 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     lock = None if lock is None else np.asarray(lock, dtype=np.float32)
     n_groups = min(workers, len(refs))
     a0, a1 = model.alpha, model.final_alpha
-    # "scaled": every copy trains at n_groups times the schedule's rate (at most _SCALED_MAX_ALPHA
-    # at the start), and the copies are averaged; the rows of the words a copy meets often in a
-    # round keep the schedule's rate (per-row factors: the kernel's row locks)
-    lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / a0)) if merge == "scaled" else 1.0
-    if merge == "scaled" and lr_scale < n_groups:
-        warnings.warn(f"{job}: merge 'scaled' trains the copies at {lr_scale:g}x the learning rate, not "
-                      f"{n_groups}x (their starting rate is capped at {_SCALED_MAX_ALPHA:g}): rows only one "
-                      "copy touches move less than in one process; use fewer workers or a lower alpha",
-                      RuntimeWarning, stacklevel=3)
-    out_lock = None
-    if lr_scale > 1.0:
-        rate = _scaled_row_rates(np.asarray(state.counts, dtype=np.float64), lr_scale,
-                                 corpus.n_tokens / (syncs_per_epoch * n_groups))
-        lock = rate if lock is None else lock * rate
-        if model.loss == "ns":  # negative sampling: the output rows are the words' rows too
-            out_lock = rate
+    lr_scale, out_lock = 1.0, None
+    if merge == "scaled":
+        lr_scale, lock, out_lock = _scaled_rates(model, lock, n_groups,
+                                                 corpus.n_tokens / (syncs_per_epoch * n_groups), job)
     spec = {"key": _job_tag(), "params": model.get_params(), "words": _pack_words(state.words),
             "counts": state.counts, "threads": 1, "lock": lock, "out_lock": out_lock}
     parts = [_part(ref) for ref in refs]
