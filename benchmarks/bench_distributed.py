@@ -10,9 +10,10 @@ Three parts, each writing its figures to ``<results>/distributed-<part>.json``;
   on a LocalCluster of 2 worker processes with 1 thread each, alternated,
   ``--reps`` times; the results are compared for equality.
 * ``sim``: ``distributed.simulate`` with k = ``--ks`` workers on the first
-  ``--sim-lines`` lines of big.txt, densevec's merge (deltas added,
-  ``--syncs`` merges per epoch) against naive averaging at the end of every
-  epoch (Spark MLlib's scheme), then the merge variants at the largest k.
+  ``--sim-lines`` lines of big.txt, densevec's merge (``--merge``, ``--syncs``
+  merges per epoch, default: the library's) over ``--seeds`` against naive
+  averaging at the end of every epoch (Spark MLlib's scheme, first seed),
+  then the merge variants at the largest k.
 * ``train``: real data-parallel training on a LocalCluster of 2 workers (1
   thread each, in-process) on the same slice, against the simulation's k = 2.
 """
@@ -133,10 +134,10 @@ def sim_corpus(a, tmp: Path):
     return dv.Corpus.from_file(path, min_count=5, threads=a.threads, cache=False)
 
 
-def model(a):
+def model(a, seed: int = 1):
     import densevec as dv
 
-    return dv.Word2Vec(dim=a.dim, epochs=a.epochs, threads=a.threads, seed=1)
+    return dv.Word2Vec(dim=a.dim, epochs=a.epochs, threads=a.threads, seed=seed)
 
 
 def quality(emb) -> dict:
@@ -148,18 +149,21 @@ def part_sim(a, tmp: Path) -> dict:
 
     corpus = sim_corpus(a, tmp)
     saved = RESULTS / "distributed-sim.json"
-    runs = json.loads(saved.read_text())["runs"] if a.add_merge and saved.exists() else []
-    commands = ((json.loads(saved.read_text()).get("command", "") + "; ") if a.add_merge and saved.exists()
-                else "")
+    keep = (a.add_merge or a.append) and saved.exists()
+    runs = json.loads(saved.read_text())["runs"] if keep else []
+    commands = (json.loads(saved.read_text()).get("command", "") + "; ") if keep else ""
 
-    def run(k, merge, syncs, label):
+    def run(k, merge, syncs, label, seed=a.seeds[0]):
         t0 = time.perf_counter()
+        m = model(a, seed)
         try:
-            emb = dd.simulate(model(a), corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
+            emb = dd.simulate(m, corpus, workers=k, syncs_per_epoch=syncs, merge=merge)
             q = quality(emb)
         except FloatingPointError:  # diverged: reported as such, the other runs go on
             q = {"analogy": float("nan"), "ws353": float("nan"), "diverged": True}
-        r = {"k": k, "merge": merge, "syncs": syncs, "label": label, "seconds": time.perf_counter() - t0, **q}
+        used = m.history[-1]["syncs"] if m.history else syncs
+        r = {"k": k, "merge": merge, "syncs": used, "label": label, "seed": seed,
+             "seconds": time.perf_counter() - t0, **q}
         runs.append(r)
         print(r, flush=True)
         save()  # a run cut short by a time limit keeps what it measured
@@ -174,15 +178,16 @@ def part_sim(a, tmp: Path) -> dict:
         for k in a.ks:
             run(k, a.add_merge, a.syncs, a.add_merge)
         return json.loads(saved.read_text())
-    for k in a.ks:
-        run(k, a.merge, a.syncs, "densevec")
-        if k > 1:
-            run(k, "average", 1, "naive")
+    for seed in a.seeds:
+        for k in a.ks:
+            run(k, a.merge, a.syncs, "densevec", seed)
+            if k > 1 and not any(r["k"] == k and r["label"] == "naive" for r in runs):
+                run(k, "average", 1, "naive", seed)
     if not a.no_variants:
         kmax = a.variant_k or max(a.ks)
         for merge in [m for m in dd.MERGES if m != a.merge]:
             run(kmax, merge, a.syncs, "variant")
-        run(kmax, a.merge, max(1, a.syncs // 4), "variant")
+        run(kmax, a.merge, max(1, (a.syncs or dd._auto_syncs(corpus.n_tokens, kmax)) // 4), "variant")
     return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
             "threads": a.threads, "runs": runs}
 
@@ -200,13 +205,14 @@ def part_train(a, tmp: Path) -> dict:
         t0 = time.perf_counter()
         emb = dd.train(client, m, corpus, syncs_per_epoch=a.syncs, merge=a.merge)
         out["dask"] = {"seconds": time.perf_counter() - t0, **quality(emb)}
+        syncs = m.history[-1]["syncs"]
     print(out, flush=True)
     t0 = time.perf_counter()
     m = model(a)
     emb = m.fit(corpus, progress=False)
     out["local"] = {"seconds": time.perf_counter() - t0, "threads": a.threads, **quality(emb)}
     print(out, flush=True)
-    return {"tokens": corpus.n_tokens, "syncs": a.syncs, "merge": a.merge, **out}
+    return {"tokens": corpus.n_tokens, "syncs": syncs, "merge": a.merge, **out}
 
 
 def report(a) -> str:
@@ -253,22 +259,28 @@ def report(a) -> str:
     if "sim" in parts:
         s = parts["sim"]
         runs = s["runs"]
+        seeds = sorted({r.get("seed", 1) for r in runs if r["label"] == "densevec"})
+        naive_seed = next((r.get("seed", 1) for r in runs if r["label"] == "naive"), seeds[0])
         lines += ["## Accuracy against simulated workers", "",
                   f"`distributed.simulate` on the first {s['tokens']:,} tokens of big.txt ({s['vocab']:,} words), "
                   f"skip-gram NS, dim {s['dim']}, {s['epochs']} epochs, {s['threads']} threads per simulated "
-                  f"worker. densevec: merge `{runs[0]['merge']}` (see `distributed._merge`), "
-                  f"{runs[0]['syncs']} merges per epoch. Naive: copies averaged at the end of every epoch "
-                  "(Spark MLlib's scheme). Analogy: questions-words % (restrict_vocab 30000); WS353: Spearman.", ""]
-        one = next(r for r in runs if r["k"] == 1)
+                  f"worker. densevec: merge `{runs[0]['merge']}` (see `distributed._merge`), the merges per "
+                  f"epoch of the table, seeds {', '.join(map(str, seeds))} (densevec's columns are means "
+                  "over the seeds each k ran). Naive: copies averaged at the end of every epoch (Spark MLlib's scheme), "
+                  f"seed {naive_seed}, against k = 1 of that seed. Analogy: questions-words % (restrict_vocab "
+                  "30000); WS353: Spearman.", ""]
+        one = mean_run(runs, 1, "densevec")
+        one_first = next(r for r in runs if r["k"] == 1 and r["label"] == "densevec" and r.get("seed", 1) == naive_seed)
         table = []
-        for k in sorted({r["k"] for r in runs}):
-            d = next(r for r in runs if r["k"] == k and r["label"] == "densevec")
-            n = one if k == 1 else next((r for r in runs if r["k"] == k and r["label"] == "naive"), None)
-            table.append([k, d["analogy"], d["analogy"] - one["analogy"], d["ws353"],
-                          n["analogy"] if n else float("nan"), (n["analogy"] - one["analogy"]) if n else float("nan"),
+        for k in sorted({r["k"] for r in runs if r["label"] == "densevec"}):
+            d = mean_run(runs, k, "densevec")
+            n = one_first if k == 1 else next((r for r in runs if r["k"] == k and r["label"] == "naive"), None)
+            table.append([k, d["syncs"], " / ".join(f"{x:.2f}" for x in d["each"]), d["analogy"],
+                          d["analogy"] - one["analogy"], d["ws353"],
+                          n["analogy"] if n else float("nan"), (n["analogy"] - one_first["analogy"]) if n else float("nan"),
                           n["ws353"] if n else float("nan")])
-        lines += [_common.markdown_table(["k", "densevec analogy", "Δ vs k=1", "densevec WS353",
-                                          "naive analogy", "Δ vs k=1", "naive WS353"], table), ""]
+        lines += [_common.markdown_table(["k", "merges/epoch", "densevec analogy by seed", "mean", "Δ vs k=1",
+                                          "WS353 (mean)", "naive analogy", "Δ vs k=1", "naive WS353"], table), ""]
         for extra in sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"}):
             rows_x = [[r["k"], r["syncs"], r["analogy"], r["analogy"] - one["analogy"], r["ws353"]]
                       for r in sorted(runs, key=lambda r: r["k"]) if r["label"] == extra]
@@ -308,6 +320,15 @@ def report(a) -> str:
     return "\n".join(lines)
 
 
+def mean_run(runs: list, k: int, label: str) -> dict:
+    """The runs of (`k`, `label`) over their seeds: mean analogy and WS353, the
+    per-seed analogy figures, and the merges per epoch."""
+    mine = sorted((r for r in runs if r["k"] == k and r["label"] == label), key=lambda r: r.get("seed", 1))
+    return {"k": k, "analogy": float(np.mean([r["analogy"] for r in mine])),
+            "ws353": float(np.mean([r["ws353"] for r in mine])), "each": [r["analogy"] for r in mine],
+            "syncs": mine[0]["syncs"]}
+
+
 def plot(runs: list) -> str | None:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -316,17 +337,21 @@ def plot(runs: list) -> str | None:
         return None
     fig = Figure(figsize=(9, 3.6))
     FigureCanvasAgg(fig)
-    one = next(r for r in runs if r["k"] == 1)
+    seeds = sorted({r.get("seed", 1) for r in runs if r["label"] == "densevec"})
+    one = next(r for r in runs if r["k"] == 1 and r["label"] == "densevec" and r.get("seed", 1) == seeds[0])
     for i, (metric, name) in enumerate((("analogy", "questions-words accuracy (%)"), ("ws353", "WordSim353 ρ"))):
         ax = fig.add_subplot(1, 2, i + 1)
         two = next((r for r in runs if r["label"] == "densevec" and r["k"] == 2), None)
         extras = sorted({r["label"] for r in runs} - {"densevec", "naive", "variant"})
         for label, style in [("densevec", "o-"), ("naive", "s--")] + [(x, "^-") for x in extras]:
-            pts = [(1, one[metric])] + [(r["k"], r[metric]) for r in runs if r["label"] == label and r["k"] > 1]
+            if label == "densevec":  # the mean over the seeds
+                pts = [(k, mean_run(runs, k, label)[metric]) for k in sorted({r["k"] for r in runs if r["label"] == label})]
+            else:  # the first seed's runs
+                pts = [(1, one[metric])] + [(r["k"], r[metric]) for r in runs if r["label"] == label and r["k"] > 1]
             if label in extras and two is not None:  # at k <= 2 the same computation as delta
                 pts.append((2, two[metric]))
             pts.sort()
-            legend = {"densevec": f"densevec `{one['merge']}` (merged often)",
+            legend = {"densevec": f"densevec `{one['merge']}` (merged often; mean of {len(seeds)} seed(s))",
                     "naive": "naive end-of-epoch average"}.get(label, f"densevec `{label}`")
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=legend)
         ax.set_xscale("log", base=2)
@@ -350,13 +375,18 @@ def main() -> None:
     p.add_argument("--memory-gb", type=float, default=4.0)
     p.add_argument("--sim-lines", type=int, default=500_000)
     p.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 8])
-    p.add_argument("--syncs", type=int, default=20)
+    p.add_argument("--syncs", type=int, default=None,
+                   help="merges per epoch (default: distributed's own, which depends on k and the corpus)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1],
+                   help="sim: densevec's merge runs once per seed (naive averaging and the variants: first seed)")
     p.add_argument("--merge", default="scaled", help="densevec's merge (the others are run as variants)")
     p.add_argument("--no-variants", action="store_true", help="sim: only densevec's merge and naive averaging")
     p.add_argument("--variant-k", type=int, default=None,
                    help="sim: the number of workers the other merges run at (default: the largest of --ks)")
     p.add_argument("--add-merge", default=None,
                    help="sim: only run this merge for --ks, added to the saved runs (a column of its own)")
+    p.add_argument("--append", action="store_true",
+                   help="sim: keep the saved runs and add this run's (more seeds, say)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--dim", type=int, default=100)
     p.add_argument("--out", default=str(RESULTS / "distributed.md"))

@@ -314,15 +314,37 @@ def test_scaled_merge_keeps_what_one_process_learns(planted):
     assert average[0] < 0.5 * scaled[0]
 
 
-def test_scaled_row_rates_keep_the_frequent_rows_at_the_schedule():
-    """The words a copy meets 20 times or more per round (in expectation, wherever
-    they sit in the vocabulary) train at 1/scale of the copies' rate."""
-    counts = np.array([5, 40, 30, 10, 10, 5], dtype=np.float64)  # 100 tokens
-    rate = dd._scaled_row_rates(counts, 4.0, round_tokens=50)  # expected: 2.5 20 15 5 5 2.5
+def test_scaled_row_rates_keep_the_frequent_rows_at_the_schedule(monkeypatch):
+    """A row's factor on the copies' rate is 1 / (1 + n / H) for a word a copy
+    meets n times per round (in expectation, wherever it sits in the
+    vocabulary), at least 1 / scale (the schedule's rate)."""
+    monkeypatch.setattr(dd, "_SCALED_HALF", 5.0)
+    counts = np.array([0, 40, 30, 10, 10, 5, 5], dtype=np.float64)  # 100 tokens
+    rate = dd._scaled_row_rates(counts, 4.0, round_tokens=50)  # n: 0 20 15 5 5 2.5 2.5
     assert rate.dtype == np.float32
-    assert rate.tolist() == [1.0, 0.25, 1.0, 1.0, 1.0, 1.0]
-    assert dd._scaled_row_rates(counts, 4.0, round_tokens=200).tolist() == [1.0, 0.25, 0.25, 0.25, 0.25, 1.0]
+    np.testing.assert_allclose(rate, [1.0, 0.25, 0.25, 0.5, 0.5, 2 / 3, 2 / 3], rtol=1e-6)
+    wide = dd._scaled_row_rates(counts, 16.0, round_tokens=50)  # more copies: a lower floor
+    np.testing.assert_allclose(wide, [1.0, 0.2, 0.25, 0.5, 0.5, 2 / 3, 2 / 3], rtol=1e-6)
+    assert dd._scaled_row_rates(counts, 1.0, 50).tolist() == [1.0] * 7  # one copy: no factors
     assert dd._scaled_row_rates(np.zeros(3), 4.0, 100).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_default_syncs_bound_the_tokens_a_copy_trains_between_merges(planted, monkeypatch):
+    """syncs_per_epoch=None: at least 40 merges per epoch, and with several
+    copies enough that each trains at most 100,000 tokens per round."""
+    assert dd._auto_syncs(30_000_000, 1) == 40
+    assert dd._auto_syncs(30_000_000, 8) == 40  # 37.5 rounded up, then the floor
+    assert dd._auto_syncs(30_000_000, 4) == 75
+    assert dd._auto_syncs(30_000_001, 4) == 76
+    assert dd._auto_syncs(30_000_000, 2) == 150
+    assert dd._auto_syncs(10, 4) == 40
+    monkeypatch.setattr(dd, "_ROUND_TOKENS", 50)  # the planted corpus is small: 50 tokens per round
+    model = dv.Word2Vec(dim=8, epochs=1, threads=1, seed=3)
+    dd.simulate(model, planted, workers=2, merge="delta")
+    expected = max(40, -(-planted.n_tokens // 100))
+    assert expected > 40
+    assert model.history[-1]["syncs"] == expected
+    assert model.embeddings_.meta["distributed"]["syncs_per_epoch"] == expected
 
 
 def test_scaled_merge_leaves_frozen_rows_frozen(planted):

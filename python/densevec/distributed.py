@@ -560,13 +560,20 @@ _CAP_WORKERS = 2  # "capped": a row moves at most this many workers' mean change
 # "scaled": the copies' starting learning rate is at most this (8 x word2vec's 0.025; 16 x
 # diverged in benchmarks/results/distributed.md's runs)
 _SCALED_MAX_ALPHA = 0.2
-# "scaled": the rows of the words a copy meets at least this many times per round (in
-# expectation) keep the schedule's rate: they reach their equilibrium within the round anyway.
-# On big.txt at 8 workers and 40 merges per epoch that is the 577 most frequent words (the
-# input rows of the top 300 or 3,000 at the schedule's rate: 31.3 / 31.1% analogy against 28.4%
-# with every row at 8x; the top 30 or every row: no better; input and output rows of the 577
-# at the schedule's rate: 34.95; see distributed-notes.md)
-_SCALED_HOT_OCCURRENCES = 20.0
+# "scaled": a row's factor on the copies' rate is 1 / (1 + n / this), at least the schedule's own
+# rate, n being the times a copy meets its word per round (in expectation): for the updates that
+# add up, a row then moves 1 / (1 + n / this) of what one process would move it (a rare word's
+# row all of it, the row of a word met this often half). Measured on big.txt (distributed-notes.md):
+# the first rule, rows met 20+ times at the schedule's rate (a k-th of one process) and the others
+# at k times it, kept 0.55 point less at 8 workers (mean of seeds 1-5); giving the frequent rows a
+# larger share at 2 workers cost 0.8 point (seeds 1-3)
+_SCALED_HALF = 20.0
+# syncs_per_epoch=None: at least this many merges per epoch, and enough that a copy trains at
+# most _ROUND_TOKENS tokens between two merges. At 4 workers on big.txt (30M tokens), 80 merges
+# per epoch (94k tokens per copy and round) kept 1.2 points more analogy accuracy than 40 (188k)
+# over seeds 1-3; at 8 workers 80 (47k) did no better than 40 (94k); distributed-notes.md
+_MIN_SYNCS = 40
+_ROUND_TOKENS = 100_000
 _SAMPLERS: dict[str, tuple] = {}
 
 
@@ -664,17 +671,21 @@ def _merge(arrays: dict[str, np.ndarray], results: list[dict], merge: str) -> No
 
 
 def _scaled_row_rates(counts: np.ndarray, lr_scale: float, round_tokens: float) -> np.ndarray:
-    """Per-row rate factors of the ``"scaled"`` merge: 1 / `lr_scale` (the
-    schedule's own rate) for the words a copy meets at least
-    ``_SCALED_HOT_OCCURRENCES`` times in a round of `round_tokens` tokens (in
-    expectation, from their share of the counts), 1 for the others."""
+    """Per-row factors of the ``"scaled"`` merge on the copies' rate
+    (`lr_scale` times the schedule's): ``1 / (1 + n / H)``, at least
+    ``1 / lr_scale`` (the schedule's rate), where n is how often a copy meets
+    the row's word in a round of `round_tokens` tokens (in expectation, from
+    its share of the counts) and H is ``_SCALED_HALF``. With k copies at k
+    times the rate, averaged, a row whose updates add up moves that share of
+    what one process would move it: a rare word's row all of it, the most
+    frequent words' rows (which every copy drives to the same place within a
+    round) a k-th."""
     rate = np.ones(counts.shape[0], dtype=np.float32)
     total = float(counts.sum())
-    if total <= 0:
+    if total <= 0 or lr_scale <= 1.0:
         return rate
-    hot = counts * (float(round_tokens) / total) >= _SCALED_HOT_OCCURRENCES
-    rate[hot] = np.float32(1.0 / lr_scale)
-    return rate
+    n = np.asarray(counts, dtype=np.float64) * (float(round_tokens) / total)
+    return np.maximum(1.0 / (1.0 + n / _SCALED_HALF), 1.0 / lr_scale).astype(np.float32)
 
 
 def _scaled_rates(model: Any, lock: Optional[np.ndarray], n_groups: int, round_tokens: float,
@@ -698,6 +709,15 @@ def _scaled_rates(model: Any, lock: Optional[np.ndarray], n_groups: int, round_t
     return lr_scale, rate if lock is None else lock * rate, rate if model.loss == "ns" else None
 
 
+def _auto_syncs(n_tokens: int, n_groups: int) -> int:
+    """Merges per epoch when ``syncs_per_epoch`` is None: at least
+    ``_MIN_SYNCS``, and with more than one copy enough that each trains at
+    most ``_ROUND_TOKENS`` tokens between two merges."""
+    if n_groups <= 1:
+        return _MIN_SYNCS
+    return max(_MIN_SYNCS, -(-int(n_tokens) // (n_groups * _ROUND_TOKENS)))
+
+
 def _slice_bounds(offsets: np.ndarray, n: int) -> list[tuple[int, int]]:
     """`n` consecutive sentence ranges with about the same number of tokens (some may be empty)."""
     n_sent = offsets.shape[0] - 1
@@ -709,7 +729,7 @@ def _slice_bounds(offsets: np.ndarray, n: int) -> list[tuple[int, int]]:
 
 
 def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: Union[Corpus, ShardedCorpus],
-                   workers: int, epochs: Optional[int], syncs_per_epoch: int, merge: str, job: str,
+                   workers: int, epochs: Optional[int], syncs_per_epoch: Optional[int], merge: str, job: str,
                    allow_mixed: bool, callbacks: Sequence[Callable]) -> Any:
     """The data-parallel algorithm; `run_round(tag, tasks)` runs the
     :func:`_train_pieces` calls ``tasks`` (argument tuples) and returns their
@@ -723,7 +743,8 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
         raise TypeError(f"{job}: model must be a densevec.Word2Vec, got {type(model).__name__}")
     if merge not in MERGES:
         raise ValueError(f"{job}: merge must be one of {', '.join(map(repr, MERGES))}, got {merge!r}")
-    syncs_per_epoch = check_int("syncs_per_epoch", syncs_per_epoch, 1)
+    if syncs_per_epoch is not None:
+        syncs_per_epoch = check_int("syncs_per_epoch", syncs_per_epoch, 1)
     refs, vocab, fingerprint = _part_refs(corpus, workers, job)
     if corpus.n_tokens == 0:
         raise ValueError(f"{job}: the corpus is empty: no in-vocabulary tokens to train on")
@@ -742,6 +763,8 @@ def _data_parallel(run_round: Callable[[str, list], list], model: Any, corpus: U
     lock = state.arrays.get("lock")
     lock = None if lock is None else np.asarray(lock, dtype=np.float32)
     n_groups = min(workers, len(refs))
+    if syncs_per_epoch is None:
+        syncs_per_epoch = _auto_syncs(corpus.n_tokens, n_groups)
     a0, a1 = model.alpha, model.final_alpha
     lr_scale, out_lock = 1.0, None
     if merge == "scaled":
@@ -804,7 +827,7 @@ def train(
     model: Any,
     corpus: Union[Corpus, ShardedCorpus],
     epochs: Optional[int] = None,
-    syncs_per_epoch: int = 40,
+    syncs_per_epoch: Optional[int] = None,
     merge: Literal["scaled", "delta", "capped", "touched", "average"] = "scaled",
     *,
     allow_mixed: bool = False,
@@ -831,22 +854,27 @@ def train(
         On a filesystem every worker reads.
     epochs : int, optional
         Default ``model.epochs``.
-    syncs_per_epoch : int
-        Merges per epoch: more keeps the copies closer (accuracy: at 8
-        workers on big.txt, before the output rows had their rate factors,
-        160 merges per epoch gained 1 point over 40 and 10 lost 2.7), fewer
-        send the weights (both matrices, to every worker) less often.
+    syncs_per_epoch : int, optional
+        Merges per epoch. More keep the copies closer, fewer send the
+        weights (both matrices, to every worker) less often. The default is
+        at least 40, and enough that each copy trains at most 100,000 tokens
+        between two merges (big.txt's 30M tokens: 151 at 2 workers, 76 at
+        4, 40 at 8). Measured on big.txt with ``"scaled"``: at 4 workers, 80
+        merges per epoch (94k tokens per copy and round) kept 1.2 points more
+        analogy accuracy than 40 (188k), over three seeds; at 8 workers, 80
+        (47k) did no better than 40 (94k).
     merge : {"scaled", "delta", "capped", "touched", "average"}
         How the copies are merged, see :func:`_merge`. ``"scaled"`` (the
         default): every copy trains at k times the schedule's learning rate
         (k the number of workers) and the copies are averaged, so that a row
         one copy touched moves as far as one process would move it while the
         frequent words' rows, which every copy drives to the same place within
-        a round, move to the copies' mean instead of k times past it (the
-        rows of the words a copy meets 20 times or more per round keep the
-        schedule's rate in every copy). It is the most accurate merge
-        measured (``benchmarks/results/distributed.md``), and more
-        ``syncs_per_epoch`` help it at 8 workers and more. The copies'
+        a round, move to the copies' mean instead of k times past it (a
+        row's rate falls with how often a copy meets its word per round, down
+        to the schedule's own rate for the most frequent words, see
+        :func:`_scaled_row_rates`). It is the most accurate merge
+        measured (``benchmarks/results/distributed.md``), and it needs
+        rounds short enough (``syncs_per_epoch``'s default). The copies'
         starting rate is capped at 0.2 (8 workers at word2vec's 0.025; 16
         times that diverged): with more workers than that allows, a row one
         copy touched moves less than in one process. ``"delta"`` adds every
@@ -894,7 +922,7 @@ def simulate(
     corpus: Corpus,
     workers: int,
     epochs: Optional[int] = None,
-    syncs_per_epoch: int = 40,
+    syncs_per_epoch: Optional[int] = None,
     merge: Literal["scaled", "delta", "capped", "touched", "average"] = "scaled",
     *,
     allow_mixed: bool = False,
