@@ -351,7 +351,7 @@ def plot(runs: list) -> str | None:
             if label in extras and two is not None:  # at k <= 2 the same computation as delta
                 pts.append((2, two[metric]))
             pts.sort()
-            legend = {"densevec": f"densevec `{one['merge']}` (merged often; mean of {len(seeds)} seed(s))",
+            legend = {"densevec": f"densevec `{one['merge']}` (merged often; mean of up to {len(seeds)} seeds)",
                     "naive": "naive end-of-epoch average"}.get(label, f"densevec `{label}`")
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=legend)
         ax.set_xscale("log", base=2)
