@@ -693,9 +693,9 @@ def _scaled_rates(model: Any, lock: Optional[np.ndarray], n_groups: int, round_t
     """The ``"scaled"`` merge's rates: (the copies' factor on the schedule's
     learning rate, the input rows' factors, the output rows' factors or None).
     The copies train at `n_groups` times the rate (a starting rate of at most
-    ``_SCALED_MAX_ALPHA``); the rows of :func:`_scaled_row_rates`' frequent
-    words keep the schedule's rate, through the kernel's row locks (multiplied
-    by the model's own `lock`)."""
+    ``_SCALED_MAX_ALPHA``); each row takes its :func:`_scaled_row_rates`
+    factor of that (the more frequent its word, the lower), through the
+    kernel's row locks (multiplied by the model's own `lock`)."""
     lr_scale = min(float(n_groups), max(1.0, _SCALED_MAX_ALPHA / model.alpha))
     if lr_scale < n_groups:
         warnings.warn(f"{job}: merge 'scaled' trains the copies at {lr_scale:g}x the learning rate, not "
