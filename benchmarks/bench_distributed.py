@@ -149,9 +149,9 @@ def part_sim(a, tmp: Path) -> dict:
 
     corpus = sim_corpus(a, tmp)
     saved = RESULTS / "distributed-sim.json"
-    keep = (a.add_merge or a.append) and saved.exists()
-    runs = json.loads(saved.read_text())["runs"] if keep else []
-    commands = (json.loads(saved.read_text()).get("command", "") + "; ") if keep else ""
+    old = json.loads(saved.read_text()) if (a.add_merge or a.append) and saved.exists() else None
+    runs = old["runs"] if old else []
+    commands = (old.get("command", "") + "; ") if old else ""
 
     def run(k, merge, syncs, label, seed=a.seeds[0]):
         t0 = time.perf_counter()
@@ -168,16 +168,18 @@ def part_sim(a, tmp: Path) -> dict:
         print(r, flush=True)
         save()  # a run cut short by a time limit keeps what it measured
 
+    def payload() -> dict:  # the runs so far, with every command that made them
+        return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
+                "threads": a.threads, "runs": runs,
+                "command": commands + "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}
+
     def save():
-        (RESULTS / "distributed-sim.json").write_text(json.dumps(
-            {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
-             "threads": a.threads, "runs": runs,
-             "command": commands + "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:])}, indent=1))
+        saved.write_text(json.dumps(payload(), indent=1))
 
     if a.add_merge:  # one more merge beside the runs already saved
         for k in a.ks:
             run(k, a.add_merge, a.syncs, a.add_merge)
-        return json.loads(saved.read_text())
+        return payload()
     for seed in a.seeds:
         for k in a.ks:
             run(k, a.merge, a.syncs, "densevec", seed)
@@ -188,8 +190,7 @@ def part_sim(a, tmp: Path) -> dict:
         for merge in [m for m in dd.MERGES if m != a.merge]:
             run(kmax, merge, a.syncs, "variant")
         run(kmax, a.merge, max(1, (a.syncs or dd._auto_syncs(corpus.n_tokens, kmax)) // 4), "variant")
-    return {"tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "epochs": a.epochs, "dim": a.dim,
-            "threads": a.threads, "runs": runs}
+    return payload()
 
 
 def part_train(a, tmp: Path) -> dict:
@@ -260,17 +261,16 @@ def report(a) -> str:
         s = parts["sim"]
         runs = s["runs"]
         seeds = sorted({r.get("seed", 1) for r in runs if r["label"] == "densevec"})
-        naive_seed = next((r.get("seed", 1) for r in runs if r["label"] == "naive"), seeds[0])
+        one_first = naive_reference(runs)
         lines += ["## Accuracy against simulated workers", "",
                   f"`distributed.simulate` on the first {s['tokens']:,} tokens of big.txt ({s['vocab']:,} words), "
                   f"skip-gram NS, dim {s['dim']}, {s['epochs']} epochs, {s['threads']} threads per simulated "
                   f"worker. densevec: merge `{runs[0]['merge']}` (see `distributed._merge`), the merges per "
                   f"epoch of the table, seeds {', '.join(map(str, seeds))} (densevec's columns are means "
                   "over the seeds each k ran). Naive: copies averaged at the end of every epoch (Spark MLlib's scheme), "
-                  f"seed {naive_seed}, against k = 1 of that seed. Analogy: questions-words % (restrict_vocab "
+                  f"seed {one_first.get('seed', 1)}, against k = 1 of that seed. Analogy: questions-words % (restrict_vocab "
                   "30000); WS353: Spearman.", ""]
         one = mean_run(runs, 1, "densevec")
-        one_first = next(r for r in runs if r["k"] == 1 and r["label"] == "densevec" and r.get("seed", 1) == naive_seed)
         table = []
         for k in sorted({r["k"] for r in runs if r["label"] == "densevec"}):
             d = mean_run(runs, k, "densevec")
@@ -320,11 +320,19 @@ def report(a) -> str:
     return "\n".join(lines)
 
 
+def naive_reference(runs: list) -> dict:
+    """The k = 1 run of densevec's merge with the seed naive averaging ran with
+    (the first seed when there is no naive run): naive's reference point."""
+    seed = next((r.get("seed", 1) for r in runs if r["label"] == "naive"),
+                min(r.get("seed", 1) for r in runs if r["label"] == "densevec"))
+    return next(r for r in runs if r["k"] == 1 and r["label"] == "densevec" and r.get("seed", 1) == seed)
+
+
 def mean_run(runs: list, k: int, label: str) -> dict:
     """The runs of (`k`, `label`) over their seeds: mean analogy and WS353, the
     per-seed analogy figures, and the merges per epoch."""
     mine = sorted((r for r in runs if r["k"] == k and r["label"] == label), key=lambda r: r.get("seed", 1))
-    return {"k": k, "analogy": float(np.mean([r["analogy"] for r in mine])),
+    return {"analogy": float(np.mean([r["analogy"] for r in mine])),
             "ws353": float(np.mean([r["ws353"] for r in mine])), "each": [r["analogy"] for r in mine],
             "syncs": mine[0]["syncs"]}
 
@@ -338,7 +346,7 @@ def plot(runs: list) -> str | None:
     fig = Figure(figsize=(9, 3.6))
     FigureCanvasAgg(fig)
     seeds = sorted({r.get("seed", 1) for r in runs if r["label"] == "densevec"})
-    one = next(r for r in runs if r["k"] == 1 and r["label"] == "densevec" and r.get("seed", 1) == seeds[0])
+    one = naive_reference(runs)
     for i, (metric, name) in enumerate((("analogy", "questions-words accuracy (%)"), ("ws353", "WordSim353 ρ"))):
         ax = fig.add_subplot(1, 2, i + 1)
         two = next((r for r in runs if r["label"] == "densevec" and r["k"] == 2), None)
@@ -346,7 +354,7 @@ def plot(runs: list) -> str | None:
         for label, style in [("densevec", "o-"), ("naive", "s--")] + [(x, "^-") for x in extras]:
             if label == "densevec":  # the mean over the seeds
                 pts = [(k, mean_run(runs, k, label)[metric]) for k in sorted({r["k"] for r in runs if r["label"] == label})]
-            else:  # the first seed's runs
+            else:  # one seed's runs
                 pts = [(1, one[metric])] + [(r["k"], r[metric]) for r in runs if r["label"] == label and r["k"] > 1]
             if label in extras and two is not None:  # at k <= 2 the same computation as delta
                 pts.append((2, two[metric]))

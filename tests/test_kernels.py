@@ -121,8 +121,7 @@ def test_window_out_lock_scales_only_the_output_rows(isa, dim, mode):
     got_in, got_out, got_loss = run(factor)
     np.testing.assert_array_equal(run(np.ones(shape, np.float32))[1], plain_out)  # factor 1: bit-identical
     if own:  # later inputs read the rows earlier ones wrote: compare with the sequential reference
-        lab = labels
-        want_in, want_out, _ = reference_own_outputs_locked(win, wout, in_ids, out_ids, lab, 0.05, factor)
+        want_in, want_out, _ = reference_own_outputs(win, wout, in_ids, out_ids, labels, 0.05, factor)
         np.testing.assert_allclose(got_in, want_in, rtol=1e-4, atol=2e-6)
         np.testing.assert_allclose(got_out, want_out, rtol=1e-4, atol=2e-6)
         return
@@ -133,27 +132,12 @@ def test_window_out_lock_scales_only_the_output_rows(isa, dim, mode):
     assert np.array_equal(got_out[out_ids[factor == 0]], wout[out_ids[factor == 0]])  # frozen: bit for bit
 
 
-def reference_own_outputs_locked(win, wout, in_ids, out_ids, labels, alpha, factor):
-    """reference_own_outputs with a factor on each output slot's row update."""
-    win, wout = win.astype(np.float64), wout.astype(np.float64)
-    grads = np.zeros((len(in_ids), win.shape[1]))
-    for c, i in enumerate(in_ids):
-        x = win[i]
-        rows, lab = out_ids[c], labels[c].astype(np.float64)
-        g = (lab - sigmoid(wout[rows] @ x)) * alpha
-        grads[c] = g @ wout[rows]
-        for r, gr, f in zip(rows, g, factor[c]):
-            wout[r] += gr * f * x
-    for c, i in enumerate(in_ids):
-        win[i] += grads[c]
-    return win, wout, None
-
-
-def reference_own_outputs(win, wout, in_ids, out_ids, labels, alpha):
+def reference_own_outputs(win, wout, in_ids, out_ids, labels, alpha, out_lock=None):
     """Skip-gram where input c predicts its own rows out_ids[c] (word2vec.c's
     fresh negatives per context word), in word2vec.c's order: context c's
     output rows are updated before context c + 1 reads them; the input rows
-    take their summed gradients at the end. A label below 0 is an unused slot."""
+    take their summed gradients at the end. A label below 0 is an unused slot;
+    `out_lock` (shaped as labels) scales each slot's own row update."""
     win, wout = win.astype(np.float64), wout.astype(np.float64)
     loss = 0.0
     grads = np.zeros((len(in_ids), win.shape[1]))
@@ -161,12 +145,13 @@ def reference_own_outputs(win, wout, in_ids, out_ids, labels, alpha):
         x = win[i]
         used = labels[c] >= 0
         rows, lab = out_ids[c][used], labels[c][used].astype(np.float64)
+        factor = np.ones(len(rows)) if out_lock is None else out_lock[c][used]
         f = wout[rows] @ x
         g = (lab - sigmoid(f)) * alpha
         loss += np.sum(np.log1p(np.exp(-np.where(lab > 0.5, f, -f))))
         grads[c] = g @ wout[rows]
-        for r, gr in zip(rows, g):  # one by one: a noise word may repeat
-            wout[r] += gr * x
+        for r, gr, fr in zip(rows, g, factor):  # one by one: a noise word may repeat
+            wout[r] += gr * fr * x
     for c, i in enumerate(in_ids):
         win[i] += grads[c]
     return win, wout, loss

@@ -682,7 +682,7 @@ def _scaled_row_rates(counts: np.ndarray, lr_scale: float, round_tokens: float) 
     round) a k-th."""
     rate = np.ones(counts.shape[0], dtype=np.float32)
     total = float(counts.sum())
-    if total <= 0 or lr_scale <= 1.0:
+    if total <= 0:
         return rate
     n = np.asarray(counts, dtype=np.float64) * (float(round_tokens) / total)
     return np.maximum(1.0 / (1.0 + n / _SCALED_HALF), 1.0 / lr_scale).astype(np.float32)
