@@ -335,7 +335,7 @@ void d2v_infer_window(py::array vec, const py::array& win, const py::array& wout
     DV_CHECK(oi[o] < static_cast<uint64_t>(wout.shape(0)), "out_ids out of range");
     orow[o] = const_cast<float*>(wo) + size_t(oi[o]) * d;
   }
-  std::vector<float> scratch(size_t(no) + d);
+  std::vector<float> scratch(size_t(no) + d + ir.size());
   const dv::simd::D2VInferWindow w{v, ir.data(), static_cast<int>(ir.size()), orow.data(), lab, no, d, alpha,
                                    scratch.data(), &dv::simd::sigmoid_table()};
   kernels_arg(isa).d2v_infer_window(w);

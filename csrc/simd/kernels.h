@@ -39,7 +39,7 @@ struct W2VWindow {
   int n_out;
   size_t dim;
   float alpha;
-  float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out
+  float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out + n_in
   const SigmoidTable* sig;
   // Per input row, a factor on its update (gensim's lockf): 0 freezes the row
   // (it is not written at all), 1 trains it. nullptr: every row trains.
@@ -73,7 +73,7 @@ struct D2VInferWindow {
   int n_out;
   size_t dim;
   float alpha;
-  float* scratch;  // n_out + dim floats
+  float* scratch;  // n_out + dim + n_in floats
   const SigmoidTable* sig;
 };
 

@@ -47,6 +47,16 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
   return table_sigmoid(t, x);
 }
 
+// h = coef * sum of the k rows, as one combo with a repeated coefficient
+// (`coefs`: k floats of scratch): the multiply-adds of an axpy per row into a
+// zeroed h, in the same order, summed in registers instead of storing and
+// reloading h between rows.
+template <class Ops>
+void scaled_sum(float* const* rows, int k, float coef, float* coefs, float* h, size_t d) {
+  std::fill(coefs, coefs + k, coef);
+  Ops::combo(rows, coefs, k, h, d, false);
+}
+
 // Skip-gram with its own output rows per input (W2VWindow::out_stride > 0):
 // word2vec.c's fresh negatives for every context word, and its order: each
 // context word's outputs are updated before the next context word reads
@@ -122,10 +132,7 @@ double cbow_window_impl(const W2VWindow& w, bool mean) {
   float* e = h + d;       // d: gradient for every input
   float* gs = e + d;      // no: logits, then scaled errors
   double loss = 0;
-  float coef[1] = {mean ? 1.0f / static_cast<float>(ni) : 1.0f};
-  // h = coef * sum(inputs): combo with a repeated coefficient
-  for (size_t j = 0; j < d; ++j) h[j] = 0.0f;
-  for (int c = 0; c < ni; ++c) Ops::axpy(coef[0], w.in_rows[c], h, d);
+  scaled_sum<Ops>(w.in_rows, ni, mean ? 1.0f / static_cast<float>(ni) : 1.0f, gs + no, h, d);
   Ops::dot_many(h, w.out_rows, no, gs, d);
   for (int o = 0; o < no; ++o)
     gs[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gs[o], w.labels[o], &loss)) * w.alpha;
@@ -148,9 +155,7 @@ void d2v_infer_window_impl(const D2VInferWindow& w) {
   const float* x = w.vec;
   if (w.n_in > 0) {
     float* h = g + w.n_out;  // d: the mean of the inputs
-    const float coef = 1.0f / static_cast<float>(w.n_in);
-    for (size_t j = 0; j < d; ++j) h[j] = 0.0f;
-    for (int c = 0; c < w.n_in; ++c) Ops::axpy(coef, w.in_rows[c], h, d);
+    scaled_sum<Ops>(w.in_rows, w.n_in, 1.0f / static_cast<float>(w.n_in), h + d, h, d);
     x = h;
   }
   Ops::dot_many(x, w.out_rows, w.n_out, g, d);
