@@ -9,6 +9,13 @@ process*, grown with ``build_vocab(update=True)`` on the second half and
 trained on it. Both see every token ``--epochs`` times. Each step runs in its
 own child process. Quality: questions-words (3CosAdd, 30k words) and
 WordSim353, judged by gensim's evaluators when gensim is installed.
+
+``--variants order`` is the control for (b): one process, the whole file's
+vocabulary and counts, then ``--epochs`` over the first half and ``--epochs``
+over the second under the same split schedule, with no save, load or
+vocabulary update. What it loses against (a) is the cost of the data order
+alone (every pass over the first half comes before every pass over the
+second), which no way of saving or continuing a model can recover.
 """
 from __future__ import annotations
 
@@ -46,6 +53,12 @@ def child(step: str, args: dict) -> None:
         c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
         m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
         emb = m.fit(c, progress=False)
+    elif step == "order":  # the control: the halves in one process, the whole file's vocabulary
+        m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
+        m.build_vocab(dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"]))
+        first, second = (dv.Corpus.from_file(path, min_count=1) for path in args["halves"])
+        m.train(first, progress=False, end_alpha=split_point(m, args), allow_mixed=True)
+        emb = m.train(second, progress=False, start_alpha=split_point(m, args), allow_mixed=True)
     elif step == "first":
         c = dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"])
         m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
@@ -89,6 +102,12 @@ def gensim_child(step: str, args: dict) -> None:
     out: dict = {}
     if step == "whole":
         m = Word2Vec(corpus_file=args["corpus"], **kw)
+    elif step == "order":  # the control: the halves in one process, the whole file's vocabulary
+        m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
+        m.build_vocab(dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"]))
+        first, second = (dv.Corpus.from_file(path, min_count=1) for path in args["halves"])
+        m.train(first, progress=False, end_alpha=split_point(m, args), allow_mixed=True)
+        emb = m.train(second, progress=False, start_alpha=split_point(m, args), allow_mixed=True)
     elif step == "first":
         m = Word2Vec(**kw)
         m.build_vocab(corpus_file=args["corpus"])
@@ -122,9 +141,11 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[1])
-    p.add_argument("--variants", nargs="+", default=["restart", "split"], choices=["restart", "split"],
+    p.add_argument("--variants", nargs="+", default=["restart", "split"], choices=["restart", "split", "order"],
                    help="restart: each half runs alpha -> min_alpha; split: one schedule split in two "
-                        "(alpha -> midpoint, midpoint -> min_alpha)")
+                        "(alpha -> midpoint, midpoint -> min_alpha); order: the split schedule's halves "
+                        "in one process over the whole file's vocabulary (densevec; the data order's "
+                        "cost alone)")
     p.add_argument("--no-whole", action="store_true", help="skip the one-run baseline")
     p.add_argument("--tools", nargs="+", default=["densevec"], choices=["densevec", "gensim"])
     p.add_argument("--second-min-count", type=int, default=1,
@@ -160,6 +181,13 @@ def main() -> None:
             variants.append((False, "first half, save; new process: update + second half (schedule restarted)"))
         if "split" in a.variants:
             variants.append((True, "first half, save; new process: update + second half (one split schedule)"))
+        if "order" in a.variants and tool == "densevec":
+            order = run_child("order", dict(common, corpus=a.corpus,
+                                            halves=[str(tmp / "first.txt"), str(tmp / "second.txt")]))
+            rows.append([tool, seed, "control: both halves in one process, whole file's vocabulary "
+                         "(split schedule)", order["words"], order["analogy"], order["analogy_n"],
+                         order["ws353"], order["seconds"]])
+            print(rows[-1], flush=True)
         for split, label in variants:
             model = str(tmp / f"model-{tool}-{seed}-{int(split)}")
             first = run_child("first", dict(common, corpus=str(tmp / "first.txt"), model=model, split=split))
