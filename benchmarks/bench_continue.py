@@ -102,12 +102,6 @@ def gensim_child(step: str, args: dict) -> None:
     out: dict = {}
     if step == "whole":
         m = Word2Vec(corpus_file=args["corpus"], **kw)
-    elif step == "order":  # the control: the halves in one process, the whole file's vocabulary
-        m = dv.Word2Vec(epochs=args["epochs"], threads=args["threads"], seed=args["seed"], **PARAMS)
-        m.build_vocab(dv.Corpus.from_file(args["corpus"], min_count=PARAMS["min_count"]))
-        first, second = (dv.Corpus.from_file(path, min_count=1) for path in args["halves"])
-        m.train(first, progress=False, end_alpha=split_point(m, args), allow_mixed=True)
-        emb = m.train(second, progress=False, start_alpha=split_point(m, args), allow_mixed=True)
     elif step == "first":
         m = Word2Vec(**kw)
         m.build_vocab(corpus_file=args["corpus"])
