@@ -59,11 +59,12 @@ struct SubwordBags {
 // (fastText and gensim add the full gradient to each; the mean then moves by
 // exactly that change). The slots and their starting values are the only
 // extra memory: 2 * (2 * window + 1) * dim floats. Rows are added with the
-// kernels' axpy at a = +-1 (exact: the same sums as a plain loop, any ISA).
+// kernels' axpy and combo at coefficients +-1 (exact: the same sums as a plain
+// loop, any ISA); a bag is summed in registers by one combo.
 class BagInputs {
  public:
   BagInputs(float* win, const SubwordBags& bags, size_t dim, int window, const simd::Kernels& k)
-      : win_(win), bags_(bags), dim_(dim), window_(window), axpy_(k.axpy_f32) {}
+      : win_(win), bags_(bags), dim_(dim), window_(window), axpy_(k.axpy_f32), combo_(k.combo_f32) {}
 
   uint64_t max_rows(int window) const { return 2 * static_cast<uint64_t>(window); }
 
@@ -105,10 +106,12 @@ class BagInputs {
   void compose(const uint32_t* sen, int pos) {
     const uint32_t w = sen[pos];
     float* c = slot(cur_, pos);
-    const float* src = win_ + size_t(w) * dim_;
-    std::copy(src, src + dim_, c);
     const uint64_t b = bags_.offsets[w], e = bags_.offsets[w + 1];
-    for (uint64_t q = b; q < e; ++q) axpy_(1.0f, bags_.rows + size_t(bags_.ids[q]) * dim_, c, dim_);
+    // the word's row, then its n-grams' rows, added in this order
+    bag_.assign(1, win_ + size_t(w) * dim_);
+    for (uint64_t q = b; q < e; ++q) bag_.push_back(bags_.rows + size_t(bags_.ids[q]) * dim_);
+    if (ones_.size() < bag_.size()) ones_.resize(bag_.size(), 1.0f);
+    combo_(bag_.data(), ones_.data(), static_cast<int>(bag_.size()), c, dim_, false);
     if (e > b) {
       const float scale = 1.0f / static_cast<float>(e - b + 1);
       for (size_t k = 0; k < dim_; ++k) c[k] *= scale;
@@ -131,6 +134,9 @@ class BagInputs {
   size_t dim_;
   int window_;
   void (*axpy_)(float a, const float* x, float* y, size_t n);
+  void (*combo_)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc);
+  std::vector<float*> bag_;  // compose's rows
+  std::vector<float> ones_;  // ... and their coefficients
   int slots_ = 1;
   int flushed_ = 0, composed_ = 0;  // positions [flushed_, composed_) hold bags
   std::vector<float> cur_, start_;

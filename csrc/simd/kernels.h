@@ -203,6 +203,10 @@ struct Kernels {
   void (*glove_adagrad)(float* w, float* c, float step, size_t ld);
   const ScanKernels* scan;
   void (*d2v_infer_window)(const D2VInferWindow& w);
+  // out[j] (+)= sum_i coef[i] * rows[i][j], i = 0 .. k-1 in order: per column
+  // the multiply-adds of an axpy per row (from 0 unless acc), summed in
+  // registers.
+  void (*combo_f32)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc);
 };
 
 const Kernels& kernels_serial();

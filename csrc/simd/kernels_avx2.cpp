@@ -137,6 +137,9 @@ struct OpsAvx2 {
 
 float dot_f32_avx2(const float* a, const float* b, size_t n) { return OpsAvx2::dot(a, b, n); }
 void axpy_f32_avx2(float a, const float* x, float* y, size_t n) { OpsAvx2::axpy(a, x, y, n); }
+void combo_f32_avx2(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
+  OpsAvx2::combo(rows, coef, k, out, n, acc);
+}
 
 // 1/sqrt(g): the 12-bit estimate plus one Newton step.
 inline __m256 rsqrt_nr(__m256 g) {
@@ -169,7 +172,7 @@ void d2v_infer_window_avx2(const D2VInferWindow& w) { d2v_infer_window_impl<OpsA
 
 const Kernels& kernels_avx2() {
   static const Kernels k{"avx2", dot_f32_avx2, axpy_f32_avx2, sg_window_avx2, cbow_window_avx2,
-                         glove_adagrad_avx2, &scan_kernels_avx2(), d2v_infer_window_avx2};
+                         glove_adagrad_avx2, &scan_kernels_avx2(), d2v_infer_window_avx2, combo_f32_avx2};
   return k;
 }
 

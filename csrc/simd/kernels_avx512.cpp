@@ -101,6 +101,9 @@ struct OpsAvx512 {
 
 float dot_f32_avx512(const float* a, const float* b, size_t n) { return OpsAvx512::dot(a, b, n); }
 void axpy_f32_avx512(float a, const float* x, float* y, size_t n) { OpsAvx512::axpy(a, x, y, n); }
+void combo_f32_avx512(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
+  OpsAvx512::combo(rows, coef, k, out, n, acc);
+}
 
 // 1/sqrt(g): the 14-bit estimate plus one Newton step.
 inline __m512 rsqrt_nr(__m512 g) {
@@ -136,7 +139,7 @@ void d2v_infer_window_avx512(const D2VInferWindow& w) { d2v_infer_window_impl<Op
 const Kernels& kernels_avx512() {
   static const Kernels k{"avx512", dot_f32_avx512, axpy_f32_avx512, sg_window_avx512,
                          cbow_window_avx512, glove_adagrad_avx512,
-                         &scan_kernels_avx512(), d2v_infer_window_avx512};
+                         &scan_kernels_avx512(), d2v_infer_window_avx512, combo_f32_avx512};
   return k;
 }
 

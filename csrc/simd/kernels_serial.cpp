@@ -30,6 +30,9 @@ struct OpsSerial {
 
 float dot_f32_serial(const float* a, const float* b, size_t n) { return OpsSerial::dot(a, b, n); }
 void axpy_f32_serial(float a, const float* x, float* y, size_t n) { OpsSerial::axpy(a, x, y, n); }
+void combo_f32_serial(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
+  OpsSerial::combo(rows, coef, k, out, n, acc);
+}
 
 void glove_adagrad_serial(float* w, float* c, float step, size_t ld) {
   float* gw = w + ld;
@@ -54,7 +57,7 @@ void d2v_infer_window_serial(const D2VInferWindow& w) { d2v_infer_window_impl<Op
 const Kernels& kernels_serial() {
   static const Kernels k{"serial", dot_f32_serial, axpy_f32_serial, sg_window_serial,
                          cbow_window_serial, glove_adagrad_serial,
-                         &scan_kernels_serial(), d2v_infer_window_serial};
+                         &scan_kernels_serial(), d2v_infer_window_serial, combo_f32_serial};
   return k;
 }
 
