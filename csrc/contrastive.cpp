@@ -74,20 +74,26 @@ EncodeStats encode_texts(const Texts& texts, const TokenTable& table, const floa
   run_parallel(threads, [&](int t) {
     const size_t lo = n * t / threads, hi = n * (t + 1) / threads;
     EncodeStats& st = per[t];
+    std::vector<float*> rows;  // a text's known rows, in order
+    std::vector<float> coef;   // ... and their weights
     for (size_t i = lo; i < hi; ++i) {
       if ((i & 1023) == 0 && stop.load(std::memory_order_relaxed)) return;
       float* v = out + i * dim;
-      std::fill(v, v + dim, 0.0f);
-      uint64_t known = 0;
+      rows.clear();
+      coef.clear();
       st.tokens += texts.for_each_row(table, i, [&](uint32_t r) {
-        ++known;
-        k.axpy_f32(opt.weights ? opt.weights[r] : 1.0f, vectors + size_t(r) * dim, v, dim);
+        rows.push_back(const_cast<float*>(vectors) + size_t(r) * dim);
+        coef.push_back(opt.weights ? opt.weights[r] : 1.0f);
       });
+      const uint64_t known = rows.size();
       st.known += known;
       if (known == 0) {
+        std::fill(v, v + dim, 0.0f);
         ++st.empty;
         continue;
       }
+      // the weighted sum in registers: an axpy per row into a zeroed v, same order
+      k.combo_f32(rows.data(), coef.data(), static_cast<int>(known), v, dim, false);
       const float inv = 1.0f / static_cast<float>(known);
       for (size_t j = 0; j < dim; ++j) v[j] *= inv;
       if (opt.component) k.axpy_f32(-k.dot_f32(v, opt.component, dim), opt.component, v, dim);
@@ -129,9 +135,13 @@ struct BatchWork {
 // Mean of the rows of text i (into v); returns its length after normalising v.
 float mean_unit(const IdTexts& side, size_t i, const float* w, size_t d, float* v,
                 const simd::Kernels& k) {
-  std::fill(v, v + d, 0.0f);
   const uint64_t b = side.offsets[i], e = side.offsets[i + 1];
-  for (uint64_t p = b; p < e; ++p) k.axpy_f32(1.0f, w + size_t(side.ids[p]) * d, v, d);
+  thread_local std::vector<float*> rows;  // the text's rows, summed in registers by one combo
+  thread_local std::vector<float> ones;
+  rows.clear();
+  for (uint64_t p = b; p < e; ++p) rows.push_back(const_cast<float*>(w) + size_t(side.ids[p]) * d);
+  if (ones.size() < rows.size()) ones.resize(rows.size(), 1.0f);
+  k.combo_f32(rows.data(), ones.data(), static_cast<int>(rows.size()), v, d, false);
   const float inv = 1.0f / static_cast<float>(e - b);
   for (size_t j = 0; j < d; ++j) v[j] *= inv;
   return unit_in_place(v, d, k);
