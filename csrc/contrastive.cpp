@@ -155,6 +155,9 @@ double info_nce(const float* q, size_t nq, const float* c, size_t nc, size_t d, 
                 float scale, float* gq, float* gc, std::vector<float>& logits,
                 const simd::Kernels& k) {
   logits.resize(nq * nc);
+  thread_local std::vector<float*> cand;  // the candidates' rows, for combo
+  cand.resize(nc);
+  for (size_t j = 0; j < nc; ++j) cand[j] = const_cast<float*>(c) + j * d;
   double loss = 0;
   const float inv_tau = 1.0f / tau;
   for (size_t i = 0; i < nq; ++i) {
@@ -169,13 +172,14 @@ double info_nce(const float* q, size_t nq, const float* c, size_t nc, size_t d, 
     loss += std::log(z) + mx - s[i];
     // dL/ds_ij = (softmax_ij - [i == j]) / nq; times 1/tau for the dot products
     const float f = scale * inv_tau / static_cast<float>(nq);
-    for (size_t j = 0; j < nc; ++j) {
+    for (size_t j = 0; j < nc; ++j) {  // s becomes the row's gradient scales
       float g = static_cast<float>(std::exp(static_cast<double>(s[j] - mx)) / z);
       if (j == i) g -= 1.0f;
-      g *= f;
-      k.axpy_f32(g, c + j * d, gq + i * d, d);
-      k.axpy_f32(g, q + i * d, gc + j * d, d);
+      s[j] = g * f;
     }
+    // gq_i += sum_j s_j c_j in registers (an axpy per j, same order); gc_j += s_j q_i
+    k.combo_f32(cand.data(), s, static_cast<int>(nc), gq + i * d, d, true);
+    for (size_t j = 0; j < nc; ++j) k.axpy_f32(s[j], q + i * d, gc + j * d, d);
   }
   return loss / static_cast<double>(nq);
 }
