@@ -348,6 +348,27 @@ float dot_f32(const py::array& a, const py::array& b, const std::string& isa) {
   return kernels_arg(isa).dot_f32(x, y, static_cast<size_t>(a.size()));
 }
 
+// y += a * x in place (the kernels' axpy), and out (+)= sum_i coef[i] * rows[i]
+// in place (their combo): the test compares a combo with the axpys it replaces.
+void axpy_f32(float a, const py::array& x, py::array& y, const std::string& isa) {
+  const float* xp = in_data<float>(x, "x");
+  float* yp = out_data<float>(y, "y", 1);
+  DV_CHECK(x.size() == y.size(), "x and y differ in length");
+  kernels_arg(isa).axpy_f32(a, xp, yp, static_cast<size_t>(y.size()));
+}
+
+void combo_f32(const py::array& rows, const py::array& coef, py::array& out, bool acc, const std::string& isa) {
+  const float* r = in_data<float>(rows, "rows", 2);
+  const float* c = in_data<float>(coef, "coef");
+  float* o = out_data<float>(out, "out", 1);
+  const size_t k = static_cast<size_t>(rows.shape(0)), n = static_cast<size_t>(rows.shape(1));
+  DV_CHECK(static_cast<size_t>(coef.size()) == k, "coef must have one entry per row");
+  DV_CHECK(static_cast<size_t>(out.size()) == n, "out must have one entry per column");
+  std::vector<float*> ptrs(k);
+  for (size_t i = 0; i < k; ++i) ptrs[i] = const_cast<float*>(r) + i * n;
+  kernels_arg(isa).combo_f32(ptrs.data(), c, static_cast<int>(k), o, n, acc);
+}
+
 // ------------------------------------------------------------------ search
 dv::RowType row_type(const py::array& rows, const char* name) {
   DV_CHECK(rows.ndim() == 2, name << " must be 2-dimensional, got " << rows.ndim());
@@ -989,6 +1010,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("cbow_mean") = true, py::arg("isa") = "", py::arg("in_lock") = py::none(),
         py::arg("out_lock") = py::none());
   testing.def("dot_f32", &dot_f32, py::arg("a"), py::arg("b"), py::arg("isa") = "");
+  testing.def("axpy_f32", &axpy_f32, py::arg("a"), py::arg("x"), py::arg("y"), py::arg("isa") = "");
+  testing.def("combo_f32", &combo_f32, py::arg("rows"), py::arg("coef"), py::arg("out"), py::arg("acc"),
+              py::arg("isa") = "");
   testing.def("d2v_infer_window", &d2v_infer_window, py::arg("vec"), py::arg("win"), py::arg("wout"),
               py::arg("in_ids"), py::arg("out_ids"), py::arg("labels"), py::arg("alpha"), py::arg("dm"),
               py::arg("isa") = "");

@@ -36,6 +36,36 @@ def test_dot(isa, n):
     assert got == pytest.approx(want, rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", DIMS + [0, 8, 64, 65, 129])
+@pytest.mark.parametrize("k", [0, 1, 2, 7, 23])
+@pytest.mark.parametrize("acc", [False, True])
+def test_combo_is_the_axpys_it_replaces(isa, n, k, acc):
+    # The bags (CBOW's input mean, fastText's n-grams, encoded texts, InfoNCE's
+    # gradients) are one combo instead of an axpy per row into a stored sum:
+    # the same multiply-adds in the same order, so the results are bit-identical.
+    rng = np.random.default_rng(100 * n + k)
+    rows = rng.standard_normal((k, n)).astype(np.float32)
+    coef = rng.standard_normal(k).astype(np.float32)
+    start = rng.standard_normal(n).astype(np.float32)
+    chain = start.copy() if acc else np.zeros(n, dtype=np.float32)
+    for i in range(k):
+        _core.testing.axpy_f32(float(coef[i]), rows[i], chain, isa)
+    got = start.copy() if acc else np.full(n, np.nan, dtype=np.float32)
+    _core.testing.combo_f32(rows, coef, got, acc, isa)
+    assert np.array_equal(got, chain)
+    want = (start.astype(np.float64) if acc else 0.0) + coef.astype(np.float64) @ rows.astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_combo_checks_its_shapes():
+    rows = np.ones((3, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match="one entry per row"):
+        _core.testing.combo_f32(rows, np.ones(2, dtype=np.float32), np.zeros(4, dtype=np.float32), False)
+    with pytest.raises(ValueError, match="one entry per column"):
+        _core.testing.combo_f32(rows, np.ones(3, dtype=np.float32), np.zeros(5, dtype=np.float32), False)
+
+
 def reference_window(win, wout, in_ids, out_ids, labels, alpha, skipgram, cbow_mean=True):
     win, wout = win.astype(np.float64), wout.astype(np.float64)
     X, Y, lab = win[in_ids], wout[out_ids], labels.astype(np.float64)
