@@ -335,7 +335,7 @@ void d2v_infer_window(py::array vec, const py::array& win, const py::array& wout
     DV_CHECK(oi[o] < static_cast<uint64_t>(wout.shape(0)), "out_ids out of range");
     orow[o] = const_cast<float*>(wo) + size_t(oi[o]) * d;
   }
-  std::vector<float> scratch(size_t(no) + d + ir.size());
+  std::vector<float> scratch(size_t(no) + d);
   const dv::simd::D2VInferWindow w{v, ir.data(), static_cast<int>(ir.size()), orow.data(), lab, no, d, alpha,
                                    scratch.data(), &dv::simd::sigmoid_table()};
   kernels_arg(isa).d2v_infer_window(w);
@@ -357,16 +357,18 @@ void axpy_f32(float a, const py::array& x, py::array& y, const std::string& isa)
   kernels_arg(isa).axpy_f32(a, xp, yp, static_cast<size_t>(y.size()));
 }
 
+// coef holds one entry per row, or one for every row (the kernel's step 0).
 void combo_f32(const py::array& rows, const py::array& coef, py::array& out, bool acc, const std::string& isa) {
   const float* r = in_data<float>(rows, "rows", 2);
   const float* c = in_data<float>(coef, "coef");
   float* o = out_data<float>(out, "out", 1);
   const size_t k = static_cast<size_t>(rows.shape(0)), n = static_cast<size_t>(rows.shape(1));
-  DV_CHECK(static_cast<size_t>(coef.size()) == k, "coef must have one entry per row");
+  const bool one = coef.size() == 1 && k != 1;
+  DV_CHECK(one || static_cast<size_t>(coef.size()) == k, "coef must have one entry per row (or one for all)");
   DV_CHECK(static_cast<size_t>(out.size()) == n, "out must have one entry per column");
   std::vector<float*> ptrs(k);
   for (size_t i = 0; i < k; ++i) ptrs[i] = const_cast<float*>(r) + i * n;
-  kernels_arg(isa).combo_f32(ptrs.data(), c, static_cast<int>(k), o, n, acc);
+  kernels_arg(isa).combo_f32(ptrs.data(), c, static_cast<int>(k), o, n, acc, one ? 0 : 1);
 }
 
 // ------------------------------------------------------------------ search

@@ -75,7 +75,8 @@ EncodeStats encode_texts(const Texts& texts, const TokenTable& table, const floa
     const size_t lo = n * t / threads, hi = n * (t + 1) / threads;
     EncodeStats& st = per[t];
     std::vector<float*> rows;  // a text's known rows, in order
-    std::vector<float> coef;   // ... and their weights
+    std::vector<float> coef;   // ... and their weights (SIF); none: 1 for every row
+    const float one = 1.0f;
     for (size_t i = lo; i < hi; ++i) {
       if ((i & 1023) == 0 && stop.load(std::memory_order_relaxed)) return;
       float* v = out + i * dim;
@@ -83,7 +84,7 @@ EncodeStats encode_texts(const Texts& texts, const TokenTable& table, const floa
       coef.clear();
       st.tokens += texts.for_each_row(table, i, [&](uint32_t r) {
         rows.push_back(const_cast<float*>(vectors) + size_t(r) * dim);
-        coef.push_back(opt.weights ? opt.weights[r] : 1.0f);
+        if (opt.weights) coef.push_back(opt.weights[r]);
       });
       const uint64_t known = rows.size();
       st.known += known;
@@ -93,7 +94,8 @@ EncodeStats encode_texts(const Texts& texts, const TokenTable& table, const floa
         continue;
       }
       // the weighted sum in registers: an axpy per row into a zeroed v, same order
-      k.combo_f32(rows.data(), coef.data(), static_cast<int>(known), v, dim, false);
+      k.combo_f32(rows.data(), opt.weights ? coef.data() : &one, static_cast<int>(known), v, dim, false,
+                  opt.weights ? 1 : 0);
       const float inv = 1.0f / static_cast<float>(known);
       for (size_t j = 0; j < dim; ++j) v[j] *= inv;
       if (opt.component) k.axpy_f32(-k.dot_f32(v, opt.component, dim), opt.component, v, dim);
@@ -130,18 +132,18 @@ struct BatchWork {
   std::vector<int32_t> slot;          // row -> index in `touched`, or -1
   std::vector<uint32_t> touched;      // rows updated by the batch
   std::vector<float> acc;             // touched x d: their gradients
+  std::vector<float*> rows;           // row pointers of one sum (combo's argument)
 };
 
-// Mean of the rows of text i (into v); returns its length after normalising v.
+// Mean of the rows of text i (into v, summed in registers by one combo; `rows`
+// is scratch); returns its length after normalising v.
 float mean_unit(const IdTexts& side, size_t i, const float* w, size_t d, float* v,
-                const simd::Kernels& k) {
+                std::vector<float*>& rows, const simd::Kernels& k) {
   const uint64_t b = side.offsets[i], e = side.offsets[i + 1];
-  thread_local std::vector<float*> rows;  // the text's rows, summed in registers by one combo
-  thread_local std::vector<float> ones;
   rows.clear();
   for (uint64_t p = b; p < e; ++p) rows.push_back(const_cast<float*>(w) + size_t(side.ids[p]) * d);
-  if (ones.size() < rows.size()) ones.resize(rows.size(), 1.0f);
-  k.combo_f32(rows.data(), ones.data(), static_cast<int>(rows.size()), v, d, false);
+  const float one = 1.0f;
+  k.combo_f32(rows.data(), &one, static_cast<int>(rows.size()), v, d, false, 0);
   const float inv = 1.0f / static_cast<float>(e - b);
   for (size_t j = 0; j < d; ++j) v[j] *= inv;
   return unit_in_place(v, d, k);
@@ -153,10 +155,9 @@ float mean_unit(const IdTexts& side, size_t i, const float* w, size_t d, float* 
 // -log softmax_j(<q_i, c_j> / tau)[i]; returns L.
 double info_nce(const float* q, size_t nq, const float* c, size_t nc, size_t d, float tau,
                 float scale, float* gq, float* gc, std::vector<float>& logits,
-                const simd::Kernels& k) {
+                std::vector<float*>& cand, const simd::Kernels& k) {
   logits.resize(nq * nc);
-  thread_local std::vector<float*> cand;  // the candidates' rows, for combo
-  cand.resize(nc);
+  cand.resize(nc);  // the candidates' rows, for combo
   for (size_t j = 0; j < nc; ++j) cand[j] = const_cast<float*>(c) + j * d;
   double loss = 0;
   const float inv_tau = 1.0f / tau;
@@ -178,7 +179,7 @@ double info_nce(const float* q, size_t nq, const float* c, size_t nc, size_t d, 
       s[j] = g * f;
     }
     // gq_i += sum_j s_j c_j in registers (an axpy per j, same order); gc_j += s_j q_i
-    k.combo_f32(cand.data(), s, static_cast<int>(nc), gq + i * d, d, true);
+    k.combo_f32(cand.data(), s, static_cast<int>(nc), gq + i * d, d, true, 1);
     for (size_t j = 0; j < nc; ++j) k.axpy_f32(s[j], q + i * d, gc + j * d, d);
   }
   return loss / static_cast<double>(nq);
@@ -264,7 +265,7 @@ ContrastiveStats contrastive_epoch(const ContrastiveConfig& cfg, ContrastiveMode
       for (size_t s = 0; s < sides; ++s)
         for (size_t i = 0; i < nb; ++i) {
           const size_t row = s * nb + i;  // anchors, then positives, then negatives
-          bw.norm[row] = mean_unit(*side_of[s], pairs[i], model.weights, d, bw.unit.data() + row * d, k);
+          bw.norm[row] = mean_unit(*side_of[s], pairs[i], model.weights, d, bw.unit.data() + row * d, bw.rows, k);
         }
       float* ua = bw.unit.data();
       float* up = ua + nb * d;
@@ -274,9 +275,9 @@ ContrastiveStats contrastive_epoch(const ContrastiveConfig& cfg, ContrastiveMode
       const float half = cfg.symmetric ? 0.5f : 1.0f;
       // anchors against positives (and negatives, which follow them)
       double loss = half * info_nce(ua, nb, up, (sides - 1) * nb, d, cfg.temperature, half, ga, gp,
-                                    bw.logits, k);
+                                    bw.logits, bw.rows, k);
       if (cfg.symmetric)  // positives against anchors
-        loss += half * info_nce(up, nb, ua, nb, d, cfg.temperature, half, gp, ga, bw.logits, k);
+        loss += half * info_nce(up, nb, ua, nb, d, cfg.temperature, half, gp, ga, bw.logits, bw.rows, k);
       if (!std::isfinite(loss)) {
         st.diverged = true;
         stop.store(true);

@@ -134,7 +134,7 @@ class DocInferer {
     locks_.resize(max_in);
     out_rows_.resize(max_out);
     labels_.resize(max_out);
-    scratch_.resize(size_t(max_out) + cfg_.dim + size_t(max_in));
+    scratch_.resize(size_t(max_out) + cfg_.dim);
     vec_.resize(cfg_.dim);
   }
 

@@ -110,8 +110,8 @@ class BagInputs {
     // the word's row, then its n-grams' rows, added in this order
     bag_.assign(1, win_ + size_t(w) * dim_);
     for (uint64_t q = b; q < e; ++q) bag_.push_back(bags_.rows + size_t(bags_.ids[q]) * dim_);
-    if (ones_.size() < bag_.size()) ones_.resize(bag_.size(), 1.0f);
-    combo_(bag_.data(), ones_.data(), static_cast<int>(bag_.size()), c, dim_, false);
+    const float one = 1.0f;
+    combo_(bag_.data(), &one, static_cast<int>(bag_.size()), c, dim_, false, 0);
     if (e > b) {
       const float scale = 1.0f / static_cast<float>(e - b + 1);
       for (size_t k = 0; k < dim_; ++k) c[k] *= scale;
@@ -134,9 +134,8 @@ class BagInputs {
   size_t dim_;
   int window_;
   void (*axpy_)(float a, const float* x, float* y, size_t n);
-  void (*combo_)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc);
+  void (*combo_)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc, size_t step);
   std::vector<float*> bag_;  // compose's rows
-  std::vector<float> ones_;  // ... and their coefficients
   int slots_ = 1;
   int flushed_ = 0, composed_ = 0;  // positions [flushed_, composed_) hold bags
   std::vector<float> cur_, start_;

@@ -56,6 +56,13 @@ def test_combo_is_the_axpys_it_replaces(isa, n, k, acc):
     assert np.array_equal(got, chain)
     want = (start.astype(np.float64) if acc else 0.0) + coef.astype(np.float64) @ rows.astype(np.float64)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    if k > 1:  # one coefficient for every row (a mean, a bag): the axpys at that coefficient
+        chain = start.copy() if acc else np.zeros(n, dtype=np.float32)
+        for i in range(k):
+            _core.testing.axpy_f32(float(coef[0]), rows[i], chain, isa)
+        got = start.copy() if acc else np.full(n, np.nan, dtype=np.float32)
+        _core.testing.combo_f32(rows, coef[:1], got, acc, isa)
+        assert np.array_equal(got, chain)
 
 
 def test_combo_checks_its_shapes():

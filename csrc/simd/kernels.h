@@ -39,7 +39,7 @@ struct W2VWindow {
   int n_out;
   size_t dim;
   float alpha;
-  float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out + n_in
+  float* scratch;  // sg: n_in*dim + n_in*n_out + max(n_in, n_out) floats; cbow: 2*dim + n_out
   const SigmoidTable* sig;
   // Per input row, a factor on its update (gensim's lockf): 0 freezes the row
   // (it is not written at all), 1 trains it. nullptr: every row trains.
@@ -73,7 +73,7 @@ struct D2VInferWindow {
   int n_out;
   size_t dim;
   float alpha;
-  float* scratch;  // n_out + dim + n_in floats
+  float* scratch;  // n_out + dim floats
   const SigmoidTable* sig;
 };
 
@@ -203,10 +203,11 @@ struct Kernels {
   void (*glove_adagrad)(float* w, float* c, float step, size_t ld);
   const ScanKernels* scan;
   void (*d2v_infer_window)(const D2VInferWindow& w);
-  // out[j] (+)= sum_i coef[i] * rows[i][j], i = 0 .. k-1 in order: per column
-  // the multiply-adds of an axpy per row (from 0 unless acc), summed in
-  // registers.
-  void (*combo_f32)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc);
+  // out[j] (+)= sum_i coef[i * step] * rows[i][j], i = 0 .. k-1 in order
+  // (step 0: one coefficient for every row): per column the multiply-adds of
+  // an axpy per row into out (zeroed first unless acc), summed in registers.
+  void (*combo_f32)(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc,
+                    size_t step);
 };
 
 const Kernels& kernels_serial();

@@ -87,27 +87,28 @@ struct OpsAvx2 {
   // FMAs over i = 0, 1, ... (from out[j] or 0), whatever the blocking. A pass
   // keeps up to 8 vectors of columns in registers, enough independent chains
   // to cover the FMA latency (4 vectors ran at 4 FMAs per 5-cycle latency),
-  // its last vector masked when the row ends inside it.
+  // its last vector masked when the row ends inside it. Row i takes
+  // coef[i * step] (step 0: one coefficient for every row).
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
-                    bool acc) {
+                    bool acc, size_t step = 1) {
     size_t j = 0;
-    for (; n - j > 64; j += 64) combo_pass<8>(rows, coef, k, out, j, n, acc);
+    for (; n - j > 64; j += 64) combo_pass<8>(rows, coef, k, out, j, n, acc, step);
     switch ((n - j + 7) / 8) {
-      case 8: return combo_pass<8>(rows, coef, k, out, j, n, acc);
-      case 7: return combo_pass<7>(rows, coef, k, out, j, n, acc);
-      case 6: return combo_pass<6>(rows, coef, k, out, j, n, acc);
-      case 5: return combo_pass<5>(rows, coef, k, out, j, n, acc);
-      case 4: return combo_pass<4>(rows, coef, k, out, j, n, acc);
-      case 3: return combo_pass<3>(rows, coef, k, out, j, n, acc);
-      case 2: return combo_pass<2>(rows, coef, k, out, j, n, acc);
-      case 1: return combo_pass<1>(rows, coef, k, out, j, n, acc);
+      case 8: return combo_pass<8>(rows, coef, k, out, j, n, acc, step);
+      case 7: return combo_pass<7>(rows, coef, k, out, j, n, acc, step);
+      case 6: return combo_pass<6>(rows, coef, k, out, j, n, acc, step);
+      case 5: return combo_pass<5>(rows, coef, k, out, j, n, acc, step);
+      case 4: return combo_pass<4>(rows, coef, k, out, j, n, acc, step);
+      case 3: return combo_pass<3>(rows, coef, k, out, j, n, acc, step);
+      case 2: return combo_pass<2>(rows, coef, k, out, j, n, acc, step);
+      case 1: return combo_pass<1>(rows, coef, k, out, j, n, acc, step);
       default: return;
     }
   }
   // Columns [j, min(n, j + 8 NV)), n - j > 8 (NV - 1).
   template <int NV>
   static void combo_pass(float* const* rows, const float* coef, int k, float* out, size_t j, size_t n,
-                         bool acc) {
+                         bool acc, size_t step) {
     constexpr int L = NV - 1;  // the last vector, masked
     const __m256i m = tail_mask(n - j - 8 * L);
     float* o = out + j;
@@ -116,7 +117,7 @@ struct OpsAvx2 {
     for (int v = 0; v < L; ++v) s[v] = acc ? _mm256_loadu_ps(o + 8 * v) : _mm256_setzero_ps();
     s[L] = acc ? _mm256_maskload_ps(o + 8 * L, m) : _mm256_setzero_ps();
     for (int i = 0; i < k; ++i) {
-      const __m256 c = _mm256_set1_ps(coef[i]);
+      const __m256 c = _mm256_set1_ps(coef[i * step]);
       const float* r = rows[i] + j;
 #pragma GCC unroll 8
       for (int v = 0; v < L; ++v) s[v] = _mm256_fmadd_ps(c, _mm256_loadu_ps(r + 8 * v), s[v]);
@@ -143,8 +144,9 @@ struct OpsAvx2 {
 
 float dot_f32_avx2(const float* a, const float* b, size_t n) { return OpsAvx2::dot(a, b, n); }
 void axpy_f32_avx2(float a, const float* x, float* y, size_t n) { OpsAvx2::axpy(a, x, y, n); }
-void combo_f32_avx2(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
-  OpsAvx2::combo(rows, coef, k, out, n, acc);
+void combo_f32_avx2(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc,
+                    size_t step) {
+  OpsAvx2::combo(rows, coef, k, out, n, acc, step);
 }
 
 // 1/sqrt(g): the 12-bit estimate plus one Newton step.

@@ -58,7 +58,7 @@ struct OpsAvx512 {
   // Four independent accumulators per pass hide the FMA latency of the
   // k-long dependency chain; the last partial chunk is masked.
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
-                    bool acc) {
+                    bool acc, size_t step = 1) {
     size_t j = 0;
     for (; j + 64 <= n; j += 64) {
       __m512 s0, s1, s2, s3;
@@ -69,7 +69,7 @@ struct OpsAvx512 {
         s0 = s1 = s2 = s3 = _mm512_setzero_ps();
       }
       for (int i = 0; i < k; ++i) {
-        const __m512 c = _mm512_set1_ps(coef[i]);
+        const __m512 c = _mm512_set1_ps(coef[i * step]);
         const float* r = rows[i] + j;
         s0 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r), s0);
         s1 = _mm512_fmadd_ps(c, _mm512_loadu_ps(r + 16), s1);
@@ -85,7 +85,7 @@ struct OpsAvx512 {
       __mmask16 m = n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - j);
       __m512 s = acc ? _mm512_maskz_loadu_ps(m, out + j) : _mm512_setzero_ps();
       for (int i = 0; i < k; ++i)
-        s = _mm512_fmadd_ps(_mm512_set1_ps(coef[i]), _mm512_maskz_loadu_ps(m, rows[i] + j), s);
+        s = _mm512_fmadd_ps(_mm512_set1_ps(coef[i * step]), _mm512_maskz_loadu_ps(m, rows[i] + j), s);
       _mm512_mask_storeu_ps(out + j, m, s);
     }
   }
@@ -101,8 +101,9 @@ struct OpsAvx512 {
 
 float dot_f32_avx512(const float* a, const float* b, size_t n) { return OpsAvx512::dot(a, b, n); }
 void axpy_f32_avx512(float a, const float* x, float* y, size_t n) { OpsAvx512::axpy(a, x, y, n); }
-void combo_f32_avx512(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
-  OpsAvx512::combo(rows, coef, k, out, n, acc);
+void combo_f32_avx512(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc,
+                      size_t step) {
+  OpsAvx512::combo(rows, coef, k, out, n, acc, step);
 }
 
 // 1/sqrt(g): the 14-bit estimate plus one Newton step.

@@ -17,11 +17,11 @@ struct OpsSerial {
     for (int i = 0; i < k; ++i) out[i] = dot(x, rows[i], n);
   }
   static void combo(float* const* rows, const float* coef, int k, float* out, size_t n,
-                    bool acc) {
+                    bool acc, size_t step = 1) {
     if (!acc)
       for (size_t j = 0; j < n; ++j) out[j] = 0.0f;
     for (int i = 0; i < k; ++i)
-      for (size_t j = 0; j < n; ++j) out[j] += coef[i] * rows[i][j];
+      for (size_t j = 0; j < n; ++j) out[j] += coef[i * step] * rows[i][j];
   }
   static void axpy(float a, const float* x, float* y, size_t n) {
     for (size_t j = 0; j < n; ++j) y[j] += a * x[j];
@@ -30,8 +30,9 @@ struct OpsSerial {
 
 float dot_f32_serial(const float* a, const float* b, size_t n) { return OpsSerial::dot(a, b, n); }
 void axpy_f32_serial(float a, const float* x, float* y, size_t n) { OpsSerial::axpy(a, x, y, n); }
-void combo_f32_serial(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc) {
-  OpsSerial::combo(rows, coef, k, out, n, acc);
+void combo_f32_serial(float* const* rows, const float* coef, int k, float* out, size_t n, bool acc,
+                      size_t step) {
+  OpsSerial::combo(rows, coef, k, out, n, acc, step);
 }
 
 void glove_adagrad_serial(float* w, float* c, float step, size_t ld) {

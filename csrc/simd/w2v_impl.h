@@ -2,7 +2,8 @@
 // Included by each kernels_<isa>.cpp with its own `Ops`:
 //   dot(a, b, n)                      -> float
 //   dot_many(x, rows, k, out, n)      out[i] = dot(x, rows[i])
-//   combo(rows, coef, k, out, n, acc) out (+)= sum_i coef[i] * rows[i]
+//   combo(rows, coef, k, out, n, acc[, step])
+//                                     out (+)= sum_i coef[i * step] * rows[i]
 //   axpy(a, x, y, n)                  y += a * x
 #pragma once
 #include <algorithm>
@@ -45,16 +46,6 @@ inline float sigmoid_and_loss(const SigmoidTable& t, float x, float label, doubl
     *loss += -static_cast<double>(z) + std::log1p(std::exp(static_cast<double>(z)));
   }
   return table_sigmoid(t, x);
-}
-
-// h = coef * sum of the k rows, as one combo with a repeated coefficient
-// (`coefs`: k floats of scratch): the multiply-adds of an axpy per row into a
-// zeroed h, in the same order, summed in registers instead of storing and
-// reloading h between rows.
-template <class Ops>
-void scaled_sum(float* const* rows, int k, float coef, float* coefs, float* h, size_t d) {
-  std::fill(coefs, coefs + k, coef);
-  Ops::combo(rows, coefs, k, h, d, false);
 }
 
 // Skip-gram with its own output rows per input (W2VWindow::out_stride > 0):
@@ -132,7 +123,10 @@ double cbow_window_impl(const W2VWindow& w, bool mean) {
   float* e = h + d;       // d: gradient for every input
   float* gs = e + d;      // no: logits, then scaled errors
   double loss = 0;
-  scaled_sum<Ops>(w.in_rows, ni, mean ? 1.0f / static_cast<float>(ni) : 1.0f, gs + no, h, d);
+  // h = coef * sum(inputs): one combo with a repeated coefficient (the
+  // multiply-adds of an axpy per input into a zeroed h, summed in registers)
+  const float coef = mean ? 1.0f / static_cast<float>(ni) : 1.0f;
+  Ops::combo(w.in_rows, &coef, ni, h, d, false, 0);
   Ops::dot_many(h, w.out_rows, no, gs, d);
   for (int o = 0; o < no; ++o)
     gs[o] = (w.labels[o] - sigmoid_and_loss(*w.sig, gs[o], w.labels[o], &loss)) * w.alpha;
@@ -155,7 +149,8 @@ void d2v_infer_window_impl(const D2VInferWindow& w) {
   const float* x = w.vec;
   if (w.n_in > 0) {
     float* h = g + w.n_out;  // d: the mean of the inputs
-    scaled_sum<Ops>(w.in_rows, w.n_in, 1.0f / static_cast<float>(w.n_in), h + d, h, d);
+    const float coef = 1.0f / static_cast<float>(w.n_in);
+    Ops::combo(w.in_rows, &coef, w.n_in, h, d, false, 0);
     x = h;
   }
   Ops::dot_many(x, w.out_rows, w.n_out, g, d);
