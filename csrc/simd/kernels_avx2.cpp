@@ -1,6 +1,8 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma; only called when the CPU has them).
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "simd/avx2_common.h"
 #include "simd/kernels.h"
 #include "simd/w2v_impl.h"
@@ -127,18 +129,16 @@ struct OpsAvx2 {
     for (int v = 0; v < L; ++v) _mm256_storeu_ps(o + 8 * v, s[v]);
     _mm256_maskstore_ps(o + 8 * L, m, s[L]);
   }
-  // The tail is one masked FMA, as combo's: a scalar tail's `y += a * x` is
-  // fused or not depending on the compiler's optimisation level, and axpy and
-  // combo must agree bit for bit (combo replaces chains of axpys).
+  // The tail is fused explicitly (std::fma), as combo's masked FMA: a plain
+  // `y += a * x` is fused or not depending on the optimisation level, and
+  // axpy and combo must agree bit for bit (combo replaces chains of axpys). A
+  // masked store would do too, but it is slow on AMD's cores.
   static void axpy(float a, const float* x, float* y, size_t n) {
     __m256 av = _mm256_set1_ps(a);
     size_t j = 0;
     for (; j + 8 <= n; j += 8)
       _mm256_storeu_ps(y + j, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
-    if (j < n) {
-      const __m256i m = tail_mask(n - j);
-      _mm256_maskstore_ps(y + j, m, _mm256_fmadd_ps(av, _mm256_maskload_ps(x + j, m), _mm256_maskload_ps(y + j, m)));
-    }
+    for (; j < n; ++j) y[j] = std::fma(a, x[j], y[j]);
   }
 };
 
