@@ -81,10 +81,15 @@ def worker(tool: str, mode: str, threads: int, epochs: int, corpus: str, out: st
     elif tool == "fasttext":
         import fasttext
 
-        m = fasttext.train_unsupervised(corpus, model=mode, dim=P["dim"], ws=P["window"], loss="ns",
-                                        neg=P["negative"], t=P["sample"], minCount=P["min_count"], epoch=epochs,
-                                        thread=threads, minn=P["min_n"], maxn=P["max_n"], bucket=P["bucket"],
-                                        seed=seed, verbose=0)
+        kw = dict(model=mode, dim=P["dim"], ws=P["window"], loss="ns", neg=P["negative"], t=P["sample"],
+                  minCount=P["min_count"], epoch=epochs, thread=threads, minn=P["min_n"], maxn=P["max_n"],
+                  bucket=P["bucket"], verbose=0)
+        try:
+            m = fasttext.train_unsupervised(corpus, seed=seed, **kw)
+        except TypeError as e:  # fastText 0.9.3 from PyPI takes no seed here (it uses 0); the
+            if "seed" not in str(e):  # argument check fails before any training
+                raise
+            m = fasttext.train_unsupervised(corpus, **kw)
         seconds = time.perf_counter() - t0
         words = m.get_words()
         vectors = np.stack([m.get_word_vector(w) for w in words]).astype(np.float32)

@@ -411,15 +411,23 @@ def test_bin_from_the_fasttext_package(tmp_path):
     text = tmp_path / "t.txt"
     lines = [" ".join(s) for s in morph_sentences(400, seed=5)] + ["été café naïve été café"] * 5
     text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for _ in range(10):  # fastText 0.9.3 fails at random with "Encountered NaN" on tiny corpora
+    # fastText 0.9.3 from PyPI misbehaves at random on this tiny corpus, and the
+    # rate differs from process to process: "Encountered NaN", or rows of
+    # 1e16-1e20 with no error. The reader is checked on whatever finite model
+    # it gives (relative tolerance); continued training needs a sane one.
+    ft, sane = None, False
+    for _ in range(40):  # 50 ms a try
         try:
             ft = fasttext.train_unsupervised(str(text), model="skipgram", dim=8, epoch=1, minCount=1, minn=2,
                                              maxn=5, bucket=3000, thread=1, verbose=0)
-            break
         except RuntimeError as e:
             assert "NaN" in str(e)
-    else:
-        pytest.fail("fastText did not train in 10 tries")
+            continue
+        sane = bool(np.abs(ft.get_input_matrix()).max() < 10)
+        if sane:
+            break
+    if ft is None:
+        pytest.fail("fastText raised 'Encountered NaN' in 40 tries")
     ft.save_model(str(tmp_path / "m.bin"))
     emb = dv.load_fasttext(tmp_path / "m.bin")
     assert set(ft.words) == set(emb.index_to_word)
@@ -429,7 +437,7 @@ def test_bin_from_the_fasttext_package(tmp_path):
         got = emb.get_vector(w, strict=False)
         if emb.has_vector(w):
             np.testing.assert_array_equal(emb[w], got)
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=w)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=w)
     assert emb.has_vector(STEMS[0] + "ness") and STEMS[0] + "ness" not in emb
     # a trainable model from the same file: training goes on from fastText's weights
     model = dv.FastText.from_bin(tmp_path / "m.bin", threads=1)
@@ -438,7 +446,10 @@ def test_bin_from_the_fasttext_package(tmp_path):
     offsets, ids = ngram_ids([w], 2, 5, 3000)
     row = model.state.words.index(w)
     composed = np.vstack([model.state.arrays["input"][row], model.state.arrays["ngrams"][ids]]).mean(axis=0)
-    np.testing.assert_allclose(composed, ft.get_word_vector(w), atol=1e-6)  # the state holds fastText's rows
+    np.testing.assert_allclose(composed, ft.get_word_vector(w), rtol=1e-6, atol=1e-6)  # fastText's rows
+    if not sane:
+        pytest.skip("fastText gave only diverged models in 40 tries: the reader agreed with them; "
+                    "continued training from them is not tested")
     corpus = dv.Corpus.from_sentences(morph_sentences(300, seed=6, suffixes=["", "ful"]), min_count=1)
     model.build_vocab(corpus, update=True, allow_mixed=True)
     trained = model.train(corpus, epochs=1, progress=False, allow_mixed=True)
