@@ -21,10 +21,7 @@
 
 namespace dv {
 
-inline void prefetch_row(const float* row, size_t dim) {
-  const char* p = reinterpret_cast<const char*>(row);
-  for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(p + off);
-}
+inline void prefetch_row(const float* row, size_t dim) { simd::prefetch_floats(row, dim); }
 
 // Plain word2vec: the inputs of a window are its context words.
 struct WordInputs {

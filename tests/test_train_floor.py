@@ -63,6 +63,46 @@ def test_load_in_a_new_process_and_continue(tmp_path, corpus):
     assert precision >= 0.9 and margin > 0.2
 
 
+@pytest.mark.parametrize("shape,dtype", [((0, 16), np.float32), (7, np.float64), ((5, 3), np.uint32),
+                                         ((1000, 128), np.float32)])
+def test_aligned_arrays_start_on_a_cache_line(shape, dtype):
+    from densevec.train._base import ALIGN, aligned_copy, aligned_empty, aligned_zeros
+
+    for _ in range(5):  # NumPy's own allocations start 16 bytes past a line
+        a = aligned_zeros(shape, dtype)
+        assert a.shape == (shape if isinstance(shape, tuple) else (shape,)) and a.dtype == dtype
+        assert a.flags.c_contiguous and a.flags.writeable and not a.any()
+        assert a.size == 0 or a.ctypes.data % ALIGN == 0
+        assert aligned_empty(shape, dtype).nbytes == a.nbytes
+    src = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)[::-1]  # strided
+    c = aligned_copy(src)
+    np.testing.assert_array_equal(c, src)
+    assert c.flags.c_contiguous and (c.size == 0 or c.ctypes.data % ALIGN == 0)
+
+
+def test_weight_matrices_are_line_aligned_through_training(tmp_path, corpus):
+    """The rows the kernels read at random span whole cache lines (dim 16: 64
+    bytes a row): at build_vocab, after a load (a read-only mapping, copied
+    on train), and after the vocabulary grows."""
+    from densevec.train._base import ALIGN
+
+    def aligned(model):
+        return all(model.state.arrays[k].ctypes.data % ALIGN == 0 for k in ("input", "output"))
+
+    model = small()
+    model.build_vocab(corpus)
+    assert aligned(model)
+    model.train(corpus, progress=False)
+    assert aligned(model)
+    model.save(tmp_path / "m.model")
+    loaded = dv.Word2Vec.load(tmp_path / "m.model")
+    loaded.train(corpus, epochs=1, progress=False)
+    assert aligned(loaded)
+    extra = dv.Corpus.from_sentences([["brand", "new", "words"]] * 5, min_count=1)
+    loaded.build_vocab(extra, update=True, allow_mixed=True)
+    assert aligned(loaded) and len(loaded.state.words) == len(model.state.words) + 3
+
+
 def test_returned_embeddings_do_not_change_when_training_goes_on(corpus):
     model = small()
     emb = model.fit(corpus, progress=False)

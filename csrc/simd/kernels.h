@@ -78,9 +78,15 @@ struct D2VInferWindow {
 };
 
 // Hints the cache lines of n floats from p into the cache (no effect on results).
+// Every cache line that p[0 .. n) touches: from the line holding p[0] to the
+// line holding p[n - 1]. (Stepping 64 bytes from p itself misses the last line
+// whenever p is not on a line boundary: a 512-byte row 16 bytes past one spans
+// nine lines, and its ninth then arrived as a demand miss.)
 inline void prefetch_floats(const float* p, size_t n) {
-  const char* b = reinterpret_cast<const char*>(p);
-  for (size_t off = 0; off < n * sizeof(float); off += 64) __builtin_prefetch(b + off);
+  if (n == 0) return;
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+  const uintptr_t last = reinterpret_cast<uintptr_t>(p + n - 1);
+  for (uintptr_t a = first; a <= last; a += 64) __builtin_prefetch(reinterpret_cast<const void*>(a));
 }
 
 // Search keys of int8 rows (see csrc/search.h), computed in float32 in this

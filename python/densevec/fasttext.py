@@ -60,7 +60,7 @@ from densevec import _core, _fs, _search, _space
 from densevec._fs import PathLike
 from densevec._validate import INT32_MAX, check_hyperparameter_not_data
 from densevec.corpus import _check_int
-from densevec.train._base import ModelState, uniform_rows
+from densevec.train._base import ModelState, aligned_copy, uniform_rows
 from densevec.vectors import Embeddings
 from densevec.word2vec import Word2Vec
 
@@ -270,7 +270,7 @@ class FastText(Word2Vec):
         assert state is not None
         prev = self.embeddings_
         if isinstance(prev, SubwordEmbeddings) and np.shares_memory(prev._ngrams, state.arrays["ngrams"]):
-            state.arrays["ngrams"] = np.array(state.arrays["ngrams"])
+            state.arrays["ngrams"] = aligned_copy(state.arrays["ngrams"])
         return state.writable("ngrams")
 
     def train(self, corpus: Any, epochs: Optional[int] = None, progress: bool = True,

@@ -64,7 +64,8 @@ from densevec._validate import FLOAT32_MAX, INT32_MAX, INT64_MAX, MAX_THREADS, U
 from densevec._validate import check_hyperparameter_not_data, check_training_data
 from densevec.corpus import (Corpus, PathLike, Vocab, _check_float, _check_int, as_corpus,
                              resolve_threads)
-from densevec.train._base import Callback, ModelState, Trainer, uniform_rows
+from densevec.train._base import (Callback, ModelState, Trainer, aligned_copy, aligned_empty, aligned_zeros,
+                                   uniform_rows)
 from densevec.vectors import Embeddings
 
 _NO_ROW = 0xFFFFFFFF
@@ -309,8 +310,7 @@ class Word2Vec(Trainer):
                 raise ValueError("hierarchical softmax needs at least 2 words in the vocabulary")
             n, dim = len(vocab), self.dim
             win = uniform_rows(np.random.default_rng(self.seed), (n, dim), dim, self._init_span)
-            arrays = {"input": win,
-                      "output": np.zeros((n - 1 if self.loss == "hs" else n, dim), dtype=np.float32)}
+            arrays = {"input": win, "output": aligned_zeros((n - 1 if self.loss == "hs" else n, dim))}
             self.state = ModelState(arrays, vocab.index_to_word, vocab.counts,
                                     {"corpus_fingerprints": [corpus.fingerprint]})
             self.history = []
@@ -333,9 +333,9 @@ class Word2Vec(Trainer):
         np.add.at(merged, rows[known], counts[known])
         n_old, dim = len(state.words), self.dim
         fresh = uniform_rows(np.random.default_rng([self.seed, n_old]), (len(new), dim), dim, self._init_span)
-        win = np.concatenate([np.asarray(state.arrays["input"]), fresh])
         n_new = n_old + len(new)
-        wout = np.zeros((n_new - 1 if self.loss == "hs" else n_new, dim), dtype=np.float32)
+        win = np.concatenate([np.asarray(state.arrays["input"]), fresh], out=aligned_empty((n_new, dim)))
+        wout = aligned_zeros((n_new - 1 if self.loss == "hs" else n_new, dim))
         old_out = np.asarray(state.arrays["output"])
         wout[: old_out.shape[0]] = old_out
         state.arrays = dict(state.arrays, input=win, output=wout)
@@ -390,7 +390,7 @@ class Word2Vec(Trainer):
         assert state is not None
         win = state.arrays["input"]
         if self.embeddings_ is not None and np.shares_memory(self.embeddings_._plain, win):
-            win = state.arrays["input"] = win.copy()
+            win = state.arrays["input"] = aligned_copy(win)
         return state.writable("input")
 
     # ---------------------------------------------------------------- train

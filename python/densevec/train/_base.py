@@ -35,8 +35,45 @@ MODEL_FORMAT = "densevec-model"
 MODEL_FORMAT_VERSION = 1
 
 
+ALIGN = 64  # bytes: a cache line
+
+
+def aligned_empty(shape: Any, dtype: Any = np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on a cache line.
+
+    The training kernels read rows of the weight matrices at random; a row of
+    a multiple of 64 bytes (dim 16, 32, ..., 128, 256 in float32) then spans
+    exactly its own lines, where NumPy's allocation (16 bytes past a line)
+    makes every such row touch one line more."""
+    dt = np.dtype(dtype)
+    shp = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    nbytes = int(np.prod(shp, dtype=np.int64)) * dt.itemsize
+    buf = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    start = -buf.ctypes.data % ALIGN
+    return buf[start:start + nbytes].view(dt).reshape(shp)
+
+
+def aligned_zeros(shape: Any, dtype: Any = np.float32) -> np.ndarray:
+    """:func:`aligned_empty`, zero-filled."""
+    out = aligned_empty(shape, dtype)
+    out.fill(0)
+    return out
+
+
+def aligned_copy(arr: np.ndarray) -> np.ndarray:
+    """A writable, C-contiguous, line-aligned copy of ``arr``."""
+    out = aligned_empty(arr.shape, arr.dtype)
+    np.copyto(out, arr)
+    return out
+
+
+def is_aligned(arr: np.ndarray) -> bool:
+    return arr.ctypes.data % ALIGN == 0 or arr.size == 0
+
+
 def uniform_rows(rng: np.random.Generator, shape: Any, dim: int, span: float = 1.0) -> np.ndarray:
-    """Float32 uniform in ``[-span/(2*dim), span/(2*dim))``, drawn from ``rng``.
+    """Float32 uniform in ``[-span/(2*dim), span/(2*dim))``, drawn from ``rng``,
+    in a line-aligned array (:func:`aligned_empty`).
 
     ``span=1`` is word2vec.c's (and Stanford GloVe's) initialisation, ``span=2``
     gensim 4's (uniform in ``[-1/dim, 1/dim)``); the doubled rows are exactly
@@ -44,7 +81,7 @@ def uniform_rows(rng: np.random.Generator, shape: Any, dim: int, span: float = 1
     x = rng.random(shape, dtype=np.float32) - np.float32(0.5)
     if span != 1.0:
         x *= np.float32(span)
-    return x / np.float32(dim)
+    return np.divide(x, np.float32(dim), out=aligned_empty(x.shape))
 
 
 class ModelState:
@@ -85,11 +122,12 @@ class ModelState:
         return self._index
 
     def writable(self, name: str) -> np.ndarray:
-        """Array `name`, replaced first by a private C-contiguous copy when it
-        is read-only or strided (a loaded model's mapping is never written)."""
+        """Array `name`, replaced first by a private C-contiguous, line-aligned
+        copy when it is read-only, strided or not on a 64-byte boundary (a
+        loaded model's mapping is never written; see :func:`aligned_empty`)."""
         arr = self.arrays[name]
-        if not arr.flags.writeable or not arr.flags.c_contiguous:
-            arr = self.arrays[name] = np.array(arr, order="C")
+        if not arr.flags.writeable or not arr.flags.c_contiguous or not is_aligned(arr):
+            arr = self.arrays[name] = aligned_copy(arr)
         return arr
 
     @property
