@@ -241,9 +241,9 @@ class DocInferer {
   void prefetch_outputs(size_t w) const {
     if (cfg_.hs) return;  // the tree's upper nodes, shared by every word, stay cached
     const size_t d = cfg_.dim;
-    prefetch_row(model_.wout + size_t(sen_[w]) * d, d);
+    simd::prefetch_floats(model_.wout + size_t(sen_[w]) * d, d);
     const uint32_t* noise = noise_.data() + w * size_t(cfg_.negative);
-    for (int q = 0; q < n_noise_[w]; ++q) prefetch_row(model_.wout + size_t(noise[q]) * d, d);
+    for (int q = 0; q < n_noise_[w]; ++q) simd::prefetch_floats(model_.wout + size_t(noise[q]) * d, d);
   }
 
   const D2VConfig& cfg_;

@@ -95,9 +95,9 @@ class BagInputs {
   }
 
   void prefetch(uint32_t w) const {
-    prefetch_row(win_ + size_t(w) * dim_, dim_);
+    simd::prefetch_floats(win_ + size_t(w) * dim_, dim_);
     for (uint64_t k = bags_.offsets[w]; k < bags_.offsets[w + 1]; ++k)
-      prefetch_row(bags_.rows + size_t(bags_.ids[k]) * dim_, dim_);
+      simd::prefetch_floats(bags_.rows + size_t(bags_.ids[k]) * dim_, dim_);
   }
 
  private:

@@ -21,8 +21,6 @@
 
 namespace dv {
 
-inline void prefetch_row(const float* row, size_t dim) { simd::prefetch_floats(row, dim); }
-
 // Plain word2vec: the inputs of a window are its context words.
 struct WordInputs {
   float* win;
@@ -48,7 +46,7 @@ struct WordInputs {
     return n;
   }
 
-  void prefetch(uint32_t w) const { prefetch_row(win + size_t(w) * dim, dim); }
+  void prefetch(uint32_t w) const { simd::prefetch_floats(win + size_t(w) * dim, dim); }
 };
 
 // Negative sampling: the centre word with label 1, then `negative` noise words
@@ -84,10 +82,10 @@ class NegativeOutputs {
   void prepare_next(Rng& rng, const uint32_t* sen, int i, int n) {
     n_next_ = 0;
     if (i + 1 >= n) return;
-    prefetch_row(wout_ + size_t(sen[i + 1]) * dim_, dim_);
+    simd::prefetch_floats(wout_ + size_t(sen[i + 1]) * dim_, dim_);
     if (per_input_) return;
     n_next_ = draw(rng, sen[i + 1], next_);
-    for (int q = 0; q < n_next_; ++q) prefetch_row(wout_ + size_t(next_[q]) * dim_, dim_);
+    for (int q = 0; q < n_next_; ++q) simd::prefetch_floats(wout_ + size_t(next_[q]) * dim_, dim_);
   }
 
   // The window's rows: the shared set, or (per input) one set for each of its n_in inputs.

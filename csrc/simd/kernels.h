@@ -77,11 +77,11 @@ struct D2VInferWindow {
   const SigmoidTable* sig;
 };
 
-// Hints the cache lines of n floats from p into the cache (no effect on results).
-// Every cache line that p[0 .. n) touches: from the line holding p[0] to the
-// line holding p[n - 1]. (Stepping 64 bytes from p itself misses the last line
-// whenever p is not on a line boundary: a 512-byte row 16 bytes past one spans
-// nine lines, and its ninth then arrived as a demand miss.)
+// Hints every cache line that p[0 .. n) touches into the cache (no effect on
+// results): from the line holding p[0] to the line holding p[n - 1]. (Stepping
+// 64 bytes from p itself misses the last line whenever p is not on a line
+// boundary: a 512-byte row 16 bytes past one spans nine lines, and its ninth
+// then arrived as a demand miss.)
 inline void prefetch_floats(const float* p, size_t n) {
   if (n == 0) return;
   const uintptr_t first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
